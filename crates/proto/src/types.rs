@@ -1,0 +1,174 @@
+//! The JSON documents of the handshake: the server's `INFO` and the
+//! client's `CONNECT`. Field names and defaults follow nats-server.
+
+use serde::{Deserialize, Serialize};
+
+/// What a client sends in `CONNECT`. Missing fields keep nats-server's
+/// defaults: verbose, pedantic and echo are on until the client says otherwise.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct ConnectOptions {
+    /// Acknowledge every op with `+OK`.
+    pub verbose: bool,
+    /// Extra subject checks on publish.
+    pub pedantic: bool,
+    /// Client wants TLS.
+    pub tls_required: bool,
+    /// Public nkey of the user.
+    pub nkey: Option<String>,
+    /// User JWT.
+    pub jwt: Option<String>,
+    /// Signature of the server nonce.
+    pub sig: Option<String>,
+    /// Token authentication.
+    pub auth_token: Option<String>,
+    /// Username.
+    pub user: Option<String>,
+    /// Password.
+    pub pass: Option<String>,
+    /// Client name, shown in monitoring.
+    pub name: Option<String>,
+    /// Client library language.
+    pub lang: Option<String>,
+    /// Client library version.
+    pub version: Option<String>,
+    /// Protocol level: 0 (original) or 1 (async INFO).
+    pub protocol: i64,
+    /// Deliver the client's own messages back to it.
+    pub echo: bool,
+    /// Client understands HPUB/HMSG.
+    pub headers: bool,
+    /// Client wants 503 status messages when a request reaches nobody.
+    pub no_responders: bool,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        ConnectOptions {
+            verbose: true,
+            pedantic: true,
+            tls_required: false,
+            nkey: None,
+            jwt: None,
+            sig: None,
+            auth_token: None,
+            user: None,
+            pass: None,
+            name: None,
+            lang: None,
+            version: None,
+            protocol: 0,
+            echo: true,
+            headers: false,
+            no_responders: false,
+        }
+    }
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// The server's `INFO` document, in nats-server's field order.
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+pub struct ServerInfo {
+    /// Server id: an nkey-style public key starting with `N`.
+    pub server_id: String,
+    /// Server name (the id unless configured).
+    pub server_name: String,
+    /// The nats-server version whose behaviour is implemented.
+    pub version: String,
+    /// Protocol level (1).
+    pub proto: i32,
+    /// Git commit of the build.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub git_commit: String,
+    /// Toolchain string (nats-server reports its Go version here).
+    pub go: String,
+    /// Listen host.
+    pub host: String,
+    /// Listen port.
+    pub port: u16,
+    /// Headers are supported.
+    pub headers: bool,
+    /// Authentication is required.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub auth_required: bool,
+    /// TLS is required.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub tls_required: bool,
+    /// Client certificates are verified.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub tls_verify: bool,
+    /// TLS is available.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub tls_available: bool,
+    /// Largest payload accepted.
+    pub max_payload: i64,
+    /// JetStream is enabled.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub jetstream: bool,
+    /// Connection id of the receiving client.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub client_id: u64,
+    /// Address of the receiving client.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub client_ip: String,
+    /// Nonce to sign for nkey/JWT authentication.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub nonce: String,
+    /// Cluster name.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub cluster: String,
+    /// Other servers' client URLs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub connect_urls: Vec<String>,
+    /// Other servers' websocket URLs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ws_connect_urls: Vec<String>,
+    /// Lame duck mode.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub ldm: bool,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connect_defaults_survive_partial_json() {
+        let c: ConnectOptions = serde_json::from_str(r#"{"headers":true}"#).unwrap();
+        assert!(c.verbose && c.pedantic && c.echo && c.headers);
+        let c: ConnectOptions =
+            serde_json::from_str(r#"{"verbose":false,"echo":false,"name":"x","lang":"go"}"#)
+                .unwrap();
+        assert!(!c.verbose && !c.echo && c.pedantic);
+        assert_eq!(c.name.as_deref(), Some("x"));
+    }
+
+    #[test]
+    fn info_field_order_matches_go() {
+        let i = ServerInfo {
+            server_id: "NABC".into(),
+            server_name: "NABC".into(),
+            version: "2.9.10".into(),
+            proto: 1,
+            go: "go1.19.8".into(),
+            host: "0.0.0.0".into(),
+            port: 4222,
+            headers: true,
+            max_payload: 1048576,
+            client_id: 5,
+            client_ip: "127.0.0.1".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            serde_json::to_string(&i).unwrap(),
+            r#"{"server_id":"NABC","server_name":"NABC","version":"2.9.10","proto":1,"go":"go1.19.8","host":"0.0.0.0","port":4222,"headers":true,"max_payload":1048576,"client_id":5,"client_ip":"127.0.0.1"}"#
+        );
+    }
+}
