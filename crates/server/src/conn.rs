@@ -1,0 +1,562 @@
+//! One client connection: the read loop, the handling of each operation,
+//! the PING timer and the auth timer. The outbound side lives in
+//! [`crate::outbound`].
+
+use crate::closed::ClosedReason;
+use crate::options::Options;
+use crate::outbound::{self, ClientShared, Delivery, Msg, SubRef, Subscription};
+use crate::server::{ClientEntry, ClosedInfo, Server};
+use proto::{ClientOp, ConnectOptions, ParseError, Parsed, Parser, PubOp};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::io::AsyncReadExt;
+use tokio::net::TcpStream;
+
+/// How soon after connecting the first PING goes out.
+const FIRST_PING: Duration = Duration::from_secs(2);
+/// Read buffer size before it grows for large payloads.
+const READ_BUF: usize = 32 * 1024;
+
+/// State owned by the connection's read task.
+struct Conn {
+    srv: Arc<Server>,
+    opts: Arc<Options>,
+    shared: Arc<ClientShared>,
+    parser: Parser,
+    connect: ConnectOptions,
+    connected: bool,
+    pings_out: u32,
+    rtt_measured: bool,
+    last_activity: Instant,
+    flush: Vec<Arc<ClientShared>>,
+    in_msgs: u64,
+    in_bytes: u64,
+    out_msgs: u64,
+    out_bytes: u64,
+    scratch: Vec<u8>,
+}
+
+/// Outcome of handling input: keep going, or close for a reason.
+type Step = Result<(), ClosedReason>;
+
+/// Serves one client until it closes.
+pub async fn run(srv: Arc<Server>, stream: TcpStream, addr: SocketAddr) {
+    let _ = stream.set_nodelay(true);
+    let opts = srv.opts();
+    let cid = srv.next_cid();
+    let prefix = format!("{addr} - cid:{cid}");
+    let shared = Arc::new(ClientShared::new(cid, opts.max_pending, prefix));
+    shared.trace.store(opts.trace, Ordering::Relaxed);
+    let (mut rd, wr) = stream.into_split();
+    let writer = tokio::spawn(outbound::writer(
+        shared.clone(),
+        wr,
+        opts.write_deadline,
+    ));
+    let entry = ClientEntry {
+        shared: shared.clone(),
+        addr,
+        start: chrono::Utc::now(),
+    };
+    srv.stats.total_connections.fetch_add(1, Ordering::Relaxed);
+    let mut c = Conn {
+        parser: Parser::new(opts.max_control_line, opts.max_payload),
+        srv: srv.clone(),
+        opts: opts.clone(),
+        shared: shared.clone(),
+        connect: ConnectOptions::default(),
+        connected: false,
+        pings_out: 0,
+        rtt_measured: false,
+        last_activity: Instant::now(),
+        flush: Vec::new(),
+        in_msgs: 0,
+        in_bytes: 0,
+        out_msgs: 0,
+        out_bytes: 0,
+        scratch: Vec::with_capacity(256),
+    };
+    crate::debug!("{} - Client connection created", shared.log_prefix);
+    let info = srv.info_json(cid, &addr.ip().to_string(), false);
+    c.scratch.clear();
+    proto::encode::info(&mut c.scratch, &info);
+    c.trace_out_bytes("INFO", &info);
+    shared.send_now(&c.scratch);
+    // INFO goes out before the connection limit is checked, as in nats-server.
+    let admitted = {
+        let mut clients = srv.clients.lock();
+        if clients.len() >= opts.max_connections {
+            false
+        } else {
+            clients.insert(cid, entry.clone());
+            true
+        }
+    };
+    let reason = if !admitted {
+        crate::error!("{} - maximum connections exceeded", shared.log_prefix);
+        c.send_err("maximum connections exceeded");
+        ClosedReason::MaxConnectionsExceeded
+    } else {
+        c.read_loop(&mut rd).await
+    };
+    c.flush_stats();
+    shared.mark_closed(reason, false);
+    let reason = shared.closed_reason().unwrap_or(reason);
+    let _ = writer.await;
+    if admitted {
+        let info = ClosedInfo {
+            name: c.connect.name.clone().unwrap_or_default(),
+            lang: c.connect.lang.clone().unwrap_or_default(),
+            version: c.connect.version.clone().unwrap_or_default(),
+        };
+        srv.remove_client(&entry, reason, info);
+    }
+    if reason.is_slow_consumer() {
+        crate::info!("{} - Slow Consumer Detected", shared.log_prefix);
+    }
+    crate::debug!(
+        "{} - Client connection closed: {}",
+        shared.log_prefix,
+        reason.as_str()
+    );
+}
+
+impl Conn {
+    async fn read_loop(&mut self, rd: &mut tokio::net::tcp::OwnedReadHalf) -> ClosedReason {
+        let mut buf: Vec<u8> = Vec::with_capacity(READ_BUF);
+        let close = self.shared.close.clone();
+        let auth_deadline = self.opts.auth_required().then(|| {
+            tokio::time::Instant::now() + self.opts.auth_timeout
+        });
+        let mut next_ping =
+            tokio::time::Instant::now() + FIRST_PING.min(self.opts.ping_interval);
+        loop {
+            if buf.capacity() - buf.len() < 512 {
+                buf.reserve(READ_BUF);
+            }
+            tokio::select! {
+                biased;
+                _ = close.cancelled() => {
+                    return self.shared.closed_reason().unwrap_or(ClosedReason::ServerShutdown);
+                }
+                r = rd.read_buf(&mut buf) => {
+                    match r {
+                        Ok(0) => return ClosedReason::ClientClosed,
+                        Ok(_) => {
+                            self.last_activity = Instant::now();
+                            let res = self.process(&mut buf);
+                            outbound::flush_all(&mut self.flush);
+                            self.flush_stats();
+                            if let Err(reason) = res {
+                                return reason;
+                            }
+                        }
+                        Err(_) => return ClosedReason::ReadError,
+                    }
+                }
+                _ = tokio::time::sleep_until(next_ping) => {
+                    next_ping = tokio::time::Instant::now() + self.opts.ping_interval;
+                    if let Err(reason) = self.ping_timer() {
+                        return reason;
+                    }
+                }
+                _ = sleep_until_opt(auth_deadline), if !self.connected => {
+                    crate::error!("{} - Authentication Timeout", self.shared.log_prefix);
+                    self.send_err("Authentication Timeout");
+                    return ClosedReason::AuthenticationTimeout;
+                }
+            }
+        }
+    }
+
+    /// Parses and handles every complete operation in `buf`, then drops the
+    /// consumed bytes.
+    fn process(&mut self, buf: &mut Vec<u8>) -> Step {
+        let mut pos = 0;
+        let res = loop {
+            match self.parser.parse(&buf[pos..]) {
+                Ok(Parsed::Op(op, n)) => {
+                    pos += n;
+                    if let Err(r) = self.handle(op) {
+                        break Err(r);
+                    }
+                }
+                Ok(Parsed::Incomplete) => break Ok(()),
+                Err(e) => break Err(self.parse_error(e)),
+            }
+        };
+        if pos > 0 {
+            buf.drain(..pos);
+        }
+        if buf.capacity() > 4 * READ_BUF && buf.len() < READ_BUF {
+            buf.shrink_to(READ_BUF);
+        }
+        res
+    }
+
+    fn parse_error(&mut self, e: ParseError) -> ClosedReason {
+        crate::error!("{} - {e}", self.shared.log_prefix);
+        if let Some(text) = e.client_error() {
+            self.send_err(text);
+        }
+        match e {
+            ParseError::MaxPayload { .. } => ClosedReason::MaxPayloadExceeded,
+            ParseError::MaxControlLine { .. } => ClosedReason::MaxControlLineExceeded,
+            ParseError::UnknownOp { .. } => ClosedReason::ParseError,
+            ParseError::Args { .. } => ClosedReason::ProtocolViolation,
+        }
+    }
+
+    fn handle(&mut self, op: ClientOp<'_>) -> Step {
+        if !self.connected && self.opts.auth_required() && !matches!(op, ClientOp::Connect(_)) {
+            return Err(self.auth_violation());
+        }
+        if self.shared.trace.load(Ordering::Relaxed) {
+            self.trace_in(&op);
+        }
+        match op {
+            ClientOp::Connect(json) => self.on_connect(json),
+            ClientOp::Pub(p) => self.on_pub(p),
+            ClientOp::Sub {
+                subject,
+                queue,
+                sid,
+            } => self.on_sub(subject, queue, sid),
+            ClientOp::Unsub { sid, max } => self.on_unsub(sid, max),
+            ClientOp::Ping => {
+                self.send_proto(proto::encode::PONG);
+                Ok(())
+            }
+            ClientOp::Pong => {
+                self.pings_out = 0;
+                self.rtt_measured = true;
+                Ok(())
+            }
+            ClientOp::Ok | ClientOp::Info(_) => Ok(()),
+            ClientOp::Err(text) => {
+                crate::error!(
+                    "{} - Client Error {}",
+                    self.shared.log_prefix,
+                    String::from_utf8_lossy(text)
+                );
+                Err(ClosedReason::ClientClosed)
+            }
+        }
+    }
+
+    fn on_connect(&mut self, json: &[u8]) -> Step {
+        let mut opts: ConnectOptions = match serde_json::from_slice(json) {
+            Ok(o) => o,
+            Err(e) => {
+                crate::error!("{} - {e}", self.shared.log_prefix);
+                return Err(ClosedReason::ProtocolViolation);
+            }
+        };
+        if opts.protocol < 0 || opts.protocol > 1 {
+            crate::error!("{} - invalid client protocol", self.shared.log_prefix);
+            self.send_err("invalid client protocol");
+            return Err(ClosedReason::BadClientProtocolVersion);
+        }
+        if opts.no_responders && !opts.headers {
+            crate::error!(
+                "{} - no responders requires headers support",
+                self.shared.log_prefix
+            );
+            self.send_err("no responders requires headers support");
+            return Err(ClosedReason::ProtocolViolation);
+        }
+        if self.opts.auth_required() && !crate::auth::check(&self.opts, &opts) {
+            return Err(self.auth_violation());
+        }
+        // A second CONNECT keeps what the first one did not mention.
+        if self.connected {
+            opts.echo = opts.echo && self.connect.echo;
+        }
+        self.shared.echo.store(opts.echo, Ordering::Relaxed);
+        self.shared.headers.store(opts.headers, Ordering::Relaxed);
+        self.connect = opts;
+        self.connected = true;
+        self.ok();
+        Ok(())
+    }
+
+    fn auth_violation(&mut self) -> ClosedReason {
+        crate::error!("{} - Authorization Error", self.shared.log_prefix);
+        self.send_err("Authorization Violation");
+        ClosedReason::AuthenticationViolation
+    }
+
+    fn on_pub(&mut self, p: PubOp<'_>) -> Step {
+        let header_len = match p.header_len {
+            Some(_) if !self.connect.headers => {
+                crate::error!("{} - message headers not supported", self.shared.log_prefix);
+                return Err(ClosedReason::ProtocolViolation);
+            }
+            Some(0) => None,
+            h => h,
+        };
+        if self.connect.pedantic && !sublist::is_valid_literal_subject(p.subject) {
+            self.send_err("Invalid Publish Subject");
+        }
+        self.ok();
+        self.in_msgs += 1;
+        self.in_bytes += p.payload.len() as u64;
+        let msg = Msg {
+            subject: p.subject,
+            reply: p.reply,
+            header_len,
+            payload: p.payload,
+        };
+        let delivered = self.route(&msg);
+        if !delivered && self.connect.no_responders {
+            if let Some(reply) = p.reply {
+                self.no_responders(reply);
+            }
+        }
+        Ok(())
+    }
+
+    /// Delivers to every interested subscription; true if anyone got it.
+    fn route(&mut self, msg: &Msg<'_>) -> bool {
+        let result = self.srv.sublist.read().match_subject(msg.subject);
+        if result.is_empty() {
+            return false;
+        }
+        let echo = self.connect.echo;
+        let cid = self.shared.cid;
+        let mut delivered = false;
+        for sub in &result.psubs {
+            delivered |= self.deliver_one(&sub.0, cid, echo, msg);
+        }
+        for (_, members) in &result.qsubs {
+            // One member per group; if the pick cannot take it, try the others.
+            let n = members.len();
+            let start = fastrand::usize(..n);
+            for i in 0..n {
+                let sub = &members[(start + i) % n].0;
+                if self.deliver_one(sub, cid, echo, msg) {
+                    delivered = true;
+                    break;
+                }
+            }
+        }
+        delivered
+    }
+
+    fn deliver_one(&mut self, sub: &Arc<Subscription>, cid: u64, echo: bool, msg: &Msg<'_>) -> bool {
+        match outbound::deliver(sub, cid, echo, msg, &mut self.flush) {
+            Delivery::Delivered => {
+                self.out_msgs += 1;
+                self.out_bytes += msg.payload.len() as u64;
+                true
+            }
+            Delivery::DeliveredLast => {
+                self.out_msgs += 1;
+                self.out_bytes += msg.payload.len() as u64;
+                remove_sub(&self.srv, sub);
+                true
+            }
+            Delivery::Skipped => false,
+            Delivery::SlowConsumer => {
+                crate::debug!("{} - Slow Consumer Detected", sub.client.log_prefix);
+                false
+            }
+        }
+    }
+
+    fn no_responders(&mut self, reply: &[u8]) {
+        let result = self.srv.sublist.read().match_subject(reply);
+        let Some(sub) = result
+            .psubs
+            .iter()
+            .find(|s| s.0.client.cid == self.shared.cid)
+        else {
+            return;
+        };
+        let hdr = proto::encode::NO_RESPONDERS_HDR;
+        self.scratch.clear();
+        proto::encode::msg(&mut self.scratch, reply, &sub.0.sid, None, Some(hdr.len()), hdr);
+        let bytes = std::mem::take(&mut self.scratch);
+        self.send_proto(&bytes);
+        self.scratch = bytes;
+    }
+
+    fn on_sub(&mut self, subject: &[u8], queue: Option<&[u8]>, sid: &[u8]) -> Step {
+        if !sublist::is_valid_subject(subject) {
+            self.send_err("Invalid Subject");
+            return Ok(());
+        }
+        {
+            let mut subs = self.shared.subs.lock();
+            if subs.contains_key(sid) {
+                drop(subs);
+                self.ok();
+                return Ok(());
+            }
+            if self.opts.max_subs > 0 && subs.len() >= self.opts.max_subs {
+                drop(subs);
+                crate::error!("{} - maximum subscriptions exceeded", self.shared.log_prefix);
+                self.send_err("maximum subscriptions exceeded");
+                return Ok(());
+            }
+            let sub = Arc::new(Subscription {
+                client: self.shared.clone(),
+                subject: subject.into(),
+                queue: queue.map(Into::into),
+                sid: sid.into(),
+                max: AtomicU64::new(0),
+                delivered: AtomicU64::new(0),
+            });
+            subs.insert(sid.into(), sub.clone());
+            drop(subs);
+            let _ = self
+                .srv
+                .sublist
+                .write()
+                .insert(subject, queue, SubRef(sub));
+        }
+        self.ok();
+        Ok(())
+    }
+
+    fn on_unsub(&mut self, sid: &[u8], max: Option<u64>) -> Step {
+        let sub = self.shared.subs.lock().get(sid).cloned();
+        if let Some(sub) = sub {
+            match max {
+                Some(m) if m > 0 && sub.delivered.load(Ordering::Acquire) < m => {
+                    sub.max.store(m, Ordering::Release);
+                }
+                _ => remove_sub(&self.srv, &sub),
+            }
+        }
+        self.ok();
+        Ok(())
+    }
+
+    fn ping_timer(&mut self) -> Step {
+        let interval = self.opts.ping_interval;
+        if self.rtt_measured && self.last_activity.elapsed() < interval {
+            return Ok(());
+        }
+        if self.pings_out + 1 > self.opts.ping_max {
+            crate::debug!("{} - Stale Client Connection - Closing", self.shared.log_prefix);
+            self.send_err("Stale Connection");
+            outbound::flush_all(&mut self.flush);
+            return Err(ClosedReason::StaleConnection);
+        }
+        self.pings_out += 1;
+        self.send_proto(proto::encode::PING);
+        outbound::flush_all(&mut self.flush);
+        Ok(())
+    }
+
+    fn ok(&mut self) {
+        if self.connect.verbose {
+            self.send_proto(proto::encode::OK);
+        }
+    }
+
+    fn send_err(&mut self, text: &str) {
+        self.scratch.clear();
+        proto::encode::err(&mut self.scratch, text);
+        let bytes = std::mem::take(&mut self.scratch);
+        self.send_proto(&bytes);
+        self.scratch = bytes;
+        outbound::flush_all(&mut self.flush);
+    }
+
+    /// Queues a protocol line to this client; the batch flush wakes the writer.
+    fn send_proto(&mut self, bytes: &[u8]) {
+        if self.shared.trace.load(Ordering::Relaxed) {
+            let line = String::from_utf8_lossy(bytes);
+            crate::trace!("{} - ->> [{}]", self.shared.log_prefix, line.trim_end());
+        }
+        let mut out = self.shared.out.lock();
+        if out.closed.is_some() {
+            return;
+        }
+        out.buf.extend_from_slice(bytes);
+        if !out.signaled {
+            out.signaled = true;
+            self.flush.push(self.shared.clone());
+        }
+    }
+
+    fn flush_stats(&mut self) {
+        let s = &self.srv.stats;
+        if self.in_msgs > 0 {
+            s.in_msgs.fetch_add(self.in_msgs, Ordering::Relaxed);
+            s.in_bytes.fetch_add(self.in_bytes, Ordering::Relaxed);
+            self.shared.in_msgs.fetch_add(self.in_msgs, Ordering::Relaxed);
+            self.shared.in_bytes.fetch_add(self.in_bytes, Ordering::Relaxed);
+            self.in_msgs = 0;
+            self.in_bytes = 0;
+        }
+        if self.out_msgs > 0 {
+            s.out_msgs.fetch_add(self.out_msgs, Ordering::Relaxed);
+            s.out_bytes.fetch_add(self.out_bytes, Ordering::Relaxed);
+            self.out_msgs = 0;
+            self.out_bytes = 0;
+        }
+    }
+
+    fn trace_in(&self, op: &ClientOp<'_>) {
+        let s = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        let line = match op {
+            ClientOp::Connect(j) => format!("CONNECT {}", crate::auth::redact(&s(j))),
+            ClientOp::Pub(p) => format!(
+                "{} {}{} {}",
+                if p.header_len.is_some() { "HPUB" } else { "PUB" },
+                s(p.subject),
+                p.reply.map(|r| format!(" {}", s(r))).unwrap_or_default(),
+                p.payload.len()
+            ),
+            ClientOp::Sub { subject, queue, sid } => format!(
+                "SUB {}{} {}",
+                s(subject),
+                queue.map(|q| format!(" {}", s(q))).unwrap_or_default(),
+                s(sid)
+            ),
+            ClientOp::Unsub { sid, max } => format!(
+                "UNSUB {}{}",
+                s(sid),
+                max.map(|m| format!(" {m}")).unwrap_or_default()
+            ),
+            ClientOp::Ping => "PING".into(),
+            ClientOp::Pong => "PONG".into(),
+            ClientOp::Info(j) => format!("INFO {}", s(j)),
+            ClientOp::Ok => "+OK".into(),
+            ClientOp::Err(e) => format!("-ERR {}", s(e)),
+        };
+        crate::trace!("{} - <<- [{line}]", self.shared.log_prefix);
+    }
+
+    fn trace_out_bytes(&self, op: &str, json: &[u8]) {
+        if self.shared.trace.load(Ordering::Relaxed) {
+            crate::trace!(
+                "{} - ->> [{op} {}]",
+                self.shared.log_prefix,
+                String::from_utf8_lossy(json)
+            );
+        }
+    }
+}
+
+/// Removes a subscription from the sublist and its client.
+pub fn remove_sub(srv: &Server, sub: &Arc<Subscription>) {
+    let removed = sub.client.subs.lock().remove(&sub.sid).is_some();
+    if removed {
+        srv.sublist
+            .write()
+            .remove(&sub.subject, sub.queue.as_deref(), &SubRef(sub.clone()));
+    }
+}
+
+async fn sleep_until_opt(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}

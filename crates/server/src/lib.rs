@@ -1,0 +1,91 @@
+//! rnatsd: a NATS server, drop-in compatible with nats-server.
+//!
+//! Module map: [`flags`] and [`config`] build [`options::Options`];
+//! [`server`] owns the shared state and the listener; [`conn`] serves one
+//! client's input; [`outbound`] queues and writes what clients receive;
+//! [`auth`] checks credentials; [`closed`] records why connections ended;
+//! [`signals`] handles process signals and `--signal`; [`log`] writes
+//! nats-server-style log lines.
+
+pub mod auth;
+pub mod closed;
+pub mod config;
+pub mod conn;
+pub mod flags;
+pub mod log;
+pub mod options;
+pub mod outbound;
+pub mod server;
+pub mod signals;
+pub mod util;
+
+use options::{Options, NATS_VERSION, RNATSD_VERSION};
+use std::sync::Arc;
+
+/// Starts the server and serves until it shuts down.
+pub async fn serve(opts: Options) -> std::io::Result<()> {
+    let srv = server::Server::new(opts);
+    let opts = srv.opts();
+    info!("Starting nats-server");
+    info!("  Version:  {NATS_VERSION} (rnatsd {RNATSD_VERSION})");
+    info!("  Git:      [not set]");
+    info!("  Name:     {}", srv.name);
+    info!("  ID:       {}", srv.id);
+    if let Some(f) = &opts.config_file {
+        info!("Using configuration file: {f}");
+    }
+    for feature in &opts.unsupported {
+        warn!("The configuration enables {feature}, which rnatsd does not serve yet: ignored");
+    }
+    let listener = match srv.bind().await {
+        Ok(l) => l,
+        Err(e) => {
+            let addr = util::host_port(&opts.host, opts.port.max(0) as u16);
+            fatal!("Error listening on port: {addr}, {e:?}");
+            return Err(e);
+        }
+    };
+    if let Some(pid) = &opts.pid_file {
+        std::fs::write(pid, std::process::id().to_string())?;
+    }
+    let ports_file = write_ports_file(&srv, &opts)?;
+    tokio::spawn(srv.clone().accept_loop(listener));
+    tokio::spawn(signals::handle(srv.clone()));
+    info!("Server is ready");
+    srv.shutdown.cancelled().await;
+    info!("Initiating Shutdown...");
+    srv.close_all(closed::ClosedReason::ServerShutdown);
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(2);
+    while srv.num_clients() > 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    if let Some(p) = ports_file {
+        let _ = std::fs::remove_file(p);
+    }
+    if let Some(pid) = &opts.pid_file {
+        let _ = std::fs::remove_file(pid);
+    }
+    info!("Server Exiting..");
+    Ok(())
+}
+
+fn write_ports_file(srv: &Arc<server::Server>, opts: &Options) -> std::io::Result<Option<String>> {
+    let Some(dir) = &opts.ports_file_dir else {
+        return Ok(None);
+    };
+    let exe = std::env::args()
+        .next()
+        .and_then(|a| {
+            std::path::Path::new(&a)
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+        })
+        .unwrap_or_else(|| "rnatsd".into());
+    let path = format!("{dir}/{exe}_{}.ports", std::process::id());
+    let port = srv.client_addr.get().map(|a| a.port()).unwrap_or(0);
+    let doc = serde_json::json!({
+        "nats": [format!("nats://{}", util::host_port(&opts.host, port))],
+    });
+    std::fs::write(&path, serde_json::to_vec(&doc).unwrap_or_default())?;
+    Ok(Some(path))
+}

@@ -1,0 +1,211 @@
+//! Server options: nats-server's defaults, overridden by the config file,
+//! then by command-line flags.
+
+use crate::flags::Flags;
+use std::time::Duration;
+
+/// The nats-server release whose behaviour rnatsd implements; clients gate
+/// features on it, so INFO and `-v` carry it.
+pub const NATS_VERSION: &str = "2.9.10";
+/// rnatsd's own version.
+pub const RNATSD_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// A user allowed to connect (`authorization { users: [...] }`, `--user`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+    /// Username.
+    pub username: String,
+    /// Password, plain or bcrypt (`$2a$...`).
+    pub password: String,
+}
+
+/// Everything that configures a server.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Options {
+    /// Config file the options came from.
+    pub config_file: Option<String>,
+    /// Client listen host.
+    pub host: String,
+    /// Client listen port (0 or -1: pick a free one).
+    pub port: i32,
+    /// Server name (defaults to the id).
+    pub server_name: Option<String>,
+    /// URL advertised to clients of other servers.
+    pub client_advertise: Option<String>,
+    /// Monitoring host.
+    pub http_host: String,
+    /// Monitoring port (0: off).
+    pub http_port: i32,
+    /// Monitoring base path.
+    pub http_base_path: String,
+    /// Largest message payload.
+    pub max_payload: usize,
+    /// Largest control line argument.
+    pub max_control_line: usize,
+    /// Most client connections.
+    pub max_connections: usize,
+    /// Most subscriptions per connection (0: no limit).
+    pub max_subs: usize,
+    /// Most bytes queued for one client before it is a slow consumer.
+    pub max_pending: usize,
+    /// Interval between server PINGs.
+    pub ping_interval: Duration,
+    /// Unanswered PINGs before `Stale Connection`.
+    pub ping_max: u32,
+    /// How long one flush to a client may block.
+    pub write_deadline: Duration,
+    /// Time a client has to send CONNECT when auth is required.
+    pub auth_timeout: Duration,
+    /// Required token.
+    pub token: Option<String>,
+    /// Allowed users.
+    pub users: Vec<User>,
+    /// Debug log lines.
+    pub debug: bool,
+    /// Protocol trace.
+    pub trace: bool,
+    /// Timestamps in the log.
+    pub logtime: bool,
+    /// Log file.
+    pub log_file: Option<String>,
+    /// PID file.
+    pub pid_file: Option<String>,
+    /// Directory for the ports file.
+    pub ports_file_dir: Option<String>,
+    /// Lame duck mode: time over which clients are closed.
+    pub lame_duck_duration: Duration,
+    /// Lame duck mode: wait before closing the first clients.
+    pub lame_duck_grace_period: Duration,
+    /// Closed connections remembered for monitoring.
+    pub max_closed_clients: usize,
+    /// Features present in the config that rnatsd does not serve yet.
+    pub unsupported: Vec<String>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            config_file: None,
+            host: "0.0.0.0".into(),
+            port: 4222,
+            server_name: None,
+            client_advertise: None,
+            http_host: "0.0.0.0".into(),
+            http_port: 0,
+            http_base_path: String::new(),
+            max_payload: 1024 * 1024,
+            max_control_line: 4096,
+            max_connections: 64 * 1024,
+            max_subs: 0,
+            max_pending: 64 * 1024 * 1024,
+            ping_interval: Duration::from_secs(120),
+            ping_max: 2,
+            write_deadline: Duration::from_secs(10),
+            auth_timeout: Duration::from_secs(2),
+            token: None,
+            users: Vec::new(),
+            debug: false,
+            trace: false,
+            logtime: true,
+            log_file: None,
+            pid_file: None,
+            ports_file_dir: None,
+            lame_duck_duration: Duration::from_secs(120),
+            lame_duck_grace_period: Duration::from_secs(10),
+            max_closed_clients: 10_000,
+            unsupported: Vec::new(),
+        }
+    }
+}
+
+impl Options {
+    /// True when clients must authenticate.
+    pub fn auth_required(&self) -> bool {
+        self.token.is_some() || !self.users.is_empty()
+    }
+
+    /// Applies command-line flags on top of the current options.
+    pub fn apply_flags(&mut self, f: &Flags) -> Result<(), String> {
+        let int = |key: &str| -> Result<Option<i64>, String> {
+            match f.get(key) {
+                None => Ok(None),
+                Some(v) => v
+                    .parse::<i64>()
+                    .map(Some)
+                    .map_err(|_| format!("invalid value {v:?} for flag -{key}: parse error")),
+            }
+        };
+        if let Some(p) = int("port")? {
+            self.port = p as i32;
+        }
+        if let Some(a) = f.get("addr") {
+            self.host = a.to_string();
+        }
+        if let Some(n) = f.get("server_name") {
+            self.server_name = Some(n.to_string());
+        }
+        if let Some(p) = int("http_port")? {
+            self.http_port = p as i32;
+        }
+        if let Some(v) = f.get("client_advertise") {
+            self.client_advertise = Some(v.to_string());
+        }
+        if let Some(v) = f.get("ports_file_dir") {
+            self.ports_file_dir = Some(v.to_string());
+        }
+        if let Some(v) = f.get("pid") {
+            self.pid_file = Some(v.to_string());
+        }
+        if let Some(v) = f.get("log") {
+            self.log_file = Some(v.to_string());
+        }
+        if f.has("logtime") {
+            self.logtime = f.is_set("logtime");
+        }
+        if f.has("debug") {
+            self.debug = f.is_set("debug");
+        }
+        if f.has("trace") {
+            self.trace = f.is_set("trace");
+        }
+        if f.is_set("trace_verbose") {
+            self.trace = true;
+        }
+        if f.is_set("debug_trace") || f.is_set("debug_trace_verbose") {
+            self.debug = true;
+            self.trace = true;
+        }
+        if let Some(v) = f.get("auth") {
+            self.token = Some(v.to_string());
+        }
+        match (f.get("user"), f.get("pass")) {
+            (Some(u), Some(p)) => {
+                self.users = vec![User {
+                    username: u.to_string(),
+                    password: p.to_string(),
+                }]
+            }
+            (Some(u), None) => {
+                self.users = vec![User {
+                    username: u.to_string(),
+                    password: String::new(),
+                }]
+            }
+            (None, Some(_)) => {}
+            (None, None) => {}
+        }
+        for (flag, feature) in [
+            ("jetstream", "JetStream"),
+            ("tls", "TLS"),
+            ("tlsverify", "TLS"),
+            ("routes", "clustering"),
+            ("cluster", "clustering"),
+            ("https_port", "HTTPS monitoring"),
+        ] {
+            if f.has(flag) && !self.unsupported.iter().any(|u| u == feature) {
+                self.unsupported.push(feature.to_string());
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,305 @@
+//! The shared half of a connection: its outbound buffer, the writer task
+//! that flushes it, and message delivery into it.
+//!
+//! Publishers append encoded messages to a receiver's buffer under a short
+//! lock and note the receiver in their own "to flush" list; when a publisher
+//! has processed a whole read, it wakes each receiver's writer once. The
+//! writer swaps the buffer with a spare one and writes it with one syscall
+//! (per batch), so a burst of messages costs one write per receiver.
+
+use crate::closed::ClosedReason;
+use parking_lot::Mutex;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::AsyncWriteExt;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+/// Bytes queued for a client and the state of its writer.
+#[derive(Debug, Default)]
+pub struct Outbound {
+    /// Encoded protocol waiting to be written.
+    pub buf: Vec<u8>,
+    /// Bytes taken by the writer and not yet written.
+    pub inflight: usize,
+    /// A publisher has promised to wake the writer.
+    pub signaled: bool,
+    /// Why the connection is closing, once it is.
+    pub closed: Option<ClosedReason>,
+    /// Messages queued to this client.
+    pub out_msgs: u64,
+    /// Payload bytes queued to this client.
+    pub out_bytes: u64,
+}
+
+/// One subscription of a client.
+#[derive(Debug)]
+pub struct Subscription {
+    /// The subscribing connection.
+    pub client: Arc<ClientShared>,
+    /// Subject (may contain wildcards).
+    pub subject: Box<[u8]>,
+    /// Queue group.
+    pub queue: Option<Box<[u8]>>,
+    /// The client's subscription id.
+    pub sid: Box<[u8]>,
+    /// Auto-unsubscribe limit (0: none).
+    pub max: AtomicU64,
+    /// Messages delivered so far.
+    pub delivered: AtomicU64,
+}
+
+/// A subscription handle as stored in the sublist: equal by identity.
+#[derive(Debug, Clone)]
+pub struct SubRef(pub Arc<Subscription>);
+
+impl PartialEq for SubRef {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+/// Connection facts other tasks need: identity, flags, outbound queue.
+#[derive(Debug)]
+pub struct ClientShared {
+    /// Connection id.
+    pub cid: u64,
+    /// Outbound queue.
+    pub out: Mutex<Outbound>,
+    /// Wakes the writer.
+    pub wake: Notify,
+    /// Cancelled when the connection must close.
+    pub close: CancellationToken,
+    /// CONNECT said `echo` (deliver own messages back).
+    pub echo: AtomicBool,
+    /// CONNECT said `headers`.
+    pub headers: AtomicBool,
+    /// Protocol trace for this connection.
+    pub trace: AtomicBool,
+    /// Most bytes that may wait in `out`.
+    pub max_pending: usize,
+    /// Subscriptions by sid.
+    pub subs: Mutex<HashMap<Box<[u8]>, Arc<Subscription>>>,
+    /// Messages received from this client.
+    pub in_msgs: AtomicU64,
+    /// Payload bytes received from this client.
+    pub in_bytes: AtomicU64,
+    /// `ip:port - cid:N` prefix for log lines.
+    pub log_prefix: String,
+}
+
+impl ClientShared {
+    /// A new connection's shared state.
+    pub fn new(cid: u64, max_pending: usize, log_prefix: String) -> Self {
+        ClientShared {
+            cid,
+            out: Mutex::new(Outbound::default()),
+            wake: Notify::new(),
+            close: CancellationToken::new(),
+            echo: AtomicBool::new(true),
+            headers: AtomicBool::new(false),
+            trace: AtomicBool::new(false),
+            max_pending,
+            subs: Mutex::new(HashMap::new()),
+            in_msgs: AtomicU64::new(0),
+            in_bytes: AtomicU64::new(0),
+            log_prefix,
+        }
+    }
+
+    /// Appends protocol bytes (INFO, PONG, +OK, -ERR) and wakes the writer.
+    pub fn send_now(&self, bytes: &[u8]) {
+        {
+            let mut out = self.out.lock();
+            if out.closed.is_some() {
+                return;
+            }
+            out.buf.extend_from_slice(bytes);
+        }
+        self.wake.notify_one();
+    }
+
+    /// Marks the connection closed for `reason` (first reason wins) and
+    /// wakes everything so it winds down; queued bytes are still flushed
+    /// unless `discard` is set.
+    pub fn mark_closed(&self, reason: ClosedReason, discard: bool) {
+        {
+            let mut out = self.out.lock();
+            if out.closed.is_none() {
+                out.closed = Some(reason);
+            }
+            if discard {
+                out.buf = Vec::new();
+            }
+        }
+        self.close.cancel();
+        self.wake.notify_one();
+    }
+
+    /// The reason the connection closed, if it did.
+    pub fn closed_reason(&self) -> Option<ClosedReason> {
+        self.out.lock().closed
+    }
+}
+
+/// A message being routed.
+#[derive(Debug, Clone, Copy)]
+pub struct Msg<'a> {
+    /// Subject.
+    pub subject: &'a [u8],
+    /// Reply subject.
+    pub reply: Option<&'a [u8]>,
+    /// Header block length at the start of `payload`.
+    pub header_len: Option<usize>,
+    /// Headers and body.
+    pub payload: &'a [u8],
+}
+
+/// What a delivery attempt did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// Queued for the receiver.
+    Delivered,
+    /// Queued, and the subscription reached its auto-unsubscribe limit.
+    DeliveredLast,
+    /// Not delivered (echo off, limit passed, receiver closed).
+    Skipped,
+    /// The receiver became a slow consumer and is being closed.
+    SlowConsumer,
+}
+
+/// Queues `msg` for `sub`'s client. `flush` collects receivers whose writer
+/// must be woken once the publisher's batch is done.
+pub fn deliver(
+    sub: &Subscription,
+    publisher: u64,
+    publisher_echo: bool,
+    msg: &Msg<'_>,
+    flush: &mut Vec<Arc<ClientShared>>,
+) -> Delivery {
+    let dst = &sub.client;
+    if dst.cid == publisher && !publisher_echo {
+        return Delivery::Skipped;
+    }
+    let max = sub.max.load(Ordering::Relaxed);
+    let mut last = false;
+    if max > 0 {
+        let n = sub.delivered.fetch_add(1, Ordering::AcqRel) + 1;
+        if n > max {
+            return Delivery::Skipped;
+        }
+        last = n == max;
+    } else {
+        sub.delivered.fetch_add(1, Ordering::Relaxed);
+    }
+    let (header_len, payload) = match msg.header_len {
+        Some(h) if !dst.headers.load(Ordering::Relaxed) => (None, &msg.payload[h..]),
+        other => (other, msg.payload),
+    };
+    let mut out = dst.out.lock();
+    if out.closed.is_some() {
+        return Delivery::Skipped;
+    }
+    let need = payload.len() + msg.subject.len() + sub.sid.len() + 32;
+    if out.buf.len() + out.inflight + need > dst.max_pending {
+        out.closed = Some(ClosedReason::SlowConsumerPendingBytes);
+        out.buf = Vec::new();
+        drop(out);
+        dst.close.cancel();
+        dst.wake.notify_one();
+        return Delivery::SlowConsumer;
+    }
+    proto::encode::msg(
+        &mut out.buf,
+        msg.subject,
+        &sub.sid,
+        msg.reply,
+        header_len,
+        payload,
+    );
+    out.out_msgs += 1;
+    out.out_bytes += payload.len() as u64;
+    if !out.signaled {
+        out.signaled = true;
+        flush.push(dst.clone());
+    }
+    drop(out);
+    if dst.trace.load(Ordering::Relaxed) {
+        crate::trace!(
+            "{} - ->> [{} {} {}{} {}]",
+            dst.log_prefix,
+            if header_len.is_some() { "HMSG" } else { "MSG" },
+            String::from_utf8_lossy(msg.subject),
+            String::from_utf8_lossy(&sub.sid),
+            msg.reply
+                .map(|r| format!(" {}", String::from_utf8_lossy(r)))
+                .unwrap_or_default(),
+            payload.len()
+        );
+    }
+    if last {
+        Delivery::DeliveredLast
+    } else {
+        Delivery::Delivered
+    }
+}
+
+/// Wakes the writers collected during a batch.
+pub fn flush_all(flush: &mut Vec<Arc<ClientShared>>) {
+    for c in flush.drain(..) {
+        c.wake.notify_one();
+    }
+}
+
+/// Writes `shared`'s outbound buffer to the socket until the connection
+/// closes. Each wake-up writes everything queued so far in one call.
+pub async fn writer<W: tokio::io::AsyncWrite + Unpin>(
+    shared: Arc<ClientShared>,
+    mut sock: W,
+    write_deadline: Duration,
+) {
+    let mut spare: Vec<u8> = Vec::with_capacity(1024);
+    loop {
+        let closing = {
+            let mut out = shared.out.lock();
+            std::mem::swap(&mut out.buf, &mut spare);
+            out.signaled = false;
+            out.inflight = spare.len();
+            out.closed.is_some()
+        };
+        if !spare.is_empty() {
+            let res = tokio::select! {
+                r = tokio::time::timeout(write_deadline, sock.write_all(&spare)) => r,
+                // Closing mid-write (slow consumer, protocol error): drop the rest.
+                _ = shared.close.cancelled(), if !closing => break,
+            };
+            match res {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => {
+                    shared.mark_closed(ClosedReason::WriteError, true);
+                    break;
+                }
+                Err(_) => {
+                    shared.mark_closed(ClosedReason::SlowConsumerWriteDeadline, true);
+                    break;
+                }
+            }
+            spare.clear();
+            if spare.capacity() > 4 << 20 {
+                spare = Vec::with_capacity(64 * 1024);
+            }
+            shared.out.lock().inflight = 0;
+            continue;
+        }
+        if closing {
+            break;
+        }
+        tokio::select! {
+            _ = shared.wake.notified() => {}
+            _ = shared.close.cancelled() => {}
+        }
+    }
+    let _ = tokio::time::timeout(Duration::from_millis(100), sock.shutdown()).await;
+}

@@ -1,0 +1,274 @@
+//! The server: shared state behind one handle, the client listener and its
+//! accept loop, lame duck mode and shutdown.
+
+use crate::closed::{ClosedClient, ClosedRing, ClosedReason};
+use crate::options::{Options, NATS_VERSION};
+use crate::outbound::{ClientShared, SubRef};
+use parking_lot::{Mutex, RwLock};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+use sublist::Sublist;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// Server-wide message counters.
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Messages received from clients.
+    pub in_msgs: AtomicU64,
+    /// Payload bytes received.
+    pub in_bytes: AtomicU64,
+    /// Messages delivered.
+    pub out_msgs: AtomicU64,
+    /// Payload bytes delivered.
+    pub out_bytes: AtomicU64,
+    /// Slow consumers closed.
+    pub slow_consumers: AtomicU64,
+    /// Connections accepted ever.
+    pub total_connections: AtomicU64,
+}
+
+/// A connected client as the server sees it.
+#[derive(Debug, Clone)]
+pub struct ClientEntry {
+    /// Shared connection state.
+    pub shared: Arc<ClientShared>,
+    /// Remote address.
+    pub addr: SocketAddr,
+    /// Connected at.
+    pub start: chrono::DateTime<chrono::Utc>,
+}
+
+/// Everything the connections share.
+pub struct Server {
+    opts: RwLock<Arc<Options>>,
+    /// Server id (nkey-style public key).
+    pub id: String,
+    /// Server name.
+    pub name: String,
+    /// All subscriptions.
+    pub sublist: RwLock<Sublist<SubRef>>,
+    /// Connected clients by cid.
+    pub clients: Mutex<HashMap<u64, ClientEntry>>,
+    next_cid: AtomicU64,
+    /// Message counters.
+    pub stats: Stats,
+    /// Recently closed connections.
+    pub closed: ClosedRing,
+    /// Cancelled when the server shuts down.
+    pub shutdown: CancellationToken,
+    /// Lame duck mode is on.
+    pub lame_duck: AtomicBool,
+    /// Started at.
+    pub start: Instant,
+    /// Started at (wall clock).
+    pub start_time: chrono::DateTime<chrono::Utc>,
+    /// Bound client address.
+    pub client_addr: OnceLock<SocketAddr>,
+}
+
+impl Server {
+    /// A server for `opts`; nothing is bound yet.
+    pub fn new(opts: Options) -> Arc<Server> {
+        let id = nkeys::KeyPair::new_server().public_key();
+        let name = opts.server_name.clone().unwrap_or_else(|| id.clone());
+        Arc::new(Server {
+            closed: ClosedRing::new(opts.max_closed_clients),
+            opts: RwLock::new(Arc::new(opts)),
+            id,
+            name,
+            sublist: RwLock::new(Sublist::new()),
+            clients: Mutex::new(HashMap::new()),
+            next_cid: AtomicU64::new(0),
+            stats: Stats::default(),
+            shutdown: CancellationToken::new(),
+            lame_duck: AtomicBool::new(false),
+            start: Instant::now(),
+            start_time: chrono::Utc::now(),
+            client_addr: OnceLock::new(),
+        })
+    }
+
+    /// The options in force.
+    pub fn opts(&self) -> Arc<Options> {
+        self.opts.read().clone()
+    }
+
+    /// Replaces the options (reload).
+    pub fn set_opts(&self, opts: Options) {
+        *self.opts.write() = Arc::new(opts);
+    }
+
+    /// Next connection id.
+    pub fn next_cid(&self) -> u64 {
+        self.next_cid.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// Number of connected clients.
+    pub fn num_clients(&self) -> usize {
+        self.clients.lock().len()
+    }
+
+    /// The INFO document for a client, as JSON.
+    pub fn info_json(&self, cid: u64, client_ip: &str, ldm: bool) -> Vec<u8> {
+        let opts = self.opts();
+        let port = self.client_addr.get().map(|a| a.port()).unwrap_or(0);
+        let info = proto::ServerInfo {
+            server_id: self.id.clone(),
+            server_name: self.name.clone(),
+            version: NATS_VERSION.to_string(),
+            proto: 1,
+            go: "go1.19.8".to_string(),
+            host: opts.host.clone(),
+            port,
+            headers: true,
+            auth_required: opts.auth_required(),
+            max_payload: opts.max_payload as i64,
+            client_id: cid,
+            client_ip: client_ip.to_string(),
+            ldm,
+            ..Default::default()
+        };
+        serde_json::to_vec(&info).expect("INFO serializes")
+    }
+
+    /// Removes a closed client's subscriptions and registration, and keeps
+    /// a record of it.
+    pub fn remove_client(&self, entry: &ClientEntry, reason: ClosedReason, info: ClosedInfo) {
+        let shared = &entry.shared;
+        let subs: Vec<_> = shared.subs.lock().drain().map(|(_, s)| s).collect();
+        if !subs.is_empty() {
+            let mut sl = self.sublist.write();
+            for s in &subs {
+                sl.remove(&s.subject, s.queue.as_deref(), &SubRef(s.clone()));
+            }
+        }
+        self.clients.lock().remove(&shared.cid);
+        if reason.is_slow_consumer() {
+            self.stats.slow_consumers.fetch_add(1, Ordering::Relaxed);
+        }
+        let (out_msgs, out_bytes) = {
+            let o = shared.out.lock();
+            (o.out_msgs, o.out_bytes)
+        };
+        self.closed.push(ClosedClient {
+            cid: shared.cid,
+            addr: entry.addr.to_string(),
+            name: info.name,
+            lang: info.lang,
+            version: info.version,
+            start: entry.start,
+            stop: chrono::Utc::now(),
+            reason,
+            in_msgs: shared.in_msgs.load(Ordering::Relaxed),
+            in_bytes: shared.in_bytes.load(Ordering::Relaxed),
+            out_msgs,
+            out_bytes,
+            num_subs: subs.len(),
+        });
+    }
+
+    /// Binds the client listener.
+    pub async fn bind(self: &Arc<Self>) -> std::io::Result<TcpListener> {
+        let opts = self.opts();
+        let port = if opts.port < 0 { 0 } else { opts.port as u16 };
+        let host = opts.host.trim_start_matches('[').trim_end_matches(']');
+        let listener = TcpListener::bind((host, port)).await?;
+        let addr = listener.local_addr()?;
+        let _ = self.client_addr.set(addr);
+        crate::info!(
+            "Listening for client connections on {}",
+            crate::util::host_port(&opts.host, addr.port())
+        );
+        Ok(listener)
+    }
+
+    /// Accepts clients until shutdown or lame duck mode.
+    pub async fn accept_loop(self: Arc<Self>, listener: TcpListener) {
+        let stop = self.shutdown.clone();
+        loop {
+            let accepted = tokio::select! {
+                r = listener.accept() => r,
+                _ = stop.cancelled() => break,
+            };
+            match accepted {
+                Ok((stream, addr)) => {
+                    if self.lame_duck.load(Ordering::Relaxed) {
+                        drop(stream);
+                        continue;
+                    }
+                    let srv = self.clone();
+                    tokio::spawn(async move { crate::conn::run(srv, stream, addr).await });
+                }
+                Err(e) => {
+                    crate::error!("Error accepting client connection: {e}");
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            }
+        }
+    }
+
+    /// Closes every client with `reason`.
+    pub fn close_all(&self, reason: ClosedReason) {
+        let clients: Vec<_> = self.clients.lock().values().cloned().collect();
+        for c in clients {
+            c.shared.mark_closed(reason, false);
+        }
+    }
+
+    /// Lame duck mode: stop accepting, tell clients, then close them over
+    /// `lame_duck_duration` and shut down.
+    pub async fn lame_duck(self: Arc<Self>) {
+        if self.lame_duck.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let opts = self.opts();
+        crate::info!("Entering lame duck mode, stop accepting new clients");
+        let clients: Vec<_> = self.clients.lock().values().cloned().collect();
+        for c in &clients {
+            let json = self.info_json(c.shared.cid, &c.addr.ip().to_string(), true);
+            let mut b = Vec::new();
+            proto::encode::info(&mut b, &json);
+            c.shared.send_now(&b);
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(opts.lame_duck_grace_period) => {}
+            _ = self.shutdown.cancelled() => return,
+        }
+        let clients: Vec<_> = self.clients.lock().values().cloned().collect();
+        let n = clients.len().max(1) as u32;
+        let total = opts
+            .lame_duck_duration
+            .saturating_sub(opts.lame_duck_grace_period);
+        let step = total / n;
+        crate::info!(
+            "Closing existing clients ({} in {:?})",
+            clients.len(),
+            total
+        );
+        for c in clients {
+            c.shared.mark_closed(ClosedReason::LameDuckMode, false);
+            if !step.is_zero() {
+                tokio::select! {
+                    _ = tokio::time::sleep(step) => {}
+                    _ = self.shutdown.cancelled() => return,
+                }
+            }
+        }
+        self.shutdown.cancel();
+    }
+}
+
+/// Client-declared facts kept in the closed record.
+#[derive(Debug, Clone, Default)]
+pub struct ClosedInfo {
+    /// Client name.
+    pub name: String,
+    /// Client language.
+    pub lang: String,
+    /// Client version.
+    pub version: String,
+}

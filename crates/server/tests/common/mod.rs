@@ -1,0 +1,260 @@
+//! Test helpers: start a server binary on a free port, and talk to it over
+//! raw TCP with exact bytes.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// A running server process, killed on drop.
+pub struct ServerProc {
+    pub child: Child,
+    pub port: u16,
+    pub log: mpsc::Receiver<String>,
+    pub dir: PathBuf,
+}
+
+/// Path of the rnatsd binary under test.
+pub fn rnatsd_bin() -> String {
+    env!("CARGO_BIN_EXE_rnatsd").to_string()
+}
+
+/// A scratch directory unique to this test process and name.
+pub fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("rnatsd-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+impl ServerProc {
+    /// Starts `bin` with an optional config text and extra args, on a
+    /// random port on 127.0.0.1, and waits until it is ready.
+    pub fn start_bin(bin: &str, config: Option<&str>, args: &[&str]) -> ServerProc {
+        let dir = scratch(&format!("{}", fastrand_u64()));
+        let mut cmd = Command::new(bin);
+        if let Some(c) = config {
+            let path = dir.join("server.conf");
+            std::fs::write(&path, c).unwrap();
+            cmd.arg("-c").arg(&path);
+        }
+        if !args.contains(&"-p") {
+            cmd.args(["-a", "127.0.0.1", "-p", "-1"]);
+        }
+        cmd.args(args);
+        cmd.stdout(Stdio::null()).stderr(Stdio::piped());
+        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("starting {bin}: {e}"));
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut port = 0;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = rx
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("{bin} did not become ready"));
+            if let Some(rest) = line.split("Listening for client connections on ").nth(1) {
+                port = rest.rsplit(':').next().unwrap().trim().parse().unwrap();
+            }
+            if line.contains("Server is ready") {
+                break;
+            }
+        }
+        assert!(port > 0, "no listen line");
+        ServerProc {
+            child,
+            port,
+            log: rx,
+            dir,
+        }
+    }
+
+    /// Starts rnatsd.
+    pub fn start(config: Option<&str>) -> ServerProc {
+        Self::start_bin(&rnatsd_bin(), config, &[])
+    }
+
+    /// Starts rnatsd with extra args.
+    pub fn start_args(config: Option<&str>, args: &[&str]) -> ServerProc {
+        Self::start_bin(&rnatsd_bin(), config, args)
+    }
+
+    /// `nats://127.0.0.1:port`.
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// A raw connection, with INFO already read.
+    pub fn raw(&self) -> Raw {
+        let mut r = Raw::connect(self.port);
+        let info = r.read_line();
+        assert!(info.starts_with("INFO {"), "{info}");
+        r.info = info;
+        r
+    }
+
+    /// Log lines received so far.
+    pub fn drain_log(&self) -> Vec<String> {
+        self.log.try_iter().collect()
+    }
+
+    /// Waits up to `t` for a log line containing `needle`.
+    pub fn wait_log(&self, needle: &str, t: Duration) -> Option<String> {
+        let deadline = Instant::now() + t;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.log.recv_timeout(left) {
+                Ok(l) if l.contains(needle) => return Some(l),
+                Ok(_) => {}
+                Err(_) => return None,
+            }
+        }
+    }
+}
+
+impl Drop for ServerProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn fastrand_u64() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    t ^ N.fetch_add(1, Ordering::Relaxed).wrapping_mul(0x9E3779B97F4A7C15)
+}
+
+/// A raw TCP client.
+pub struct Raw {
+    pub s: TcpStream,
+    pub info: String,
+    buf: Vec<u8>,
+}
+
+impl Raw {
+    /// Connects without reading anything.
+    pub fn connect(port: u16) -> Raw {
+        let s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.set_nodelay(true).unwrap();
+        Raw {
+            s,
+            info: String::new(),
+            buf: Vec::new(),
+        }
+    }
+
+    /// Sends bytes as they are.
+    pub fn send(&mut self, b: &[u8]) {
+        self.s.write_all(b).unwrap();
+    }
+
+    fn fill(&mut self, deadline: Instant) -> bool {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return false;
+        }
+        self.s.set_read_timeout(Some(left)).unwrap();
+        let mut tmp = [0u8; 65536];
+        match self.s.read(&mut tmp) {
+            Ok(0) => false,
+            Ok(n) => {
+                self.buf.extend_from_slice(&tmp[..n]);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// Reads one CRLF-terminated line (without the CRLF).
+    pub fn read_line(&mut self) -> String {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            if let Some(i) = self.buf.windows(2).position(|w| w == b"\r\n") {
+                let line: Vec<u8> = self.buf.drain(..i + 2).collect();
+                return String::from_utf8_lossy(&line[..i]).into_owned();
+            }
+            if !self.fill(deadline) {
+                panic!(
+                    "no line; have {:?}",
+                    String::from_utf8_lossy(&self.buf)
+                );
+            }
+        }
+    }
+
+    /// Reads exactly `want.len()` bytes and compares them with `want`.
+    pub fn expect(&mut self, want: &[u8]) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while self.buf.len() < want.len() {
+            if !self.fill(deadline) {
+                break;
+            }
+        }
+        let n = want.len().min(self.buf.len());
+        let got: Vec<u8> = self.buf.drain(..n).collect();
+        assert_eq!(
+            String::from_utf8_lossy(&got),
+            String::from_utf8_lossy(want),
+            "unexpected bytes"
+        );
+    }
+
+    /// Everything that arrives until the connection is quiet for `quiet`.
+    pub fn read_quiet(&mut self, quiet: Duration) -> Vec<u8> {
+        loop {
+            if !self.fill(Instant::now() + quiet) {
+                return std::mem::take(&mut self.buf);
+            }
+        }
+    }
+
+    /// Sends PING and returns everything before the PONG.
+    pub fn sync(&mut self) -> Vec<u8> {
+        self.send(b"PING\r\n");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            if let Some(i) = self.buf.windows(6).position(|w| w == b"PONG\r\n") {
+                let mut before: Vec<u8> = self.buf.drain(..i + 6).collect();
+                before.truncate(i);
+                return before;
+            }
+            if !self.fill(deadline) {
+                panic!("no PONG; have {:?}", String::from_utf8_lossy(&self.buf));
+            }
+        }
+    }
+
+    /// Asserts that the server closes the connection (after any bytes).
+    pub fn expect_closed(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(!left.is_zero(), "connection not closed");
+            self.s.set_read_timeout(Some(left)).unwrap();
+            let mut tmp = [0u8; 4096];
+            match self.s.read(&mut tmp) {
+                Ok(0) => return,
+                Ok(_) => continue,
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return,
+                Err(e) => panic!("connection not closed: {e}"),
+            }
+        }
+    }
+}
