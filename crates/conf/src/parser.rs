@@ -36,6 +36,23 @@ struct Global {
     env_depth: usize,
 }
 
+/// An error plus the exact text Go's `err.Error()` would give for it, which
+/// is what Go embeds when the error is nested in another (env values).
+struct Fail {
+    error: Error,
+    go_text: String,
+}
+
+impl Fail {
+    fn new(pos: Pos, message: impl Into<String>) -> Self {
+        let message = message.into();
+        Fail {
+            go_text: message.clone(),
+            error: Error::new(pos, message),
+        }
+    }
+}
+
 enum Ctx {
     Map(Map),
     Array(Vec<Spanned>),
@@ -64,7 +81,7 @@ pub(crate) fn parse_source(data: &[u8], file: Option<String>) -> Result<Map, Err
     if let Some(name) = &file {
         global.include_stack.push(canonical(name));
     }
-    run(data, file.as_deref(), 0, &mut env_refs, &mut global)
+    run(data, file.as_deref(), 0, &mut env_refs, &mut global).map_err(|f| f.error)
 }
 
 fn run(
@@ -73,7 +90,7 @@ fn run(
     depth_base: usize,
     env_refs: &mut HashSet<String>,
     global: &mut Global,
-) -> Result<Map, Error> {
+) -> Result<Map, Fail> {
     let mut p = Parser {
         lx: Lexer::new(data),
         ctxs: vec![Ctx::Map(Map::new())],
@@ -94,7 +111,10 @@ fn run(
 /// Reads a configuration file, with Go's error wording.
 pub(crate) fn read_config(path: &str) -> Result<Vec<u8>, String> {
     let fail = |op: &str, e: std::io::Error| {
-        format!("error opening config file: {op} {path}: {}", os_error_text(&e))
+        format!(
+            "error opening config file: {op} {path}: {}",
+            os_error_text(&e)
+        )
     };
     let file = std::fs::File::open(path).map_err(|e| fail("open", e))?;
     let mut data = Vec::new();
@@ -131,7 +151,7 @@ fn canonical(path: &str) -> PathBuf {
 }
 
 impl Parser<'_> {
-    fn parse(&mut self) -> Result<(), Error> {
+    fn parse(&mut self) -> Result<(), Fail> {
         // Whether the previous token was a key other than "}" (Go allows a
         // stray trailing '}' to support JSON-like files).
         let mut dangling_key = false;
@@ -139,7 +159,18 @@ impl Parser<'_> {
             let it = self.lx.next_item();
             if it.kind == Kind::Eof {
                 if dangling_key {
-                    return Err(Error::new(self.pos(&it), "config is invalid"));
+                    let pos = self.pos(&it);
+                    let file = self.file.as_ref().map(|f| f.display().to_string());
+                    let go_text = format!(
+                        "config is invalid ({}:{}:{})",
+                        file.unwrap_or_default(),
+                        pos.line,
+                        pos.col
+                    );
+                    return Err(Fail {
+                        error: Error::new(pos, "config is invalid"),
+                        go_text,
+                    });
                 }
                 return Ok(());
             }
@@ -156,17 +187,20 @@ impl Parser<'_> {
         }
     }
 
-    fn process(&mut self, it: Item) -> Result<(), Error> {
+    fn process(&mut self, it: Item) -> Result<(), Fail> {
         let pos = self.pos(&it);
         match it.kind {
-            Kind::Error => Err(Error::new(pos, it.val)),
+            Kind::Error => Err(Fail {
+                go_text: format!("Parse error on line {}: '{}'", it.go_line, it.val),
+                error: Error::new(pos, it.val),
+            }),
             Kind::Key => {
                 self.keys.push((it.val, pos));
                 Ok(())
             }
             Kind::MapStart | Kind::ArrayStart => {
                 if self.depth_base + self.ctxs.len() > MAX_DEPTH {
-                    return Err(Error::new(
+                    return Err(Fail::new(
                         pos,
                         format!("maps and arrays nested deeper than {MAX_DEPTH} levels"),
                     ));
@@ -180,7 +214,7 @@ impl Parser<'_> {
             }
             Kind::MapEnd | Kind::ArrayEnd => {
                 if self.ctxs.len() < 2 {
-                    return Err(Error::new(pos, "unbalanced map or array end"));
+                    return Err(Fail::new(pos, "unbalanced map or array end"));
                 }
                 let value = match self.ctxs.pop() {
                     Some(Ctx::Map(m)) => Value::Map(m),
@@ -194,15 +228,15 @@ impl Parser<'_> {
                 Ok(Some(n)) => self.set_value(Value::Int(n), pos),
                 // Go silently drops a number with an unknown suffix.
                 Ok(None) => Ok(()),
-                Err(msg) => Err(Error::new(pos, msg)),
+                Err(msg) => Err(Fail::new(pos, msg)),
             },
             Kind::Float => match it.val.parse::<f64>() {
                 Ok(f) if f.is_finite() => self.set_value(Value::Float(f), pos),
-                Ok(_) => Err(Error::new(
+                Ok(_) => Err(Fail::new(
                     pos,
                     format!("float '{}' is out of the range", it.val),
                 )),
-                Err(_) => Err(Error::new(
+                Err(_) => Err(Fail::new(
                     pos,
                     format!("expected float, but got '{}'", it.val),
                 )),
@@ -210,7 +244,7 @@ impl Parser<'_> {
             Kind::Bool => match it.val.to_ascii_lowercase().as_str() {
                 "true" | "yes" | "on" => self.set_value(Value::Bool(true), pos),
                 "false" | "no" | "off" => self.set_value(Value::Bool(false), pos),
-                _ => Err(Error::new(
+                _ => Err(Fail::new(
                     pos,
                     format!("expected boolean value, but got '{}'", it.val),
                 )),
@@ -219,7 +253,7 @@ impl Parser<'_> {
                 if valid_datetime(&it.val) {
                     self.set_value(Value::DateTime(it.val), pos)
                 } else {
-                    Err(Error::new(
+                    Err(Fail::new(
                         pos,
                         format!("expected Zulu formatted DateTime, but got '{}'", it.val),
                     ))
@@ -233,7 +267,7 @@ impl Parser<'_> {
 
     /// Stores a value in the innermost open array, or under the most recent
     /// pending key of the innermost open map (positioned at that key).
-    fn set_value(&mut self, value: Value, pos: Pos) -> Result<(), Error> {
+    fn set_value(&mut self, value: Value, pos: Pos) -> Result<(), Fail> {
         self.global.values += 1;
         self.check_budget(&pos)?;
         match self.ctxs.last_mut() {
@@ -248,9 +282,9 @@ impl Parser<'_> {
         Ok(())
     }
 
-    fn check_budget(&self, pos: &Pos) -> Result<(), Error> {
+    fn check_budget(&self, pos: &Pos) -> Result<(), Fail> {
         if self.global.values > MAX_VALUES {
-            return Err(Error::new(
+            return Err(Fail::new(
                 pos.clone(),
                 format!("configuration expands to more than {MAX_VALUES} values"),
             ));
@@ -262,18 +296,18 @@ impl Parser<'_> {
         self.depth_base + self.ctxs.len() - 1
     }
 
-    fn variable(&mut self, name: &str, pos: Pos) -> Result<(), Error> {
+    fn variable(&mut self, name: &str, pos: Pos) -> Result<(), Fail> {
         let line = pos.line;
         let value = match self.lookup_variable(name, &pos) {
             Ok(Some(v)) => v,
             Ok(None) => {
-                return Err(Error::new(
+                return Err(Fail::new(
                     pos,
                     format!("variable reference for '{name}' on line {line} can not be found"),
                 ))
             }
             Err(msg) => {
-                return Err(Error::new(
+                return Err(Fail::new(
                     pos,
                     format!(
                         "variable reference for '{name}' on line {line} could not be parsed: {msg}"
@@ -326,7 +360,7 @@ impl Parser<'_> {
         let result = run(src.as_bytes(), None, depth, self.env_refs, self.global);
         self.global.env_depth -= 1;
         self.env_refs.remove(name);
-        let map = result.map_err(|e| e.message)?;
+        let map = result.map_err(|f| f.go_text)?;
         Ok(map.get_exact(ENV_KEY).map(|s| {
             let mut v = s.value.clone();
             v.relocate(pos);
@@ -336,34 +370,38 @@ impl Parser<'_> {
 
     /// Parses an included file on its own (no access to this file's
     /// variables) and merges its keys into the current map.
-    fn include(&mut self, name: &str, pos: Pos) -> Result<(), Error> {
+    fn include(&mut self, name: &str, pos: Pos) -> Result<(), Fail> {
         let path = go_join(&self.dir, name);
-        let fail = |msg: String| {
-            Error::new(
+        let fail = |msg: String, go_msg: String| Fail {
+            error: Error::new(
                 pos.clone(),
                 format!("error parsing include file '{name}', {msg}"),
-            )
+            ),
+            go_text: format!("error parsing include file '{name}', {go_msg}"),
         };
+        let plain = |msg: String| fail(msg.clone(), msg);
         let key = canonical(&path);
         if self.global.include_stack.contains(&key) {
-            return Err(fail(format!("include cycle: {path} is already being parsed")));
+            return Err(plain(format!(
+                "include cycle: {path} is already being parsed"
+            )));
         }
         if self.global.include_stack.len() > MAX_INCLUDE_DEPTH {
-            return Err(fail(format!(
+            return Err(plain(format!(
                 "includes nested deeper than {MAX_INCLUDE_DEPTH} levels"
             )));
         }
         self.global.includes += 1;
         if self.global.includes > MAX_INCLUDES {
-            return Err(fail(format!("more than {MAX_INCLUDES} files included")));
+            return Err(plain(format!("more than {MAX_INCLUDES} files included")));
         }
-        let data = read_config(&path).map_err(fail)?;
+        let data = read_config(&path).map_err(plain)?;
         self.global.include_stack.push(key);
         let mut env_refs = HashSet::new();
         let depth = self.depth();
         let result = run(&data, Some(&path), depth, &mut env_refs, self.global);
         self.global.include_stack.pop();
-        let map = result.map_err(|e| fail(e.to_string()))?;
+        let map = result.map_err(|f| fail(f.error.to_string(), f.go_text))?;
         for (key, value) in map.into_entries() {
             match self.ctxs.last_mut() {
                 Some(Ctx::Map(m)) => {
@@ -389,10 +427,7 @@ fn env_var(name: &str) -> Option<String> {
 /// suffix. `Ok(None)` is an unknown suffix, which Go ignores.
 fn parse_integer(val: &str) -> Result<Option<i64>, String> {
     // Go counts runes here but slices bytes; replicate that.
-    let digits = val
-        .chars()
-        .take_while(|&c| is_digit(c) || c == '-')
-        .count();
+    let digits = val.chars().take_while(|&c| is_digit(c) || c == '-').count();
     let bytes = val.as_bytes();
     let (num, suffix) = bytes.split_at(digits.min(bytes.len()));
     let num = std::str::from_utf8(num)

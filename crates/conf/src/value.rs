@@ -275,7 +275,10 @@ mod tests {
         assert_eq!(Value::Array(vec![]).as_array().map(|a| a.len()), Some(0));
         assert!(Value::Map(Map::new()).as_map().is_some());
         assert_eq!(Value::DateTime("x".into()).as_datetime(), Some("x"));
-        assert_eq!(Value::Map(Map::new()).type_name(), "map[string]interface {}");
+        assert_eq!(
+            Value::Map(Map::new()).type_name(),
+            "map[string]interface {}"
+        );
         assert_eq!(Value::Array(vec![]).type_name(), "[]interface {}");
     }
 }

@@ -321,8 +321,8 @@ impl Parser {
             }
             _ if word.len() >= 4 && eq_op(&word[..4], b"PING") => ClientOp::Ping,
             _ if word.len() >= 4 && eq_op(&word[..4], b"PONG") => ClientOp::Pong,
-            7 if eq_op(word, b"CONNECT") && has_arg_sep => ClientOp::Connect(arg),
-            4 if eq_op(word, b"INFO") && has_arg_sep => ClientOp::Info(arg),
+            7 if eq_op(word, b"CONNECT") => ClientOp::Connect(arg),
+            4 if eq_op(word, b"INFO") => ClientOp::Info(arg),
             3 if eq_op(word, b"+OK") => ClientOp::Ok,
             4 if eq_op(word, b"-ERR") => ClientOp::Err(arg),
             _ => {
@@ -377,6 +377,13 @@ impl Parser {
             });
         }
         let total = line_len + size + 2;
+        let end = line_len + size;
+        if buf.len() > end && buf[end] != b'\r' {
+            self.need = 0;
+            return Err(ParseError::UnknownOp {
+                snippet: snippet(&buf[end..]),
+            });
+        }
         if buf.len() < total {
             self.need = total;
             self.scanned = 0;
@@ -384,7 +391,6 @@ impl Parser {
         }
         self.need = 0;
         self.scanned = 0;
-        let end = line_len + size;
         if buf[end] != b'\r' || buf[end + 1] != b'\n' {
             return Err(ParseError::UnknownOp {
                 snippet: snippet(&buf[end..]),

@@ -234,7 +234,14 @@ impl Conn {
                 self.rtt_measured = true;
                 Ok(())
             }
-            ClientOp::Ok | ClientOp::Info(_) => Ok(()),
+            ClientOp::Ok => Ok(()),
+            ClientOp::Info(json) => match serde_json::from_slice::<serde_json::Value>(json) {
+                Ok(_) => Ok(()),
+                Err(e) => {
+                    crate::error!("{} - {e}", self.shared.log_prefix);
+                    Err(ClosedReason::ProtocolViolation)
+                }
+            },
             ClientOp::Err(text) => {
                 crate::error!(
                     "{} - Client Error {}",
