@@ -54,6 +54,12 @@ fn main() {
             }
             Err(e) => format!("ERR {e}"),
         };
-        writeln!(w, "{}", out.replace('\n', "\\n")).unwrap();
+        let out = out
+            .replace('\\', "\\\\")
+            .replace('\n', "\\n")
+            .replace('\r', "\\r")
+            .replace('\t', "\\t")
+            .replace('\0', "\\0");
+        writeln!(w, "{out}").unwrap();
     }
 }

@@ -16,6 +16,8 @@ use tokio::net::TcpStream;
 
 /// How soon after connecting the first PING goes out.
 const FIRST_PING: Duration = Duration::from_secs(2);
+/// Longest pause of a publisher, per read, while its receivers drain.
+const STALL_BUDGET: Duration = Duration::from_millis(25);
 /// Read buffer size before it grows for large payloads.
 const READ_BUF: usize = 32 * 1024;
 
@@ -31,6 +33,7 @@ struct Conn {
     rtt_measured: bool,
     last_activity: Instant,
     flush: Vec<Arc<ClientShared>>,
+    stalled: Vec<Arc<ClientShared>>,
     in_msgs: u64,
     in_bytes: u64,
     out_msgs: u64,
@@ -72,6 +75,7 @@ pub async fn run(srv: Arc<Server>, stream: TcpStream, addr: SocketAddr) {
         rtt_measured: false,
         last_activity: Instant::now(),
         flush: Vec::new(),
+        stalled: Vec::new(),
         in_msgs: 0,
         in_bytes: 0,
         out_msgs: 0,
@@ -152,6 +156,9 @@ impl Conn {
                             if let Err(reason) = res {
                                 return reason;
                             }
+                            if !self.stalled.is_empty() {
+                                outbound::stall(&mut self.stalled, STALL_BUDGET).await;
+                            }
                         }
                         Err(_) => return ClosedReason::ReadError,
                     }
@@ -227,6 +234,9 @@ impl Conn {
             ClientOp::Unsub { sid, max } => self.on_unsub(sid, max),
             ClientOp::Ping => {
                 self.send_proto(proto::encode::PONG);
+                if self.connected && self.connect.protocol >= 1 {
+                    self.shared.async_info.store(true, Ordering::Relaxed);
+                }
                 Ok(())
             }
             ClientOp::Pong => {
@@ -354,15 +364,15 @@ impl Conn {
 
     fn deliver_one(&mut self, sub: &Arc<Subscription>, cid: u64, echo: bool, msg: &Msg<'_>) -> bool {
         match outbound::deliver(sub, cid, echo, msg, &mut self.flush) {
-            Delivery::Delivered => {
+            Delivery::Delivered { last, stall } => {
                 self.out_msgs += 1;
                 self.out_bytes += msg.payload.len() as u64;
-                true
-            }
-            Delivery::DeliveredLast => {
-                self.out_msgs += 1;
-                self.out_bytes += msg.payload.len() as u64;
-                remove_sub(&self.srv, sub);
+                if last {
+                    remove_sub(&self.srv, sub);
+                }
+                if stall && !self.stalled.iter().any(|c| c.cid == sub.client.cid) {
+                    self.stalled.push(sub.client.clone());
+                }
                 true
             }
             Delivery::Skipped => false,

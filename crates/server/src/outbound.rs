@@ -70,6 +70,8 @@ pub struct ClientShared {
     pub out: Mutex<Outbound>,
     /// Wakes the writer.
     pub wake: Notify,
+    /// Signalled by the writer after each completed write.
+    pub drained: Notify,
     /// Cancelled when the connection must close.
     pub close: CancellationToken,
     /// CONNECT said `echo` (deliver own messages back).
@@ -78,6 +80,9 @@ pub struct ClientShared {
     pub headers: AtomicBool,
     /// Protocol trace for this connection.
     pub trace: AtomicBool,
+    /// The client takes asynchronous INFO updates (protocol >= 1, and the
+    /// server has answered its first PING).
+    pub async_info: AtomicBool,
     /// Most bytes that may wait in `out`.
     pub max_pending: usize,
     /// Subscriptions by sid.
@@ -97,10 +102,12 @@ impl ClientShared {
             cid,
             out: Mutex::new(Outbound::default()),
             wake: Notify::new(),
+            drained: Notify::new(),
             close: CancellationToken::new(),
             echo: AtomicBool::new(true),
             headers: AtomicBool::new(false),
             trace: AtomicBool::new(false),
+            async_info: AtomicBool::new(false),
             max_pending,
             subs: Mutex::new(HashMap::new()),
             in_msgs: AtomicU64::new(0),
@@ -161,9 +168,13 @@ pub struct Msg<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Delivery {
     /// Queued for the receiver.
-    Delivered,
-    /// Queued, and the subscription reached its auto-unsubscribe limit.
-    DeliveredLast,
+    Delivered {
+        /// The subscription reached its auto-unsubscribe limit.
+        last: bool,
+        /// The receiver's queue is over half of max_pending: the publisher
+        /// should pause briefly before reading more.
+        stall: bool,
+    },
     /// Not delivered (echo off, limit passed, receiver closed).
     Skipped,
     /// The receiver became a slow consumer and is being closed.
@@ -221,6 +232,7 @@ pub fn deliver(
     );
     out.out_msgs += 1;
     out.out_bytes += payload.len() as u64;
+    let stall = out.buf.len() + out.inflight > dst.max_pending / 2;
     if !out.signaled {
         out.signaled = true;
         flush.push(dst.clone());
@@ -239,11 +251,7 @@ pub fn deliver(
             payload.len()
         );
     }
-    if last {
-        Delivery::DeliveredLast
-    } else {
-        Delivery::Delivered
-    }
+    Delivery::Delivered { last, stall }
 }
 
 /// Wakes the writers collected during a batch.
@@ -291,6 +299,7 @@ pub async fn writer<W: tokio::io::AsyncWrite + Unpin>(
                 spare = Vec::with_capacity(64 * 1024);
             }
             shared.out.lock().inflight = 0;
+            shared.drained.notify_waiters();
             continue;
         }
         if closing {
@@ -302,4 +311,27 @@ pub async fn writer<W: tokio::io::AsyncWrite + Unpin>(
         }
     }
     let _ = tokio::time::timeout(Duration::from_millis(100), sock.shutdown()).await;
+}
+
+/// Pauses a fast publisher while the receivers it filled past half of
+/// their max_pending drain, for at most `budget`. Truly slow consumers still
+/// reach max_pending and are closed; fast ones get the time to catch up.
+pub async fn stall(receivers: &mut Vec<Arc<ClientShared>>, budget: Duration) {
+    let deadline = tokio::time::Instant::now() + budget;
+    for r in receivers.drain(..) {
+        loop {
+            let drained = r.drained.notified();
+            tokio::pin!(drained);
+            drained.as_mut().enable();
+            {
+                let out = r.out.lock();
+                if out.closed.is_some() || out.buf.len() + out.inflight <= r.max_pending / 2 {
+                    break;
+                }
+            }
+            if tokio::time::timeout_at(deadline, drained).await.is_err() {
+                return;
+            }
+        }
+    }
 }

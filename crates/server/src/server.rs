@@ -62,6 +62,8 @@ pub struct Server {
     pub shutdown: CancellationToken,
     /// Lame duck mode is on.
     pub lame_duck: AtomicBool,
+    /// Cancelled when lame duck mode starts (the listener closes).
+    pub stop_accepting: CancellationToken,
     /// Started at.
     pub start: Instant,
     /// Started at (wall clock).
@@ -86,6 +88,7 @@ impl Server {
             stats: Stats::default(),
             shutdown: CancellationToken::new(),
             lame_duck: AtomicBool::new(false),
+            stop_accepting: CancellationToken::new(),
             start: Instant::now(),
             start_time: chrono::Utc::now(),
             client_addr: OnceLock::new(),
@@ -189,10 +192,12 @@ impl Server {
     /// Accepts clients until shutdown or lame duck mode.
     pub async fn accept_loop(self: Arc<Self>, listener: TcpListener) {
         let stop = self.shutdown.clone();
+        let ldm = self.stop_accepting.clone();
         loop {
             let accepted = tokio::select! {
                 r = listener.accept() => r,
                 _ = stop.cancelled() => break,
+                _ = ldm.cancelled() => break,
             };
             match accepted {
                 Ok((stream, addr)) => {
@@ -227,8 +232,12 @@ impl Server {
         }
         let opts = self.opts();
         crate::info!("Entering lame duck mode, stop accepting new clients");
+        self.stop_accepting.cancel();
         let clients: Vec<_> = self.clients.lock().values().cloned().collect();
         for c in &clients {
+            if !c.shared.async_info.load(Ordering::Relaxed) {
+                continue;
+            }
             let json = self.info_json(c.shared.cid, &c.addr.ip().to_string(), true);
             let mut b = Vec::new();
             proto::encode::info(&mut b, &json);
