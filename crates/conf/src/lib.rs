@@ -18,6 +18,7 @@
 //! include depth and included file size are bounded and reported as errors.
 
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
 mod chars;
 mod lexer;

@@ -108,14 +108,12 @@ fn run(
     }
 }
 
-/// Reads a configuration file, with Go's error wording.
+/// Reads a configuration file. Errors read like those of Go's
+/// `os.ReadFile` (`open <path>: no such file or directory`), which is what
+/// nats-server reports: it parses with `ParseFileWithChecks`, which does not
+/// add the "error opening config file" prefix that plain `ParseFile` adds.
 pub(crate) fn read_config(path: &str) -> Result<Vec<u8>, String> {
-    let fail = |op: &str, e: std::io::Error| {
-        format!(
-            "error opening config file: {op} {path}: {}",
-            os_error_text(&e)
-        )
-    };
+    let fail = |op: &str, e: std::io::Error| format!("{op} {path}: {}", os_error_text(&e));
     let file = std::fs::File::open(path).map_err(|e| fail("open", e))?;
     let mut data = Vec::new();
     file.take(MAX_FILE_SIZE + 1)
@@ -123,7 +121,7 @@ pub(crate) fn read_config(path: &str) -> Result<Vec<u8>, String> {
         .map_err(|e| fail("read", e))?;
     if data.len() as u64 > MAX_FILE_SIZE {
         return Err(format!(
-            "error opening config file: {path} is larger than {MAX_FILE_SIZE} bytes"
+            "read {path}: file is larger than {MAX_FILE_SIZE} bytes"
         ));
     }
     Ok(data)

@@ -98,6 +98,22 @@ impl Value {
         }
     }
 
+    /// Structural equality that ignores positions (`==` compares them too).
+    pub fn equivalent(&self, other: &Value) -> bool {
+        match (self, other) {
+            (Value::Array(a), Value::Array(b)) => {
+                a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.value.equivalent(&y.value))
+            }
+            (Value::Map(a), Value::Map(b)) => {
+                a.len() == b.len()
+                    && a.iter()
+                        .zip(b.iter())
+                        .all(|((ka, va), (kb, vb))| ka == kb && va.value.equivalent(&vb.value))
+            }
+            _ => self == other,
+        }
+    }
+
     /// Number of values in this tree (this one included).
     pub(crate) fn count(&self) -> usize {
         match self {
@@ -280,5 +296,9 @@ mod tests {
             "map[string]interface {}"
         );
         assert_eq!(Value::Array(vec![]).type_name(), "[]interface {}");
+        let a = Value::Array(vec![s(Value::Int(1))]);
+        let b = Value::Array(vec![Spanned::new(Value::Int(1), Pos::new(7, 7))]);
+        assert!(a != b && a.equivalent(&b));
+        assert!(!a.equivalent(&Value::Array(vec![])));
     }
 }

@@ -9,14 +9,9 @@ fn parse_chunked(input: &[u8], chunk: usize) -> Result<Vec<String>, ParseError> 
     for piece in input.chunks(chunk.max(1)) {
         buf.extend_from_slice(piece);
         let mut pos = 0;
-        loop {
-            match p.parse(&buf[pos..])? {
-                Parsed::Op(op, n) => {
-                    out.push(format!("{op:?}"));
-                    pos += n;
-                }
-                Parsed::Incomplete => break,
-            }
+        while let Parsed::Op(op, n) = p.parse(&buf[pos..])? {
+            out.push(format!("{op:?}"));
+            pos += n;
         }
         buf.drain(..pos);
     }

@@ -20,6 +20,7 @@ pub use subject::{
 };
 
 type Map<K, V> = HashMap<K, V, RandomState>;
+type Cache<T> = Map<Box<[u8]>, Arc<SublistResult<T>>>;
 
 /// Largest number of cached match results.
 pub const CACHE_MAX: usize = 1024;
@@ -127,7 +128,7 @@ pub struct Sublist<T> {
     genid: AtomicU64,
     matches: AtomicU64,
     hits: AtomicU64,
-    cache: Mutex<Map<Box<[u8]>, Arc<SublistResult<T>>>>,
+    cache: Mutex<Cache<T>>,
 }
 
 impl<T: Clone + PartialEq> Default for Sublist<T> {
