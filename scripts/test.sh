@@ -25,4 +25,4 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 
 echo "== tests"
-cargo test --workspace --all-targets -- --test-threads=2
+cargo test --workspace

@@ -361,8 +361,8 @@ impl Parser {
         };
         let size = parse_size(size).ok_or_else(|| args_err(op, "Bad or Missing Size", arg))?;
         let header_len = if with_headers {
-            let h = parse_size(hdr)
-                .ok_or_else(|| args_err(op, "Bad or Missing Header Size", arg))?;
+            let h =
+                parse_size(hdr).ok_or_else(|| args_err(op, "Bad or Missing Header Size", arg))?;
             if h > size {
                 return Err(args_err(op, "Header Size larger then TotalSize", arg));
             }

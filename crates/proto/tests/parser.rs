@@ -15,7 +15,11 @@ fn parse_chunked(input: &[u8], chunk: usize) -> Result<Vec<String>, ParseError> 
         }
         buf.drain(..pos);
     }
-    assert!(buf.is_empty(), "left over: {:?}", String::from_utf8_lossy(&buf));
+    assert!(
+        buf.is_empty(),
+        "left over: {:?}",
+        String::from_utf8_lossy(&buf)
+    );
     Ok(out)
 }
 
@@ -32,22 +36,67 @@ fn every_op() {
         (b"PING\r\n", ClientOp::Ping),
         (b"pong\r\n", ClientOp::Pong),
         (b"PING\n", ClientOp::Ping),
-        (b"CONNECT {\"verbose\":false}\r\n", ClientOp::Connect(b"{\"verbose\":false}")),
-        (b"SUB foo 1\r\n", ClientOp::Sub { subject: b"foo", queue: None, sid: b"1" }),
-        (b"sub foo  q\t 22\r\n", ClientOp::Sub { subject: b"foo", queue: Some(b"q"), sid: b"22" }),
-        (b"UNSUB 1\r\n", ClientOp::Unsub { sid: b"1", max: None }),
-        (b"UNSUB 1 5\r\n", ClientOp::Unsub { sid: b"1", max: Some(5) }),
-        (b"UNSUB 1 x\r\n", ClientOp::Unsub { sid: b"1", max: None }),
+        (
+            b"CONNECT {\"verbose\":false}\r\n",
+            ClientOp::Connect(b"{\"verbose\":false}"),
+        ),
+        (
+            b"SUB foo 1\r\n",
+            ClientOp::Sub {
+                subject: b"foo",
+                queue: None,
+                sid: b"1",
+            },
+        ),
+        (
+            b"sub foo  q\t 22\r\n",
+            ClientOp::Sub {
+                subject: b"foo",
+                queue: Some(b"q"),
+                sid: b"22",
+            },
+        ),
+        (
+            b"UNSUB 1\r\n",
+            ClientOp::Unsub {
+                sid: b"1",
+                max: None,
+            },
+        ),
+        (
+            b"UNSUB 1 5\r\n",
+            ClientOp::Unsub {
+                sid: b"1",
+                max: Some(5),
+            },
+        ),
+        (
+            b"UNSUB 1 x\r\n",
+            ClientOp::Unsub {
+                sid: b"1",
+                max: None,
+            },
+        ),
         (b"+OK\r\n", ClientOp::Ok),
         (b"-ERR 'x'\r\n", ClientOp::Err(b"'x'")),
         (b"INFO {}\r\n", ClientOp::Info(b"{}")),
         (
             b"PUB foo 2\r\nhi\r\n",
-            ClientOp::Pub(PubOp { subject: b"foo", reply: None, header_len: None, payload: b"hi" }),
+            ClientOp::Pub(PubOp {
+                subject: b"foo",
+                reply: None,
+                header_len: None,
+                payload: b"hi",
+            }),
         ),
         (
             b"pub foo bar 0\r\n\r\n",
-            ClientOp::Pub(PubOp { subject: b"foo", reply: Some(b"bar"), header_len: None, payload: b"" }),
+            ClientOp::Pub(PubOp {
+                subject: b"foo",
+                reply: Some(b"bar"),
+                header_len: None,
+                payload: b"",
+            }),
         ),
         (
             b"HPUB foo r 12 14\r\nNATS/1.0\r\n\r\nhi\r\n",
@@ -84,7 +133,8 @@ fn json_subjects_are_plain_tokens() {
 #[test]
 fn pub_header_accessors() {
     let mut p = Parser::default();
-    let Parsed::Op(ClientOp::Pub(op), _) = p.parse(b"HPUB a 12 14\r\nNATS/1.0\r\n\r\nhi\r\n").unwrap()
+    let Parsed::Op(ClientOp::Pub(op), _) =
+        p.parse(b"HPUB a 12 14\r\nNATS/1.0\r\n\r\nhi\r\n").unwrap()
     else {
         panic!()
     };
@@ -138,19 +188,31 @@ fn errors() {
     assert_eq!(args(b"PUB foo -1\r\n"), "processPub Bad or Missing Size");
     assert_eq!(args(b"SUB foo\r\n"), "processSub Parse Error");
     assert_eq!(args(b"SUB a b c d\r\n"), "processSub Parse Error");
-    assert_eq!(args(b"HPUB foo 5 2\r\n"), "processHeaderPub Header Size larger then TotalSize");
+    assert_eq!(
+        args(b"HPUB foo 5 2\r\n"),
+        "processHeaderPub Header Size larger then TotalSize"
+    );
     let mut p = Parser::new(64, 10);
     assert_eq!(
         p.parse(b"PUB foo 11\r\n"),
         Err(ParseError::MaxPayload { size: 11, max: 10 })
     );
-    assert!(matches!(p.parse(b"PUB foo 10\r\n0123456789\r\n"), Ok(Parsed::Op(..))));
+    assert!(matches!(
+        p.parse(b"PUB foo 10\r\n0123456789\r\n"),
+        Ok(Parsed::Op(..))
+    ));
     let long = format!("SUB {} 1\r\n", "a".repeat(100));
-    assert!(matches!(p.parse(long.as_bytes()), Err(ParseError::MaxControlLine { .. })));
+    assert!(matches!(
+        p.parse(long.as_bytes()),
+        Err(ParseError::MaxControlLine { .. })
+    ));
     // Without a newline at all the limit still applies.
     let mut p = Parser::new(64, 10);
     let partial = "a".repeat(200);
-    assert!(matches!(p.parse(partial.as_bytes()), Err(ParseError::MaxControlLine { .. })));
+    assert!(matches!(
+        p.parse(partial.as_bytes()),
+        Err(ParseError::MaxControlLine { .. })
+    ));
     assert_eq!(
         ParseError::MaxPayload { size: 1, max: 0 }.client_error(),
         Some("Maximum Payload Violation")

@@ -53,11 +53,7 @@ pub async fn run(srv: Arc<Server>, stream: TcpStream, addr: SocketAddr) {
     let shared = Arc::new(ClientShared::new(cid, opts.max_pending, prefix));
     shared.trace.store(opts.trace, Ordering::Relaxed);
     let (mut rd, wr) = stream.into_split();
-    let writer = tokio::spawn(outbound::writer(
-        shared.clone(),
-        wr,
-        opts.write_deadline,
-    ));
+    let writer = tokio::spawn(outbound::writer(shared.clone(), wr, opts.write_deadline));
     let entry = ClientEntry {
         shared: shared.clone(),
         addr,
@@ -131,11 +127,11 @@ impl Conn {
     async fn read_loop(&mut self, rd: &mut tokio::net::tcp::OwnedReadHalf) -> ClosedReason {
         let mut buf: Vec<u8> = Vec::with_capacity(READ_BUF);
         let close = self.shared.close.clone();
-        let auth_deadline = self.opts.auth_required().then(|| {
-            tokio::time::Instant::now() + self.opts.auth_timeout
-        });
-        let mut next_ping =
-            tokio::time::Instant::now() + FIRST_PING.min(self.opts.ping_interval);
+        let auth_deadline = self
+            .opts
+            .auth_required()
+            .then(|| tokio::time::Instant::now() + self.opts.auth_timeout);
+        let mut next_ping = tokio::time::Instant::now() + FIRST_PING.min(self.opts.ping_interval);
         loop {
             if buf.capacity() - buf.len() < 512 {
                 buf.reserve(READ_BUF);
@@ -362,7 +358,13 @@ impl Conn {
         delivered
     }
 
-    fn deliver_one(&mut self, sub: &Arc<Subscription>, cid: u64, echo: bool, msg: &Msg<'_>) -> bool {
+    fn deliver_one(
+        &mut self,
+        sub: &Arc<Subscription>,
+        cid: u64,
+        echo: bool,
+        msg: &Msg<'_>,
+    ) -> bool {
         match outbound::deliver(sub, cid, echo, msg, &mut self.flush) {
             Delivery::Delivered { last, stall } => {
                 self.out_msgs += 1;
@@ -394,7 +396,14 @@ impl Conn {
         };
         let hdr = proto::encode::NO_RESPONDERS_HDR;
         self.scratch.clear();
-        proto::encode::msg(&mut self.scratch, reply, &sub.0.sid, None, Some(hdr.len()), hdr);
+        proto::encode::msg(
+            &mut self.scratch,
+            reply,
+            &sub.0.sid,
+            None,
+            Some(hdr.len()),
+            hdr,
+        );
         let bytes = std::mem::take(&mut self.scratch);
         self.send_proto(&bytes);
         self.scratch = bytes;
@@ -414,7 +423,10 @@ impl Conn {
             }
             if self.opts.max_subs > 0 && subs.len() >= self.opts.max_subs {
                 drop(subs);
-                crate::error!("{} - maximum subscriptions exceeded", self.shared.log_prefix);
+                crate::error!(
+                    "{} - maximum subscriptions exceeded",
+                    self.shared.log_prefix
+                );
                 self.send_err("maximum subscriptions exceeded");
                 return Ok(());
             }
@@ -428,11 +440,7 @@ impl Conn {
             });
             subs.insert(sid.into(), sub.clone());
             drop(subs);
-            let _ = self
-                .srv
-                .sublist
-                .write()
-                .insert(subject, queue, SubRef(sub));
+            let _ = self.srv.sublist.write().insert(subject, queue, SubRef(sub));
         }
         self.ok();
         Ok(())
@@ -458,7 +466,10 @@ impl Conn {
             return Ok(());
         }
         if self.pings_out + 1 > self.opts.ping_max {
-            crate::debug!("{} - Stale Client Connection - Closing", self.shared.log_prefix);
+            crate::debug!(
+                "{} - Stale Client Connection - Closing",
+                self.shared.log_prefix
+            );
             self.send_err("Stale Connection");
             outbound::flush_all(&mut self.flush);
             return Err(ClosedReason::StaleConnection);
@@ -506,8 +517,12 @@ impl Conn {
         if self.in_msgs > 0 {
             s.in_msgs.fetch_add(self.in_msgs, Ordering::Relaxed);
             s.in_bytes.fetch_add(self.in_bytes, Ordering::Relaxed);
-            self.shared.in_msgs.fetch_add(self.in_msgs, Ordering::Relaxed);
-            self.shared.in_bytes.fetch_add(self.in_bytes, Ordering::Relaxed);
+            self.shared
+                .in_msgs
+                .fetch_add(self.in_msgs, Ordering::Relaxed);
+            self.shared
+                .in_bytes
+                .fetch_add(self.in_bytes, Ordering::Relaxed);
             self.in_msgs = 0;
             self.in_bytes = 0;
         }
@@ -525,12 +540,20 @@ impl Conn {
             ClientOp::Connect(j) => format!("CONNECT {}", crate::auth::redact(&s(j))),
             ClientOp::Pub(p) => format!(
                 "{} {}{} {}",
-                if p.header_len.is_some() { "HPUB" } else { "PUB" },
+                if p.header_len.is_some() {
+                    "HPUB"
+                } else {
+                    "PUB"
+                },
                 s(p.subject),
                 p.reply.map(|r| format!(" {}", s(r))).unwrap_or_default(),
                 p.payload.len()
             ),
-            ClientOp::Sub { subject, queue, sid } => format!(
+            ClientOp::Sub {
+                subject,
+                queue,
+                sid,
+            } => format!(
                 "SUB {}{} {}",
                 s(subject),
                 queue.map(|q| format!(" {}", s(q))).unwrap_or_default(),

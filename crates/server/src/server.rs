@@ -1,7 +1,7 @@
 //! The server: shared state behind one handle, the client listener and its
 //! accept loop, lame duck mode and shutdown.
 
-use crate::closed::{ClosedClient, ClosedRing, ClosedReason};
+use crate::closed::{ClosedClient, ClosedReason, ClosedRing};
 use crate::options::{Options, NATS_VERSION};
 use crate::outbound::{ClientShared, SubRef};
 use parking_lot::{Mutex, RwLock};

@@ -53,7 +53,10 @@ async fn queue_group_is_exactly_once_and_roughly_even() {
     plain_client.flush().await.unwrap();
     const N: usize = 3000;
     for i in 0..N {
-        publisher.publish("work", i.to_string().into()).await.unwrap();
+        publisher
+            .publish("work", i.to_string().into())
+            .await
+            .unwrap();
     }
     publisher.flush().await.unwrap();
     let mut seen: HashMap<String, usize> = HashMap::new();
@@ -183,7 +186,8 @@ async fn slow_consumer_is_closed_alone() {
     publisher.flush().await.unwrap();
     assert_eq!(reader.await.unwrap(), N, "the fast subscriber lost nothing");
     assert!(
-        srv.wait_log("Slow Consumer Detected", Duration::from_secs(5)).is_some(),
+        srv.wait_log("Slow Consumer Detected", Duration::from_secs(5))
+            .is_some(),
         "slow consumer reported"
     );
     slow.expect_closed();

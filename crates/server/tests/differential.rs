@@ -109,7 +109,16 @@ fn mask_info(line: &str) -> String {
         Err(_) => return line.to_string(),
     };
     if let Some(o) = v.as_object_mut() {
-        for k in ["server_id", "server_name", "host", "port", "client_id", "client_ip", "nonce", "go"] {
+        for k in [
+            "server_id",
+            "server_name",
+            "host",
+            "port",
+            "client_id",
+            "client_ip",
+            "nonce",
+            "go",
+        ] {
             if o.contains_key(k) {
                 o.insert(k.into(), "*".into());
             }
@@ -160,7 +169,14 @@ fn drain(p: &mut Peer) -> Vec<u8> {
                 got.extend_from_slice(&buf[..n]);
                 deadline = Instant::now() + QUIET;
             }
-            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => break,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                break
+            }
             Err(_) => {
                 got.extend_from_slice(b"<closed>");
                 p.closed = true;
@@ -205,7 +221,11 @@ fn run(bin: &str, sc: &Scenario) -> Vec<String> {
 }
 
 fn reference_bin() -> String {
-    for p in ["/usr/sbin/nats-server", "/usr/bin/nats-server", "/usr/local/bin/nats-server"] {
+    for p in [
+        "/usr/sbin/nats-server",
+        "/usr/bin/nats-server",
+        "/usr/local/bin/nats-server",
+    ] {
         if Path::new(p).exists() {
             return p.to_string();
         }

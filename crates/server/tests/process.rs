@@ -32,12 +32,23 @@ fn version_and_help() {
     let mut lines = text.lines();
     assert_eq!(lines.next(), Some("nats-server: v2.9.10"));
     assert!(lines.next().unwrap().starts_with("rnatsd: v"));
-    let out = Command::new(rnatsd_bin()).arg("--version").output().unwrap();
+    let out = Command::new(rnatsd_bin())
+        .arg("--version")
+        .output()
+        .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("nats-server: v2.9.10"));
     let out = Command::new(rnatsd_bin()).arg("-h").output().unwrap();
     assert!(out.status.success());
     let help = String::from_utf8_lossy(&out.stdout);
-    for flag in ["--addr", "--port", "--http_port", "--config", "--signal", "--log", "--auth"] {
+    for flag in [
+        "--addr",
+        "--port",
+        "--http_port",
+        "--config",
+        "--signal",
+        "--log",
+        "--auth",
+    ] {
         assert!(help.contains(flag), "help lists {flag}");
     }
     let out = Command::new(rnatsd_bin()).arg("--bogus").output().unwrap();
@@ -151,7 +162,10 @@ fn lame_duck_mode_informs_then_closes_clients() {
         .unwrap();
     assert!(st.success());
     let info = modern.read_line();
-    assert!(info.starts_with("INFO {") && info.contains("\"ldm\":true"), "{info}");
+    assert!(
+        info.starts_with("INFO {") && info.contains("\"ldm\":true"),
+        "{info}"
+    );
     // Protocol-0 clients get no async INFO.
     assert_eq!(old.sync(), b"");
     // New connections are refused.
@@ -174,7 +188,11 @@ fn sighup_reloads_config_for_new_connections() {
         .wait_log("Reloaded server configuration", Duration::from_secs(5))
         .is_some());
     let after = srv.raw();
-    assert!(after.info.contains("\"max_payload\":2000"), "{}", after.info);
+    assert!(
+        after.info.contains("\"max_payload\":2000"),
+        "{}",
+        after.info
+    );
     before.send(b"CONNECT {\"verbose\":false}\r\nPING\r\n");
     before.expect(b"PONG\r\n");
     // A broken file leaves the server running on the old config.
@@ -192,12 +210,20 @@ fn sighup_reloads_config_for_new_connections() {
 fn config_test_flag() {
     let dir = scratch("t-flag");
     let good = dir.join("good.conf");
-    std::fs::write(&good, "port: 4222\nmax_payload: 4194304\nwebsocket { port: 443, no_tls: true }\n").unwrap();
+    std::fs::write(
+        &good,
+        "port: 4222\nmax_payload: 4194304\nwebsocket { port: 443, no_tls: true }\n",
+    )
+    .unwrap();
     let out = Command::new(rnatsd_bin())
         .args(["-t", "-c", good.to_str().unwrap()])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let bad = dir.join("bad.conf");
     std::fs::write(&bad, "foo: 1\n").unwrap();
     let out = Command::new(rnatsd_bin())
@@ -206,7 +232,10 @@ fn config_test_flag() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("bad.conf:1:") && err.contains("unknown field \"foo\""), "{err}");
+    assert!(
+        err.contains("bad.conf:1:") && err.contains("unknown field \"foo\""),
+        "{err}"
+    );
 }
 
 #[test]

@@ -12,7 +12,10 @@ fn info_has_go_fields_and_format() {
     let srv = ServerProc::start(None);
     let r = srv.raw();
     let json = r.info.strip_prefix("INFO ").unwrap();
-    assert!(json.ends_with("} "), "INFO ends with a space before CRLF: {json:?}");
+    assert!(
+        json.ends_with("} "),
+        "INFO ends with a space before CRLF: {json:?}"
+    );
     let v: serde_json::Value = serde_json::from_str(json.trim_end()).unwrap();
     let keys: Vec<&str> = v.as_object().unwrap().keys().map(|k| k.as_str()).collect();
     assert_eq!(
@@ -188,12 +191,32 @@ fn closes_with(srv: &ServerProc, input: &[u8], want: &[u8]) {
 fn errors_that_close_the_connection() {
     let srv = ServerProc::start(Some("max_payload: 10\nmax_control_line: 64\n"));
     closes_with(&srv, b"XYZ\r\n", b"-ERR 'Unknown Protocol Operation'\r\n");
-    closes_with(&srv, b"MSG foo 1 2\r\nhi\r\n", b"-ERR 'Unknown Protocol Operation'\r\n");
-    closes_with(&srv, b"PUB foo 3\r\nabcd\r\n", b"-ERR 'Unknown Protocol Operation'\r\n");
-    closes_with(&srv, b"PUB foo 11\r\n", b"-ERR 'Maximum Payload Violation'\r\n");
+    closes_with(
+        &srv,
+        b"MSG foo 1 2\r\nhi\r\n",
+        b"-ERR 'Unknown Protocol Operation'\r\n",
+    );
+    closes_with(
+        &srv,
+        b"PUB foo 3\r\nabcd\r\n",
+        b"-ERR 'Unknown Protocol Operation'\r\n",
+    );
+    closes_with(
+        &srv,
+        b"PUB foo 11\r\n",
+        b"-ERR 'Maximum Payload Violation'\r\n",
+    );
     let long = format!("SUB {} 1\r\n", "a".repeat(100));
-    closes_with(&srv, long.as_bytes(), b"-ERR 'maximum control line exceeded'\r\n");
-    closes_with(&srv, b"CONNECT {\"protocol\":2}\r\n", b"-ERR 'invalid client protocol'\r\n");
+    closes_with(
+        &srv,
+        long.as_bytes(),
+        b"-ERR 'maximum control line exceeded'\r\n",
+    );
+    closes_with(
+        &srv,
+        b"CONNECT {\"protocol\":2}\r\n",
+        b"-ERR 'invalid client protocol'\r\n",
+    );
     // These close without an -ERR, as nats-server does.
     for input in [
         &b"PUB foo\r\n"[..],
@@ -214,7 +237,8 @@ fn errors_that_close_the_connection() {
 fn split_and_pipelined_input() {
     let srv = ServerProc::start(None);
     let mut r = srv.raw();
-    let script: &[u8] = b"CONNECT {\"verbose\":false}\r\nSUB foo 1\r\nPUB foo 5\r\nhello\r\nPING\r\n";
+    let script: &[u8] =
+        b"CONNECT {\"verbose\":false}\r\nSUB foo 1\r\nPUB foo 5\r\nhello\r\nPING\r\n";
     for b in script {
         r.send(&[*b]);
     }

@@ -106,7 +106,11 @@ fn agrees_with_naive_model() {
             if i > 0 {
                 v.push(b'.');
             }
-            let t = if wild { toks[rng.usize(..5)] } else { toks[rng.usize(..3)] };
+            let t = if wild {
+                toks[rng.usize(..5)]
+            } else {
+                toks[rng.usize(..3)]
+            };
             v.extend_from_slice(t);
         }
         v

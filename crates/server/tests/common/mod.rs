@@ -46,7 +46,9 @@ impl ServerProc {
         }
         cmd.args(args);
         cmd.stdout(Stdio::null()).stderr(Stdio::piped());
-        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("starting {bin}: {e}"));
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {bin}: {e}"));
         let stderr = child.stderr.take().unwrap();
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
@@ -138,7 +140,9 @@ fn fastrand_u64() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_nanos() as u64;
-    t ^ N.fetch_add(1, Ordering::Relaxed).wrapping_mul(0x9E3779B97F4A7C15)
+    t ^ N
+        .fetch_add(1, Ordering::Relaxed)
+        .wrapping_mul(0x9E3779B97F4A7C15)
 }
 
 /// A raw TCP client.
@@ -191,10 +195,7 @@ impl Raw {
                 return String::from_utf8_lossy(&line[..i]).into_owned();
             }
             if !self.fill(deadline) {
-                panic!(
-                    "no line; have {:?}",
-                    String::from_utf8_lossy(&self.buf)
-                );
+                panic!("no line; have {:?}", String::from_utf8_lossy(&self.buf));
             }
         }
     }
