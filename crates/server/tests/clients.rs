@@ -10,6 +10,18 @@ async fn connect(srv: &ServerProc) -> async_nats::Client {
     async_nats::connect(srv.url()).await.expect("connect")
 }
 
+/// A round trip through the server on `c`: once it returns, every command
+/// `c` sent before (e.g. SUB) has been processed. (async-nats's `flush`
+/// only flushes the socket.)
+async fn sync(c: &async_nats::Client) {
+    c.flush().await.unwrap();
+    let err = c
+        .request("_rnatsd_test.sync", "".into())
+        .await
+        .expect_err("nobody listens on the sync subject");
+    assert_eq!(err.kind(), async_nats::RequestErrorKind::NoResponders);
+}
+
 async fn next(sub: &mut async_nats::Subscriber) -> async_nats::Message {
     tokio::time::timeout(Duration::from_secs(5), sub.next())
         .await
@@ -25,7 +37,7 @@ async fn pub_sub_and_wildcards() {
     let mut exact = a.subscribe("orders.new").await.unwrap();
     let mut star = a.subscribe("orders.*").await.unwrap();
     let mut tail = a.subscribe("orders.>").await.unwrap();
-    a.flush().await.unwrap();
+    sync(&a).await;
     b.publish("orders.new", "one".into()).await.unwrap();
     b.publish("orders.eu.new", "two".into()).await.unwrap();
     b.flush().await.unwrap();
@@ -45,12 +57,12 @@ async fn queue_group_is_exactly_once_and_roughly_even() {
     for _ in 0..3 {
         let c = connect(&srv).await;
         let s = c.queue_subscribe("work", "issuance".into()).await.unwrap();
-        c.flush().await.unwrap();
+        sync(&c).await;
         members.push((c, s));
     }
     let plain_client = connect(&srv).await;
     let mut plain = plain_client.subscribe("work").await.unwrap();
-    plain_client.flush().await.unwrap();
+    sync(&plain_client).await;
     const N: usize = 3000;
     for i in 0..N {
         publisher
@@ -89,7 +101,7 @@ async fn request_reply_with_headers() {
         .queue_subscribe("{\"cmd\":\"agent-spinup\"}", "agent".into())
         .await
         .unwrap();
-    svc.flush().await.unwrap();
+    sync(&svc).await;
     let responder = tokio::spawn(async move {
         let m = reqs.next().await.unwrap();
         let ctx = m
@@ -140,10 +152,10 @@ async fn four_megabyte_payloads_at_seed_max_payload() {
     let a = connect(&srv).await;
     assert_eq!(a.server_info().max_payload, 4194304);
     let mut sub = a.subscribe("big").await.unwrap();
-    a.flush().await.unwrap();
+    sync(&a).await;
     let payload: Vec<u8> = (0..4194304u32).map(|i| (i % 251) as u8).collect();
     a.publish("big", payload.clone().into()).await.unwrap();
-    a.flush().await.unwrap();
+    sync(&a).await;
     let m = next(&mut sub).await;
     assert_eq!(m.payload.len(), 4194304);
     assert!(m.payload == payload, "payload intact");
@@ -163,7 +175,7 @@ async fn slow_consumer_is_closed_alone() {
     assert_eq!(slow.sync(), b"");
     let fast = connect(&srv).await;
     let mut sub = fast.subscribe("feed").await.unwrap();
-    fast.flush().await.unwrap();
+    sync(&fast).await;
     let publisher = connect(&srv).await;
     const N: usize = 5000;
     let reader = tokio::spawn(async move {
