@@ -245,6 +245,12 @@ impl Parser {
         self.max_control_line = max;
     }
 
+    /// Bytes the pending operation needs in total (from the start of the
+    /// unconsumed buffer), or 0 when no payload is awaited.
+    pub fn pending_need(&self) -> usize {
+        self.need
+    }
+
     /// Parses the next operation at the start of `buf`.
     pub fn parse<'a>(&mut self, buf: &'a [u8]) -> Result<Parsed<'a>, ParseError> {
         if self.need > buf.len() {

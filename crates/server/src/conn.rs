@@ -18,8 +18,10 @@ use tokio::net::TcpStream;
 const FIRST_PING: Duration = Duration::from_secs(2);
 /// Longest pause of a publisher, per read, while its receivers drain.
 const STALL_BUDGET: Duration = Duration::from_millis(25);
-/// Read buffer size before it grows for large payloads.
-const READ_BUF: usize = 32 * 1024;
+/// Smallest read size: idle connections keep only this much buffer.
+const MIN_READ: usize = 512;
+/// Largest read size a busy connection grows to (payloads may need more).
+const MAX_READ: usize = 64 * 1024;
 
 /// State owned by the connection's read task.
 struct Conn {
@@ -125,7 +127,9 @@ pub async fn run(srv: Arc<Server>, stream: TcpStream, addr: SocketAddr) {
 
 impl Conn {
     async fn read_loop(&mut self, rd: &mut tokio::net::tcp::OwnedReadHalf) -> ClosedReason {
-        let mut buf: Vec<u8> = Vec::with_capacity(READ_BUF);
+        let mut buf: Vec<u8> = Vec::with_capacity(MIN_READ);
+        let mut want = MIN_READ;
+        let mut short_reads = 0u32;
         let close = self.shared.close.clone();
         let auth_deadline = self
             .opts
@@ -133,9 +137,13 @@ impl Conn {
             .then(|| tokio::time::Instant::now() + self.opts.auth_timeout);
         let mut next_ping = tokio::time::Instant::now() + FIRST_PING.min(self.opts.ping_interval);
         loop {
-            if buf.capacity() - buf.len() < 512 {
-                buf.reserve(READ_BUF);
+            let need = self.parser.pending_need();
+            if need > buf.len() {
+                buf.reserve(need - buf.len());
+            } else if buf.capacity() - buf.len() < want / 2 {
+                buf.reserve(want);
             }
+            let spare = buf.capacity() - buf.len();
             tokio::select! {
                 biased;
                 _ = close.cancelled() => {
@@ -144,9 +152,24 @@ impl Conn {
                 r = rd.read_buf(&mut buf) => {
                     match r {
                         Ok(0) => return ClosedReason::ClientClosed,
-                        Ok(_) => {
+                        Ok(n) => {
                             self.last_activity = Instant::now();
+                            // Grow the read size when reads fill the buffer,
+                            // shrink it after a few short ones (as nats-server).
+                            if n >= spare && want < MAX_READ {
+                                want *= 2;
+                                short_reads = 0;
+                            } else if n < want / 2 && want > MIN_READ {
+                                short_reads += 1;
+                                if short_reads > 2 {
+                                    want /= 2;
+                                    short_reads = 0;
+                                }
+                            }
                             let res = self.process(&mut buf);
+                            if buf.is_empty() && buf.capacity() > 2 * want {
+                                buf = Vec::with_capacity(want);
+                            }
                             outbound::flush_all(&mut self.flush);
                             self.flush_stats();
                             if let Err(reason) = res {
@@ -192,9 +215,6 @@ impl Conn {
         };
         if pos > 0 {
             buf.drain(..pos);
-        }
-        if buf.capacity() > 4 * READ_BUF && buf.len() < READ_BUF {
-            buf.shrink_to(READ_BUF);
         }
         res
     }

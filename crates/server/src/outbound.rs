@@ -232,7 +232,7 @@ pub fn deliver(
     );
     out.out_msgs += 1;
     out.out_bytes += payload.len() as u64;
-    let stall = out.buf.len() + out.inflight > dst.max_pending / 2;
+    let stall = out.buf.len() + out.inflight > stall_threshold(dst.max_pending);
     if !out.signaled {
         out.signaled = true;
         flush.push(dst.clone());
@@ -268,7 +268,7 @@ pub async fn writer<W: tokio::io::AsyncWrite + Unpin>(
     mut sock: W,
     write_deadline: Duration,
 ) {
-    let mut spare: Vec<u8> = Vec::with_capacity(1024);
+    let mut spare: Vec<u8> = Vec::new();
     loop {
         let closing = {
             let mut out = shared.out.lock();
@@ -295,8 +295,8 @@ pub async fn writer<W: tokio::io::AsyncWrite + Unpin>(
                 }
             }
             spare.clear();
-            if spare.capacity() > 4 << 20 {
-                spare = Vec::with_capacity(64 * 1024);
+            if spare.capacity() > 1 << 20 {
+                spare = Vec::new();
             }
             shared.out.lock().inflight = 0;
             shared.drained.notify_waiters();
@@ -313,6 +313,12 @@ pub async fn writer<W: tokio::io::AsyncWrite + Unpin>(
     let _ = tokio::time::timeout(Duration::from_millis(100), sock.shutdown()).await;
 }
 
+/// Queue size past which a publisher pauses for its receiver: half of
+/// max_pending, at most 8 MiB, so a fast pair does not fill memory.
+fn stall_threshold(max_pending: usize) -> usize {
+    (max_pending / 2).min(8 << 20)
+}
+
 /// Pauses a fast publisher while the receivers it filled past half of
 /// their max_pending drain, for at most `budget`. Truly slow consumers still
 /// reach max_pending and are closed; fast ones get the time to catch up.
@@ -325,7 +331,9 @@ pub async fn stall(receivers: &mut Vec<Arc<ClientShared>>, budget: Duration) {
             drained.as_mut().enable();
             {
                 let out = r.out.lock();
-                if out.closed.is_some() || out.buf.len() + out.inflight <= r.max_pending / 2 {
+                if out.closed.is_some()
+                    || out.buf.len() + out.inflight <= stall_threshold(r.max_pending)
+                {
                     break;
                 }
             }

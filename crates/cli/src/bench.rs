@@ -1,0 +1,393 @@
+//! `rnats bench`: publish-only, fan-out, queue-group and request/reply
+//! workloads with rates, a latency histogram and optional JSON output.
+
+use crate::{connect_with, ConnArgs};
+use clap::Args;
+use futures::StreamExt;
+use hdrhistogram::Histogram;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Workload settings.
+#[derive(Args, Debug, Clone)]
+pub struct BenchArgs {
+    /// Subject to use.
+    #[arg(default_value = "bench")]
+    pub subject: String,
+    /// Publishers (or requesters with --request).
+    #[arg(long = "pub", default_value_t = 1)]
+    pub pubs: usize,
+    /// Subscribers (or responders with --request).
+    #[arg(long = "sub", default_value_t = 0)]
+    pub subs: usize,
+    /// Messages to publish in total.
+    #[arg(long, default_value_t = 100_000)]
+    pub msgs: u64,
+    /// Payload size in bytes.
+    #[arg(long, default_value_t = 128)]
+    pub size: usize,
+    /// Subscribers form one queue group.
+    #[arg(long)]
+    pub queue: bool,
+    /// Request/reply: publishers wait for each reply.
+    #[arg(long)]
+    pub request: bool,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// No progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+    /// Give up when nothing arrives for this many seconds.
+    #[arg(long, default_value_t = 10)]
+    pub stall_secs: u64,
+}
+
+/// A finished run.
+#[derive(Debug, Default)]
+struct Report {
+    workload: &'static str,
+    elapsed: Duration,
+    published: u64,
+    pub_elapsed: Duration,
+    delivered: u64,
+    expected: u64,
+    latency: Option<Histogram<u64>>,
+}
+
+fn rate(n: u64, d: Duration) -> f64 {
+    if d.is_zero() {
+        0.0
+    } else {
+        n as f64 / d.as_secs_f64()
+    }
+}
+
+fn human(n: f64) -> String {
+    let s = format!("{:.0}", n);
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn progress(args: &BenchArgs, total: u64) -> indicatif::ProgressBar {
+    if args.no_progress || args.json {
+        return indicatif::ProgressBar::hidden();
+    }
+    let pb = indicatif::ProgressBar::new(total);
+    pb.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} msgs {per_sec} eta {eta}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    pb
+}
+
+/// Runs the workload described by `args`.
+pub async fn run(conn: &ConnArgs, args: BenchArgs) -> Result<(), String> {
+    if args.pubs == 0 {
+        return Err("--pub must be at least 1".into());
+    }
+    let report = if args.request {
+        request_reply(conn, &args).await?
+    } else {
+        pub_sub(conn, &args).await?
+    };
+    print_report(&args, &report);
+    if report.delivered < report.expected {
+        return Err(format!(
+            "only {} of {} messages arrived",
+            report.delivered, report.expected
+        ));
+    }
+    Ok(())
+}
+
+/// A connection whose subscriptions buffer enough messages that the
+/// client itself never drops any.
+async fn bench_conn(conn: &ConnArgs) -> Result<async_nats::Client, String> {
+    let o = async_nats::ConnectOptions::new().subscription_capacity(1 << 22);
+    connect_with(conn, o).await
+}
+
+/// Makes sure every command sent on `c` so far reached the server.
+async fn round_trip(c: &async_nats::Client) {
+    let _ = c.flush().await;
+    let _ = c.request("_rnats_bench.sync", "".into()).await;
+}
+
+async fn pub_sub(conn: &ConnArgs, args: &BenchArgs) -> Result<Report, String> {
+    let per_sub = if args.queue { 0 } else { args.msgs };
+    let expected = if args.subs == 0 {
+        0
+    } else if args.queue {
+        args.msgs
+    } else {
+        args.msgs * args.subs as u64
+    };
+    let received = Arc::new(AtomicU64::new(0));
+    let last = Arc::new(AtomicU64::new(0));
+    let mut sub_tasks = Vec::new();
+    for _ in 0..args.subs {
+        let c = bench_conn(conn).await?;
+        let mut sub = if args.queue {
+            c.queue_subscribe(args.subject.clone(), "bench".into())
+                .await
+        } else {
+            c.subscribe(args.subject.clone()).await
+        }
+        .map_err(|e| e.to_string())?;
+        round_trip(&c).await;
+        let received = received.clone();
+        let last = last.clone();
+        let stall = Duration::from_secs(args.stall_secs);
+        sub_tasks.push(tokio::spawn(async move {
+            let mut n = 0u64;
+            loop {
+                match tokio::time::timeout(stall, sub.next()).await {
+                    Ok(Some(_)) => {
+                        n += 1;
+                        received.fetch_add(1, Ordering::Relaxed);
+                        last.store(now_nanos(), Ordering::Relaxed);
+                        if per_sub > 0 && n >= per_sub {
+                            break;
+                        }
+                    }
+                    _ => break,
+                }
+            }
+            drop(c);
+            n
+        }));
+    }
+    let pb = progress(args, if expected > 0 { expected } else { args.msgs });
+    let published = Arc::new(AtomicU64::new(0));
+    let payload = bytes::Bytes::from(vec![b'x'; args.size]);
+    let start = Instant::now();
+    let base = now_nanos();
+    let mut pub_tasks = Vec::new();
+    for i in 0..args.pubs {
+        let c = bench_conn(conn).await?;
+        let n = args.msgs / args.pubs as u64 + u64::from((i as u64) < args.msgs % args.pubs as u64);
+        let subject = args.subject.clone();
+        let payload = payload.clone();
+        let published = published.clone();
+        pub_tasks.push(tokio::spawn(async move {
+            for _ in 0..n {
+                if c.publish(subject.clone(), payload.clone()).await.is_err() {
+                    break;
+                }
+                published.fetch_add(1, Ordering::Relaxed);
+            }
+            let _ = c.flush().await;
+            round_trip(&c).await;
+        }));
+    }
+    let ticker = {
+        let pb = pb.clone();
+        let received = received.clone();
+        let published = published.clone();
+        let fanout = expected > 0;
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                pb.set_position(if fanout {
+                    received.load(Ordering::Relaxed)
+                } else {
+                    published.load(Ordering::Relaxed)
+                });
+            }
+        })
+    };
+    for t in pub_tasks {
+        t.await.map_err(|e| e.to_string())?;
+    }
+    let pub_elapsed = start.elapsed();
+    let mut delivered = 0;
+    for t in sub_tasks {
+        delivered += t.await.map_err(|e| e.to_string())?;
+    }
+    ticker.abort();
+    pb.finish_and_clear();
+    let end = last.load(Ordering::Relaxed);
+    let elapsed = if delivered > 0 && end > base {
+        Duration::from_nanos(end - base)
+    } else {
+        pub_elapsed
+    };
+    Ok(Report {
+        workload: if args.subs == 0 {
+            "pub"
+        } else if args.queue {
+            "queue"
+        } else {
+            "pubsub"
+        },
+        elapsed,
+        published: published.load(Ordering::Relaxed),
+        pub_elapsed,
+        delivered,
+        expected,
+        latency: None,
+    })
+}
+
+fn now_nanos() -> u64 {
+    use std::sync::OnceLock;
+    static T0: OnceLock<Instant> = OnceLock::new();
+    T0.get_or_init(Instant::now).elapsed().as_nanos() as u64
+}
+
+async fn request_reply(conn: &ConnArgs, args: &BenchArgs) -> Result<Report, String> {
+    let responders = args.subs.max(1);
+    let mut resp_tasks = Vec::new();
+    for _ in 0..responders {
+        let c = bench_conn(conn).await?;
+        let mut sub = c
+            .queue_subscribe(args.subject.clone(), "bench-responders".into())
+            .await
+            .map_err(|e| e.to_string())?;
+        round_trip(&c).await;
+        resp_tasks.push(tokio::spawn(async move {
+            while let Some(m) = sub.next().await {
+                if let Some(r) = m.reply {
+                    if c.publish(r, m.payload).await.is_err() {
+                        break;
+                    }
+                }
+            }
+        }));
+    }
+    let pb = progress(args, args.msgs);
+    let done = Arc::new(AtomicU64::new(0));
+    let payload = bytes::Bytes::from(vec![b'x'; args.size]);
+    let start = Instant::now();
+    let mut req_tasks = Vec::new();
+    for i in 0..args.pubs {
+        let c = bench_conn(conn).await?;
+        let n = args.msgs / args.pubs as u64 + u64::from((i as u64) < args.msgs % args.pubs as u64);
+        let subject = args.subject.clone();
+        let payload = payload.clone();
+        let done = done.clone();
+        let timeout = Duration::from_secs(args.stall_secs);
+        req_tasks.push(tokio::spawn(async move {
+            let mut h = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram");
+            for _ in 0..n {
+                let t = Instant::now();
+                let req = async_nats::Request::new()
+                    .payload(payload.clone())
+                    .timeout(Some(timeout));
+                if c.send_request(subject.clone(), req).await.is_err() {
+                    break;
+                }
+                let _ = h.record(t.elapsed().as_micros().max(1) as u64);
+                done.fetch_add(1, Ordering::Relaxed);
+            }
+            h
+        }));
+    }
+    let ticker = {
+        let pb = pb.clone();
+        let done = done.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                pb.set_position(done.load(Ordering::Relaxed));
+            }
+        })
+    };
+    let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram");
+    for t in req_tasks {
+        let h = t.await.map_err(|e| e.to_string())?;
+        hist.add(&h).map_err(|e| e.to_string())?;
+    }
+    let elapsed = start.elapsed();
+    ticker.abort();
+    pb.finish_and_clear();
+    for t in resp_tasks {
+        t.abort();
+    }
+    let n = done.load(Ordering::Relaxed);
+    Ok(Report {
+        workload: "reqrep",
+        elapsed,
+        published: n,
+        pub_elapsed: elapsed,
+        delivered: n,
+        expected: args.msgs,
+        latency: Some(hist),
+    })
+}
+
+fn print_report(args: &BenchArgs, r: &Report) {
+    let pub_rate = rate(r.published, r.pub_elapsed);
+    let sub_rate = rate(r.delivered, r.elapsed);
+    let mb = |msgs_per_sec: f64| msgs_per_sec * args.size as f64 / 1e6;
+    let pct = |q: f64| r.latency.as_ref().map(|h| h.value_at_quantile(q));
+    if args.json {
+        let mut doc = serde_json::json!({
+            "workload": r.workload,
+            "msgs": args.msgs,
+            "size": args.size,
+            "pubs": args.pubs,
+            "subs": args.subs,
+            "published": r.published,
+            "delivered": r.delivered,
+            "expected": r.expected,
+            "elapsed_secs": r.elapsed.as_secs_f64(),
+            "pub_msgs_per_sec": pub_rate,
+            "delivered_msgs_per_sec": sub_rate,
+        });
+        if let Some(h) = &r.latency {
+            doc["latency_us"] = serde_json::json!({
+                "p50": h.value_at_quantile(0.5),
+                "p90": h.value_at_quantile(0.9),
+                "p99": h.value_at_quantile(0.99),
+                "p99_9": h.value_at_quantile(0.999),
+                "max": h.max(),
+                "mean": h.mean(),
+            });
+        }
+        println!("{doc}");
+        return;
+    }
+    println!(
+        "rnats bench {}: {} msgs of {} B, {} pub, {} sub",
+        r.workload, args.msgs, args.size, args.pubs, args.subs
+    );
+    println!(
+        "{:<10} {:>16} {:>12} {:>12}",
+        "", "msgs/sec", "MB/sec", "messages"
+    );
+    println!(
+        "{:<10} {:>16} {:>12.2} {:>12}",
+        "publish",
+        human(pub_rate),
+        mb(pub_rate),
+        r.published
+    );
+    if r.expected > 0 {
+        println!(
+            "{:<10} {:>16} {:>12.2} {:>12}",
+            "delivered",
+            human(sub_rate),
+            mb(sub_rate),
+            r.delivered
+        );
+    }
+    if r.latency.is_some() {
+        println!(
+            "latency us: p50 {} p90 {} p99 {} p99.9 {} max {}",
+            pct(0.5).unwrap_or(0),
+            pct(0.9).unwrap_or(0),
+            pct(0.99).unwrap_or(0),
+            pct(0.999).unwrap_or(0),
+            r.latency.as_ref().map(|h| h.max()).unwrap_or(0)
+        );
+    }
+}
