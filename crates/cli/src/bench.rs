@@ -148,17 +148,12 @@ async fn pub_sub(conn: &ConnArgs, args: &BenchArgs) -> Result<Report, String> {
         let stall = Duration::from_secs(args.stall_secs);
         sub_tasks.push(tokio::spawn(async move {
             let mut n = 0u64;
-            loop {
-                match tokio::time::timeout(stall, sub.next()).await {
-                    Ok(Some(_)) => {
-                        n += 1;
-                        received.fetch_add(1, Ordering::Relaxed);
-                        last.store(now_nanos(), Ordering::Relaxed);
-                        if per_sub > 0 && n >= per_sub {
-                            break;
-                        }
-                    }
-                    _ => break,
+            while let Ok(Some(_)) = tokio::time::timeout(stall, sub.next()).await {
+                n += 1;
+                received.fetch_add(1, Ordering::Relaxed);
+                last.store(now_nanos(), Ordering::Relaxed);
+                if per_sub > 0 && n >= per_sub {
+                    break;
                 }
             }
             drop(c);
