@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs one fuzz target: bash fuzz/run.sh TARGET [SECONDS]
+# Targets: conf_parse, client_parser, sublist_model.
+# The seed corpus is the project's test corpus (config fixtures, differential
+# scenarios); cargo-fuzz is installed when missing. Nightly features are
+# enabled on the stable toolchain with RUSTC_BOOTSTRAP.
+set -euo pipefail
+cd "$(dirname "$0")"
+target=${1:?target: conf_parse | client_parser | sublist_model}
+secs=${2:-60}
+command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked
+corpus=corpus/$target
+mkdir -p "$corpus"
+case $target in
+  conf_parse)
+    for f in ../crates/conf/tests/fixtures/* ../crates/server/tests/configs/*.conf; do
+      [ -f "$f" ] && cp "$f" "$corpus/$(basename "$f")"
+    done ;;
+  client_parser)
+    for f in ../crates/server/tests/scenarios/*.scn; do
+      grep '^send ' "$f" | cut -d' ' -f3- | sed 's/\\r/\r/g; s/\\n/\n/g' > "$corpus/$(basename "$f")"
+    done ;;
+esac
+export RUSTC_BOOTSTRAP=1
+cargo fuzz run "$target" "$corpus" -- -max_total_time="$secs" -max_len=65536
