@@ -6,12 +6,12 @@ use crate::closed::ClosedReason;
 use crate::options::Options;
 use crate::outbound::{self, ClientShared, Delivery, Msg, SubRef, Subscription};
 use crate::server::{ClientEntry, ClosedInfo, Server};
+use crate::writer;
 use proto::{ClientOp, ConnectOptions, ParseError, Parsed, Parser, PubOp};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 
 /// How soon after connecting the first PING goes out.
@@ -52,10 +52,10 @@ pub async fn run(srv: Arc<Server>, stream: TcpStream, addr: SocketAddr) {
     let opts = srv.opts();
     let cid = srv.next_cid();
     let prefix = format!("{addr} - cid:{cid}");
-    let shared = Arc::new(ClientShared::new(cid, opts.max_pending, prefix));
+    let sock = Arc::new(stream);
+    let shared = Arc::new(ClientShared::new(cid, sock, opts.max_pending, prefix));
     shared.trace.store(opts.trace, Ordering::Relaxed);
-    let (mut rd, wr) = stream.into_split();
-    let writer = tokio::spawn(outbound::writer(shared.clone(), wr, opts.write_deadline));
+    let writer = tokio::spawn(writer::writer(shared.clone(), opts.write_deadline));
     let entry = ClientEntry {
         shared: shared.clone(),
         addr,
@@ -101,7 +101,7 @@ pub async fn run(srv: Arc<Server>, stream: TcpStream, addr: SocketAddr) {
         c.send_err("maximum connections exceeded");
         ClosedReason::MaxConnectionsExceeded
     } else {
-        c.read_loop(&mut rd).await
+        c.read_loop().await
     };
     c.flush_stats();
     shared.mark_closed(reason, false);
@@ -126,7 +126,8 @@ pub async fn run(srv: Arc<Server>, stream: TcpStream, addr: SocketAddr) {
 }
 
 impl Conn {
-    async fn read_loop(&mut self, rd: &mut tokio::net::tcp::OwnedReadHalf) -> ClosedReason {
+    async fn read_loop(&mut self) -> ClosedReason {
+        let sock = self.shared.sock.clone();
         let mut buf: Vec<u8> = Vec::with_capacity(MIN_READ);
         let mut want = MIN_READ;
         let mut short_reads = 0u32;
@@ -149,7 +150,7 @@ impl Conn {
                 _ = close.cancelled() => {
                     return self.shared.closed_reason().unwrap_or(ClosedReason::ServerShutdown);
                 }
-                r = rd.read_buf(&mut buf) => {
+                r = read_some(&sock, &mut buf) => {
                     match r {
                         Ok(0) => return ClosedReason::ClientClosed,
                         Ok(n) => {
@@ -170,7 +171,7 @@ impl Conn {
                             if buf.is_empty() && buf.capacity() > 2 * want {
                                 buf = Vec::with_capacity(want);
                             }
-                            outbound::flush_all(&mut self.flush);
+                            writer::flush_all(&mut self.flush);
                             self.flush_stats();
                             if let Err(reason) = res {
                                 return reason;
@@ -491,12 +492,12 @@ impl Conn {
                 self.shared.log_prefix
             );
             self.send_err("Stale Connection");
-            outbound::flush_all(&mut self.flush);
+            writer::flush_all(&mut self.flush);
             return Err(ClosedReason::StaleConnection);
         }
         self.pings_out += 1;
         self.send_proto(proto::encode::PING);
-        outbound::flush_all(&mut self.flush);
+        writer::flush_all(&mut self.flush);
         Ok(())
     }
 
@@ -512,7 +513,7 @@ impl Conn {
         let bytes = std::mem::take(&mut self.scratch);
         self.send_proto(&bytes);
         self.scratch = bytes;
-        outbound::flush_all(&mut self.flush);
+        writer::flush_all(&mut self.flush);
     }
 
     /// Queues a protocol line to this client; the batch flush wakes the writer.
@@ -618,5 +619,17 @@ async fn sleep_until_opt(deadline: Option<tokio::time::Instant>) {
     match deadline {
         Some(d) => tokio::time::sleep_until(d).await,
         None => std::future::pending().await,
+    }
+}
+
+/// Waits for the socket to be readable and reads what it has.
+async fn read_some(sock: &TcpStream, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+    loop {
+        sock.readable().await?;
+        match sock.try_read_buf(buf) {
+            Ok(n) => return Ok(n),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+            Err(e) => return Err(e),
+        }
     }
 }

@@ -18,6 +18,7 @@ pub mod outbound;
 pub mod server;
 pub mod signals;
 pub mod util;
+pub mod writer;
 
 use options::{Options, NATS_VERSION, RNATSD_VERSION};
 use std::sync::Arc;

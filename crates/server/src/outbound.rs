@@ -1,11 +1,9 @@
-//! The shared half of a connection: its outbound buffer, the writer task
-//! that flushes it, and message delivery into it.
+//! The shared half of a connection: its outbound buffer and message
+//! delivery into it. How the buffer reaches the socket is [`crate::writer`].
 //!
 //! Publishers append encoded messages to a receiver's buffer under a short
 //! lock and note the receiver in their own "to flush" list; when a publisher
-//! has processed a whole read, it wakes each receiver's writer once. The
-//! writer swaps the buffer with a spare one and writes it with one syscall
-//! (per batch), so a burst of messages costs one write per receiver.
+//! has processed a whole read, it flushes each receiver on that list once.
 
 use crate::closed::ClosedReason;
 use parking_lot::Mutex;
@@ -13,7 +11,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -22,10 +20,18 @@ use tokio_util::sync::CancellationToken;
 pub struct Outbound {
     /// Encoded protocol waiting to be written.
     pub buf: Vec<u8>,
-    /// Bytes taken by the writer and not yet written.
-    pub inflight: usize,
-    /// A publisher has promised to wake the writer.
+    /// Bytes being written; `wbuf[wpos..]` is not on the socket yet.
+    pub wbuf: Vec<u8>,
+    /// Write position in `wbuf`.
+    pub wpos: usize,
+    /// Someone (a publisher flushing in place, or the writer task) holds
+    /// the right to write to the socket.
+    pub writing: bool,
+    /// A publisher has this client on its flush list.
     pub signaled: bool,
+    /// Queued bytes were dropped (slow consumer, write failure): nothing
+    /// more is written.
+    pub discarded: bool,
     /// Why the connection is closing, once it is.
     pub closed: Option<ClosedReason>,
     /// Messages queued to this client.
@@ -61,11 +67,21 @@ impl PartialEq for SubRef {
     }
 }
 
+impl Outbound {
+    /// Bytes queued and not yet written.
+    pub fn pending(&self) -> usize {
+        self.buf.len() + self.wbuf.len().saturating_sub(self.wpos)
+    }
+}
+
 /// Connection facts other tasks need: identity, flags, outbound queue.
 #[derive(Debug)]
 pub struct ClientShared {
     /// Connection id.
     pub cid: u64,
+    /// The socket, shared by the reader, the writer task and publishers
+    /// that flush in place.
+    pub sock: Arc<TcpStream>,
     /// Outbound queue.
     pub out: Mutex<Outbound>,
     /// Wakes the writer.
@@ -97,9 +113,10 @@ pub struct ClientShared {
 
 impl ClientShared {
     /// A new connection's shared state.
-    pub fn new(cid: u64, max_pending: usize, log_prefix: String) -> Self {
+    pub fn new(cid: u64, sock: Arc<TcpStream>, max_pending: usize, log_prefix: String) -> Self {
         ClientShared {
             cid,
+            sock,
             out: Mutex::new(Outbound::default()),
             wake: Notify::new(),
             drained: Notify::new(),
@@ -139,6 +156,9 @@ impl ClientShared {
             }
             if discard {
                 out.buf = Vec::new();
+                out.wbuf = Vec::new();
+                out.wpos = 0;
+                out.discarded = true;
             }
         }
         self.close.cancel();
@@ -214,9 +234,12 @@ pub fn deliver(
         return Delivery::Skipped;
     }
     let need = payload.len() + msg.subject.len() + sub.sid.len() + 32;
-    if out.buf.len() + out.inflight + need > dst.max_pending {
+    if out.pending() + need > dst.max_pending {
         out.closed = Some(ClosedReason::SlowConsumerPendingBytes);
         out.buf = Vec::new();
+        out.wbuf = Vec::new();
+        out.wpos = 0;
+        out.discarded = true;
         drop(out);
         dst.close.cancel();
         dst.wake.notify_one();
@@ -232,7 +255,7 @@ pub fn deliver(
     );
     out.out_msgs += 1;
     out.out_bytes += payload.len() as u64;
-    let stall = out.buf.len() + out.inflight > stall_threshold(dst.max_pending);
+    let stall = out.pending() > stall_threshold(dst.max_pending);
     if !out.signaled {
         out.signaled = true;
         flush.push(dst.clone());
@@ -254,65 +277,6 @@ pub fn deliver(
     Delivery::Delivered { last, stall }
 }
 
-/// Wakes the writers collected during a batch.
-pub fn flush_all(flush: &mut Vec<Arc<ClientShared>>) {
-    for c in flush.drain(..) {
-        c.wake.notify_one();
-    }
-}
-
-/// Writes `shared`'s outbound buffer to the socket until the connection
-/// closes. Each wake-up writes everything queued so far in one call.
-pub async fn writer<W: tokio::io::AsyncWrite + Unpin>(
-    shared: Arc<ClientShared>,
-    mut sock: W,
-    write_deadline: Duration,
-) {
-    let mut spare: Vec<u8> = Vec::new();
-    loop {
-        let closing = {
-            let mut out = shared.out.lock();
-            std::mem::swap(&mut out.buf, &mut spare);
-            out.signaled = false;
-            out.inflight = spare.len();
-            out.closed.is_some()
-        };
-        if !spare.is_empty() {
-            let res = tokio::select! {
-                r = tokio::time::timeout(write_deadline, sock.write_all(&spare)) => r,
-                // Closing mid-write (slow consumer, protocol error): drop the rest.
-                _ = shared.close.cancelled(), if !closing => break,
-            };
-            match res {
-                Ok(Ok(())) => {}
-                Ok(Err(_)) => {
-                    shared.mark_closed(ClosedReason::WriteError, true);
-                    break;
-                }
-                Err(_) => {
-                    shared.mark_closed(ClosedReason::SlowConsumerWriteDeadline, true);
-                    break;
-                }
-            }
-            spare.clear();
-            if spare.capacity() > 1 << 20 {
-                spare = Vec::new();
-            }
-            shared.out.lock().inflight = 0;
-            shared.drained.notify_waiters();
-            continue;
-        }
-        if closing {
-            break;
-        }
-        tokio::select! {
-            _ = shared.wake.notified() => {}
-            _ = shared.close.cancelled() => {}
-        }
-    }
-    let _ = tokio::time::timeout(Duration::from_millis(100), sock.shutdown()).await;
-}
-
 /// Queue size past which a publisher pauses for its receiver: half of
 /// max_pending, at most 8 MiB, so a fast pair does not fill memory.
 fn stall_threshold(max_pending: usize) -> usize {
@@ -331,9 +295,7 @@ pub async fn stall(receivers: &mut Vec<Arc<ClientShared>>, budget: Duration) {
             drained.as_mut().enable();
             {
                 let out = r.out.lock();
-                if out.closed.is_some()
-                    || out.buf.len() + out.inflight <= stall_threshold(r.max_pending)
-                {
+                if out.closed.is_some() || out.pending() <= stall_threshold(r.max_pending) {
                     break;
                 }
             }

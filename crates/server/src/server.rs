@@ -248,16 +248,18 @@ impl Server {
             _ = self.shutdown.cancelled() => return,
         }
         let clients: Vec<_> = self.clients.lock().values().cloned().collect();
-        let n = clients.len().max(1) as u32;
+        if clients.is_empty() {
+            self.shutdown.cancel();
+            return;
+        }
+        // Spread the closes over the duration, but never more than a second
+        // apart (as nats-server).
         let total = opts
             .lame_duck_duration
-            .saturating_sub(opts.lame_duck_grace_period);
-        let step = total / n;
-        crate::info!(
-            "Closing existing clients ({} in {:?})",
-            clients.len(),
-            total
-        );
+            .saturating_sub(opts.lame_duck_grace_period)
+            .max(Duration::from_secs(1));
+        let step = (total / clients.len() as u32).min(Duration::from_secs(1));
+        crate::info!("Closing existing clients");
         for c in clients {
             c.shared.mark_closed(ClosedReason::LameDuckMode, false);
             if !step.is_zero() {

@@ -147,7 +147,7 @@ fn sigterm_shuts_down_cleanly() {
 #[test]
 fn lame_duck_mode_informs_then_closes_clients() {
     let mut srv = ServerProc::start(Some(
-        "lame_duck_duration: \"2s\"\nlame_duck_grace_period: \"300ms\"\n",
+        "lame_duck_duration: \"30s\"\nlame_duck_grace_period: \"300ms\"\n",
     ));
     let mut modern = srv.raw();
     modern.send(b"CONNECT {\"verbose\":false,\"protocol\":1}\r\nPING\r\n");

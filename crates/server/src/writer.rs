@@ -1,0 +1,198 @@
+//! Getting a client's outbound bytes onto its socket.
+//!
+//! Whoever holds the `writing` role writes: a publisher that has just
+//! filled receivers' buffers flushes them in place with non-blocking writes
+//! (no task wake-up, no context switch), and hands over to the receiver's
+//! writer task only when the socket would block. The writer task waits for
+//! the socket to become writable, enforces `write_deadline`, and performs
+//! the final flush and shutdown when the connection closes. The role holder
+//! always rechecks the buffer before giving the role up, so bytes appended
+//! while it was writing are never stranded.
+
+use crate::closed::ClosedReason;
+use crate::outbound::ClientShared;
+use std::io::ErrorKind;
+use std::os::fd::AsRawFd;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Rounds of in-place writing per receiver before handing over.
+const IN_PLACE_ROUNDS: usize = 2;
+
+/// What one write attempt left behind.
+enum Wrote {
+    /// Everything taken was written.
+    All,
+    /// The socket would block; bytes remain.
+    WouldBlock,
+    /// The socket failed.
+    Failed,
+}
+
+/// Takes the writing role and the next bytes to write. `None` when the role
+/// is taken, the connection is closed without pending bytes to flush, or
+/// nothing is queued.
+fn take(c: &ClientShared, flush_on_close: bool) -> Option<(Vec<u8>, usize)> {
+    let mut out = c.out.lock();
+    if out.writing || out.discarded || (out.closed.is_some() && !flush_on_close) {
+        return None;
+    }
+    if out.wpos >= out.wbuf.len() {
+        if out.buf.is_empty() {
+            out.signaled = false;
+            return None;
+        }
+        let out = &mut *out;
+        out.wbuf.clear();
+        std::mem::swap(&mut out.buf, &mut out.wbuf);
+        out.wpos = 0;
+    }
+    out.signaled = false;
+    out.writing = true;
+    let w = std::mem::take(&mut out.wbuf);
+    Some((w, out.wpos))
+}
+
+/// Gives the role back with what is left of `w`.
+fn put_back(c: &ClientShared, mut w: Vec<u8>, pos: usize) {
+    let mut out = c.out.lock();
+    out.writing = false;
+    if out.discarded {
+        // Dropped while we wrote (slow consumer): nothing more goes out.
+        out.wpos = 0;
+        return;
+    }
+    if pos >= w.len() {
+        w.clear();
+        if w.capacity() > 1 << 20 {
+            w = Vec::new();
+        }
+        out.wbuf = w;
+        out.wpos = 0;
+    } else {
+        out.wbuf = w;
+        out.wpos = pos;
+    }
+}
+
+fn write_nonblocking(c: &ClientShared, w: &[u8], pos: &mut usize) -> Wrote {
+    while *pos < w.len() {
+        match c.sock.try_write(&w[*pos..]) {
+            Ok(0) => return Wrote::Failed,
+            Ok(n) => *pos += n,
+            Err(e) if e.kind() == ErrorKind::WouldBlock => return Wrote::WouldBlock,
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(_) => return Wrote::Failed,
+        }
+    }
+    Wrote::All
+}
+
+/// Flushes `c` from the calling task without blocking; wakes its writer
+/// task if the socket would block.
+pub fn flush_in_place(c: &ClientShared) {
+    for _ in 0..IN_PLACE_ROUNDS {
+        let Some((w, mut pos)) = take(c, false) else {
+            return;
+        };
+        let r = write_nonblocking(c, &w, &mut pos);
+        put_back(c, w, pos);
+        match r {
+            Wrote::All => {
+                c.drained.notify_waiters();
+            }
+            Wrote::WouldBlock => {
+                c.wake.notify_one();
+                return;
+            }
+            Wrote::Failed => {
+                c.mark_closed(ClosedReason::WriteError, true);
+                return;
+            }
+        }
+    }
+    // Out of rounds with more queued: let the writer task continue.
+    if c.out.lock().pending() > 0 {
+        c.wake.notify_one();
+    }
+}
+
+/// Flushes every receiver collected during a batch.
+pub fn flush_all(flush: &mut Vec<Arc<ClientShared>>) {
+    for c in flush.drain(..) {
+        flush_in_place(&c);
+    }
+}
+
+/// The writer task of one connection: writes what in-place flushes could
+/// not, enforces `write_deadline`, and flushes and shuts the socket down
+/// when the connection closes.
+pub async fn writer(c: Arc<ClientShared>, write_deadline: Duration) {
+    loop {
+        let closing = c.out.lock().closed.is_some();
+        match take(&c, true) {
+            Some((w, mut pos)) => {
+                let deadline = tokio::time::Instant::now()
+                    + if closing {
+                        write_deadline.min(Duration::from_secs(1))
+                    } else {
+                        write_deadline
+                    };
+                let r = loop {
+                    match write_nonblocking(&c, &w, &mut pos) {
+                        Wrote::WouldBlock => {}
+                        other => break other,
+                    }
+                    let ready = tokio::select! {
+                        r = tokio::time::timeout_at(deadline, c.sock.writable()) => r,
+                        _ = c.close.cancelled(), if !closing => Ok(Ok(())),
+                    };
+                    match ready {
+                        Ok(Ok(())) => {
+                            if !closing && c.close.is_cancelled() {
+                                // Closed while blocked: stop writing.
+                                break Wrote::Failed;
+                            }
+                        }
+                        Ok(Err(_)) => break Wrote::Failed,
+                        Err(_) => {
+                            c.mark_closed(ClosedReason::SlowConsumerWriteDeadline, true);
+                            break Wrote::Failed;
+                        }
+                    }
+                };
+                put_back(&c, w, pos);
+                match r {
+                    Wrote::All => {
+                        c.drained.notify_waiters();
+                        continue;
+                    }
+                    _ => {
+                        c.mark_closed(ClosedReason::WriteError, true);
+                        break;
+                    }
+                }
+            }
+            None => {
+                if closing && !c.out.lock().writing {
+                    break;
+                }
+                tokio::select! {
+                    _ = c.wake.notified() => {}
+                    _ = c.close.cancelled(), if !closing => {}
+                    _ = tokio::time::sleep(Duration::from_millis(50)), if closing => {}
+                }
+            }
+        }
+    }
+    shutdown(&c);
+}
+
+/// Shuts the socket down in both directions (the file descriptor closes
+/// when the last reference goes).
+fn shutdown(c: &ClientShared) {
+    // SAFETY: shutdown(2) on a descriptor owned by a live TcpStream.
+    unsafe {
+        libc::shutdown(c.sock.as_raw_fd(), libc::SHUT_RDWR);
+    }
+}
