@@ -33,6 +33,8 @@ struct Conn {
     connected: bool,
     pings_out: u32,
     rtt_measured: bool,
+    ping_sent: Option<Instant>,
+    started: Instant,
     last_activity: Instant,
     flush: Vec<Arc<ClientShared>>,
     stalled: Vec<Arc<ClientShared>>,
@@ -71,6 +73,8 @@ pub async fn run(srv: Arc<Server>, stream: TcpStream, addr: SocketAddr) {
         connected: false,
         pings_out: 0,
         rtt_measured: false,
+        ping_sent: None,
+        started: Instant::now(),
         last_activity: Instant::now(),
         flush: Vec::new(),
         stalled: Vec::new(),
@@ -155,6 +159,7 @@ impl Conn {
                         Ok(0) => return ClosedReason::ClientClosed,
                         Ok(n) => {
                             self.last_activity = Instant::now();
+                            self.shared.meta.lock().last_activity = Some(chrono::Utc::now());
                             // Grow the read size when reads fill the buffer,
                             // shrink it after a few short ones (as nats-server).
                             if n >= spare && want < MAX_READ {
@@ -259,6 +264,9 @@ impl Conn {
             ClientOp::Pong => {
                 self.pings_out = 0;
                 self.rtt_measured = true;
+                if let Some(t) = self.ping_sent.take() {
+                    self.shared.meta.lock().rtt = Some(t.elapsed());
+                }
                 Ok(())
             }
             ClientOp::Ok => Ok(()),
@@ -310,6 +318,18 @@ impl Conn {
         }
         self.shared.echo.store(opts.echo, Ordering::Relaxed);
         self.shared.headers.store(opts.headers, Ordering::Relaxed);
+        {
+            let mut m = self.shared.meta.lock();
+            m.name = opts.name.clone().unwrap_or_default();
+            m.lang = opts.lang.clone().unwrap_or_default();
+            m.version = opts.version.clone().unwrap_or_default();
+            m.user = opts.user.clone().unwrap_or_default();
+            // Until a PING/PONG is measured, the connect-time estimate
+            // (INFO sent to CONNECT received), as nats-server reports.
+            if m.rtt.is_none() {
+                m.rtt = Some(self.started.elapsed());
+            }
+        }
         self.connect = opts;
         self.connected = true;
         self.ok();
@@ -496,6 +516,7 @@ impl Conn {
             return Err(ClosedReason::StaleConnection);
         }
         self.pings_out += 1;
+        self.ping_sent.get_or_insert_with(Instant::now);
         self.send_proto(proto::encode::PING);
         writer::flush_all(&mut self.flush);
         Ok(())

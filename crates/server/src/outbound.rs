@@ -74,6 +74,23 @@ impl Outbound {
     }
 }
 
+/// What a client told about itself, and timing facts, for monitoring.
+#[derive(Debug, Clone, Default)]
+pub struct ClientMeta {
+    /// Name from CONNECT.
+    pub name: String,
+    /// Library language from CONNECT.
+    pub lang: String,
+    /// Library version from CONNECT.
+    pub version: String,
+    /// Authenticated user (never the password).
+    pub user: String,
+    /// Last measured round trip (server PING to client PONG).
+    pub rtt: Option<Duration>,
+    /// Last time the client sent anything.
+    pub last_activity: Option<chrono::DateTime<chrono::Utc>>,
+}
+
 /// Connection facts other tasks need: identity, flags, outbound queue.
 #[derive(Debug)]
 pub struct ClientShared {
@@ -109,6 +126,8 @@ pub struct ClientShared {
     pub in_bytes: AtomicU64,
     /// `ip:port - cid:N` prefix for log lines.
     pub log_prefix: String,
+    /// Client-declared facts and timings, for monitoring.
+    pub meta: Mutex<ClientMeta>,
 }
 
 impl ClientShared {
@@ -130,6 +149,7 @@ impl ClientShared {
             in_msgs: AtomicU64::new(0),
             in_bytes: AtomicU64::new(0),
             log_prefix,
+            meta: Mutex::new(ClientMeta::default()),
         }
     }
 
