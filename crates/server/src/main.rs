@@ -24,7 +24,12 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let mut opts = match f.get("config") {
-        Some(path) => match config::load(std::path::Path::new(path)) {
+        Some(path) => match if f.is_set("test") {
+            // `-t` rejects warnings and skips the start-up checks, as nats-server.
+            config::load_checked(std::path::Path::new(path))
+        } else {
+            config::load(std::path::Path::new(path))
+        } {
             Ok(o) => o,
             Err(e) => {
                 eprintln!("rnatsd: {e}");

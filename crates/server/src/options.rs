@@ -4,6 +4,14 @@
 use crate::flags::Flags;
 use std::time::Duration;
 
+pub use crate::config::types::{
+    AccountLimits, AccountOpts, ClusterOpts, Export, ExportKind, GatewayOpts, Import,
+    JetStreamOpts, JsAccountLimits, JsLimitOpts, Latency, LeafNodeOpts, LeafUser, MapDest, Mapping,
+    MqttOpts, NkeyUser, OcspMode, OcspOpts, OperatorJwt, Permissions, RemoteGatewayOpts,
+    RemoteLeafOpts, ResolverOpts, ResponsePermission, ResponseType, RoutePermissions,
+    SubjectPermission, TlsOpts, UserEntry, WebsocketOpts,
+};
+
 /// The nats-server release whose behaviour rnatsd implements; clients gate
 /// features on it, so INFO and `-v` carry it.
 pub const NATS_VERSION: &str = "2.9.10";
@@ -32,7 +40,7 @@ pub struct Options {
     pub server_name: Option<String>,
     /// URL advertised to clients of other servers.
     pub client_advertise: Option<String>,
-    /// Monitoring host.
+    /// Monitoring host (the client host unless `http`/`https` name one).
     pub http_host: String,
     /// Monitoring port (0: off).
     pub http_port: i32,
@@ -80,6 +88,87 @@ pub struct Options {
     pub max_closed_clients: usize,
     /// Features present in the config that rnatsd does not serve yet.
     pub unsupported: Vec<String>,
+
+    /// Trace the system account too (`trace_verbose`).
+    pub trace_verbose: bool,
+    /// Log to syslog.
+    pub syslog: bool,
+    /// Remote syslog address.
+    pub remote_syslog: Option<String>,
+    /// Log file size that triggers rotation (0: none).
+    pub log_size_limit: i64,
+    /// Longest traced message (0: no limit).
+    pub max_traced_msg_len: i64,
+    /// HTTPS monitoring port (0: off).
+    pub https_port: i32,
+    /// Profiling port (0: off).
+    pub prof_port: i32,
+    /// Disable the subscription match cache.
+    pub no_sublist_cache: bool,
+    /// Do not offer headers to clients.
+    pub no_header_support: bool,
+    /// Most tokens in a subscription subject (0: no limit).
+    pub max_sub_tokens: u8,
+    /// Connect errors logged once per this many attempts (0: default).
+    pub connect_error_reports: i64,
+    /// Reconnect errors logged once per this many attempts (0: default).
+    pub reconnect_error_reports: i64,
+    /// Accept plain connections on a TLS listener.
+    pub allow_non_tls: bool,
+    /// Server tags.
+    pub server_tags: Vec<String>,
+    /// Single user of the `authorization` block or `--user` (it is also in
+    /// `users`).
+    pub username: Option<String>,
+    /// Password of that single user.
+    pub password: Option<String>,
+    /// Every user of `authorization { users }` and of the accounts, with
+    /// account and permissions (`users` holds their credentials).
+    pub auth_users: Vec<UserEntry>,
+    /// Users identified by nkey.
+    pub nkeys: Vec<NkeyUser>,
+    /// Permissions of the `authorization` block (defaults of its users).
+    pub default_permissions: Option<Permissions>,
+    /// User for clients that present no credentials.
+    pub no_auth_user: Option<String>,
+    /// System account name.
+    pub system_account: Option<String>,
+    /// No system account.
+    pub no_system_account: bool,
+    /// Accounts.
+    pub accounts: Vec<AccountOpts>,
+    /// Subject mappings of the global account.
+    pub mappings: Vec<Mapping>,
+    /// Client TLS.
+    pub tls: Option<TlsOpts>,
+    /// OCSP stapling.
+    pub ocsp: Option<OcspOpts>,
+    /// Clustering (routes).
+    pub cluster: ClusterOpts,
+    /// Gateways.
+    pub gateway: GatewayOpts,
+    /// Leafnodes.
+    pub leafnode: LeafNodeOpts,
+    /// Websocket listener.
+    pub websocket: WebsocketOpts,
+    /// MQTT listener.
+    pub mqtt: MqttOpts,
+    /// JetStream.
+    pub jetstream: JetStreamOpts,
+    /// Trusted operators.
+    pub operators: Vec<OperatorJwt>,
+    /// Trusted operator public keys.
+    pub trusted_keys: Vec<String>,
+    /// Account resolver.
+    pub resolver: Option<ResolverOpts>,
+    /// TLS towards a URL resolver.
+    pub resolver_tls: Option<TlsOpts>,
+    /// Account JWTs preloaded into the resolver: (public key, JWT).
+    pub resolver_preload: Vec<(String, String)>,
+    /// Accounts allowed to connect when pinned.
+    pub resolver_pinned_accounts: Vec<String>,
+    /// Default JetStream domain per account: (account, domain).
+    pub default_js_domain: Vec<(String, String)>,
 }
 
 impl Default for Options {
@@ -114,12 +203,52 @@ impl Default for Options {
             lame_duck_grace_period: Duration::from_secs(10),
             max_closed_clients: 10_000,
             unsupported: Vec::new(),
+            trace_verbose: false,
+            syslog: false,
+            remote_syslog: None,
+            log_size_limit: 0,
+            max_traced_msg_len: 0,
+            https_port: 0,
+            prof_port: 0,
+            no_sublist_cache: false,
+            no_header_support: false,
+            max_sub_tokens: 0,
+            connect_error_reports: 0,
+            reconnect_error_reports: 0,
+            allow_non_tls: false,
+            server_tags: Vec::new(),
+            username: None,
+            password: None,
+            auth_users: Vec::new(),
+            nkeys: Vec::new(),
+            default_permissions: None,
+            no_auth_user: None,
+            system_account: None,
+            no_system_account: false,
+            accounts: Vec::new(),
+            mappings: Vec::new(),
+            tls: None,
+            ocsp: None,
+            cluster: ClusterOpts::default(),
+            gateway: GatewayOpts::default(),
+            leafnode: LeafNodeOpts::default(),
+            websocket: WebsocketOpts::default(),
+            mqtt: MqttOpts::default(),
+            jetstream: JetStreamOpts::default(),
+            operators: Vec::new(),
+            trusted_keys: Vec::new(),
+            resolver: None,
+            resolver_tls: None,
+            resolver_preload: Vec::new(),
+            resolver_pinned_accounts: Vec::new(),
+            default_js_domain: Vec::new(),
         }
     }
 }
 
 impl Options {
-    /// True when clients must authenticate.
+    /// True when clients must authenticate with a token or a username and
+    /// password (nkey users are parsed into `nkeys` but not served yet).
     pub fn auth_required(&self) -> bool {
         self.token.is_some() || !self.users.is_empty()
     }
@@ -136,9 +265,15 @@ impl Options {
             }
         };
         if let Some(p) = int("port")? {
-            self.port = p as i32;
+            // As nats-server: 0 is the default port, -1 a random one.
+            self.port = if p == 0 { 4222 } else { p as i32 };
         }
         if let Some(a) = f.get("addr") {
+            // The monitoring host follows the client host unless the file
+            // named its own.
+            if self.http_host == self.host {
+                self.http_host = a.to_string();
+            }
             self.host = a.to_string();
         }
         if let Some(n) = f.get("server_name") {
@@ -170,29 +305,26 @@ impl Options {
         }
         if f.is_set("trace_verbose") {
             self.trace = true;
+            self.trace_verbose = true;
         }
         if f.is_set("debug_trace") || f.is_set("debug_trace_verbose") {
             self.debug = true;
             self.trace = true;
         }
+        if f.is_set("debug_trace_verbose") {
+            self.trace_verbose = true;
+        }
         if let Some(v) = f.get("auth") {
             self.token = Some(v.to_string());
         }
-        match (f.get("user"), f.get("pass")) {
-            (Some(u), Some(p)) => {
-                self.users = vec![User {
-                    username: u.to_string(),
-                    password: p.to_string(),
-                }]
-            }
-            (Some(u), None) => {
-                self.users = vec![User {
-                    username: u.to_string(),
-                    password: String::new(),
-                }]
-            }
-            (None, Some(_)) => {}
-            (None, None) => {}
+        if let Some(u) = f.get("user") {
+            let p = f.get("pass").unwrap_or_default();
+            self.username = Some(u.to_string());
+            self.password = Some(p.to_string());
+            self.users = vec![User {
+                username: u.to_string(),
+                password: p.to_string(),
+            }];
         }
         for (flag, feature) in [
             ("jetstream", "JetStream"),

@@ -1,0 +1,325 @@
+//! `tls { ... }` blocks: nats-server's `parseTLS` plus the file checks its
+//! `GenTLSConfig` makes when the config is loaded.
+
+use super::types::TlsOpts;
+use super::value::{go_duration, go_quote, Ctx, R};
+use conf::{Spanned, Value};
+
+/// Where a `tls` block sits: `verify_cert_and_check_known_urls` is only
+/// accepted for routes and gateways.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TlsContext {
+    /// Client-facing listeners and outgoing leafnode connections.
+    Client,
+    /// Routes and gateways.
+    Server,
+}
+
+/// Cipher suite names Go accepts (`cipherMap`).
+const CIPHERS: &[&str] = &[
+    "TLS_RSA_WITH_RC4_128_SHA",
+    "TLS_RSA_WITH_3DES_EDE_CBC_SHA",
+    "TLS_RSA_WITH_AES_128_CBC_SHA",
+    "TLS_RSA_WITH_AES_128_CBC_SHA256",
+    "TLS_RSA_WITH_AES_256_CBC_SHA",
+    "TLS_RSA_WITH_AES_128_GCM_SHA256",
+    "TLS_RSA_WITH_AES_256_GCM_SHA384",
+    "TLS_ECDHE_ECDSA_WITH_RC4_128_SHA",
+    "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA",
+    "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA",
+    "TLS_ECDHE_RSA_WITH_RC4_128_SHA",
+    "TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA",
+    "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
+    "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA",
+    "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256",
+    "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256",
+    "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+    "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+    "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+    "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+    "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305",
+    "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305",
+    "TLS_AES_128_GCM_SHA256",
+    "TLS_AES_256_GCM_SHA384",
+    "TLS_CHACHA20_POLY1305_SHA256",
+];
+
+/// Curve names Go accepts (`curvePreferenceMap`).
+const CURVES: &[&str] = &["X25519", "CurveP256", "CurveP384", "CurveP521"];
+
+fn is_hex64(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// Go's `parseTLS` followed by `GenTLSConfig`'s checks. `Ok(None)`: an
+/// error was recorded.
+pub(crate) fn parse_tls(cx: &mut Ctx, item: &Spanned, ctx: TlsContext) -> R<Option<TlsOpts>> {
+    let m = cx.map(item)?;
+    let mut t = TlsOpts::default();
+    for (k, v) in m.iter() {
+        let lk = k.to_ascii_lowercase();
+        let want_file = |cx: &mut Ctx, name: &str| -> Option<String> {
+            match &v.value {
+                Value::String(s) => Some(s.clone()),
+                _ => {
+                    cx.err(
+                        &v.pos,
+                        format!("error parsing tls config, expected '{name}' to be filename"),
+                    );
+                    None
+                }
+            }
+        };
+        let want_bool = |cx: &mut Ctx, name: &str| -> Option<bool> {
+            match &v.value {
+                Value::Bool(b) => Some(*b),
+                _ => {
+                    cx.err(
+                        &v.pos,
+                        format!("error parsing tls config, expected '{name}' to be a boolean"),
+                    );
+                    None
+                }
+            }
+        };
+        match lk.as_str() {
+            "cert_file" => match want_file(cx, "cert_file") {
+                Some(s) => t.cert_file = Some(s),
+                None => return Ok(None),
+            },
+            "key_file" => match want_file(cx, "key_file") {
+                Some(s) => t.key_file = Some(s),
+                None => return Ok(None),
+            },
+            "ca_file" => match want_file(cx, "ca_file") {
+                Some(s) => t.ca_file = Some(s),
+                None => return Ok(None),
+            },
+            "insecure" => match want_bool(cx, "insecure") {
+                Some(b) => t.insecure = b,
+                None => return Ok(None),
+            },
+            "verify" => match want_bool(cx, "verify") {
+                Some(b) => t.verify = b,
+                None => return Ok(None),
+            },
+            "verify_and_map" => match want_bool(cx, "verify_and_map") {
+                Some(b) => {
+                    if b {
+                        t.verify = true;
+                    }
+                    t.map = b;
+                }
+                None => return Ok(None),
+            },
+            "verify_cert_and_check_known_urls" => {
+                match want_bool(cx, "verify_cert_and_check_known_urls") {
+                    Some(b) => {
+                        if b && ctx == TlsContext::Client {
+                            cx.err(
+                                &v.pos,
+                                "verify_cert_and_check_known_urls not supported in this context",
+                            );
+                            return Ok(None);
+                        }
+                        if b {
+                            t.verify = true;
+                        }
+                        t.check_known_urls = b;
+                    }
+                    None => return Ok(None),
+                }
+            }
+            "cipher_suites" | "curve_preferences" => {
+                let list = cx.array(v)?;
+                if list.is_empty() {
+                    cx.err(
+                        &v.pos,
+                        format!("error parsing tls config, '{lk}' cannot be empty"),
+                    );
+                    return Ok(None);
+                }
+                let (known, what, out) = if lk == "cipher_suites" {
+                    (CIPHERS, "cipher", &mut t.cipher_suites)
+                } else {
+                    (CURVES, "curve preference", &mut t.curve_preferences)
+                };
+                for e in list {
+                    let s = cx.str(e)?;
+                    if !known.contains(&s.as_str()) {
+                        cx.err(&e.pos, format!("unrecognized {what} {s}"));
+                        return Ok(None);
+                    }
+                    out.push(s);
+                }
+            }
+            "timeout" => {
+                t.timeout = match &v.value {
+                    Value::Int(n) => *n as f64,
+                    Value::Float(f) => *f,
+                    Value::String(s) => match go_duration(s) {
+                        Ok(d) => d as f64 / 1e9,
+                        Err(e) => {
+                            cx.err(&v.pos, format!("error parsing tls config, 'timeout' {e}"));
+                            return Ok(None);
+                        }
+                    },
+                    _ => {
+                        cx.err(&v.pos, "error parsing tls config, 'timeout' wrong type");
+                        return Ok(None);
+                    }
+                }
+            }
+            "connection_rate_limit" => match &v.value {
+                Value::Int(n) => t.rate_limit = *n,
+                _ => {
+                    cx.err(
+                        &v.pos,
+                        "error parsing tls config, 'connection_rate_limit' wrong type",
+                    );
+                    return Ok(None);
+                }
+            },
+            "pinned_certs" => {
+                let Value::Array(list) = &v.value else {
+                    cx.err(&v.pos, "error parsing tls config, expected 'pinned_certs' to be a list of hex-encoded sha256 of DER encoded SubjectPublicKeyInfo");
+                    return Ok(None);
+                };
+                for e in list {
+                    let s = cx.str(e)?.to_lowercase();
+                    if !is_hex64(&s) {
+                        cx.err(&e.pos, format!("error parsing tls config, 'pinned_certs' key {s} does not look like hex-encoded sha256 of DER encoded SubjectPublicKeyInfo"));
+                        return Ok(None);
+                    }
+                    if !t.pinned_certs.contains(&s) {
+                        t.pinned_certs.push(s);
+                    }
+                }
+            }
+            _ => {
+                cx.err(
+                    &v.pos,
+                    format!("error parsing tls config, unknown field [{}]", go_quote(k)),
+                );
+                return Ok(None);
+            }
+        }
+    }
+    if let Err(e) = check_files(&t) {
+        cx.err(&item.pos, e);
+        return Ok(None);
+    }
+    Ok(Some(t))
+}
+
+/// PEM blocks of a file: (label, base64 body).
+fn pem_blocks(data: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut lines = data.lines();
+    while let Some(line) = lines.next() {
+        let Some(label) = line
+            .trim()
+            .strip_prefix("-----BEGIN ")
+            .and_then(|l| l.strip_suffix("-----"))
+        else {
+            continue;
+        };
+        let mut body = String::new();
+        let end = format!("-----END {label}-----");
+        let mut closed = false;
+        for l in lines.by_ref() {
+            if l.trim() == end {
+                closed = true;
+                break;
+            }
+            if !l.contains(':') {
+                body.push_str(l.trim());
+            }
+        }
+        if closed {
+            out.push((label.to_string(), body));
+        }
+    }
+    out
+}
+
+fn looks_like_der(b64: &str) -> bool {
+    let valid = !b64.is_empty()
+        && b64
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'='));
+    // A DER SEQUENCE starts with 0x30, which base64-encodes to 'M'.
+    valid && b64.starts_with('M')
+}
+
+fn read(path: &str) -> Result<String, String> {
+    std::fs::read(path)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .map_err(|e| format!("open {path}: {}", io_text(&e)))
+}
+
+/// Go's wording of common IO errors.
+fn io_text(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => {
+            let s = e.to_string();
+            match s.find(" (os error") {
+                Some(i) => s[..i].to_lowercase(),
+                None => s,
+            }
+        }
+    }
+}
+
+/// What `GenTLSConfig` checks: both or neither of cert and key, readable
+/// PEM certificate and key, a parseable CA bundle.
+fn check_files(t: &TlsOpts) -> Result<(), String> {
+    match (&t.cert_file, &t.key_file) {
+        (Some(_), None) => return Err("missing 'key_file' in TLS configuration".into()),
+        (None, Some(_)) => return Err("missing 'cert_file' in TLS configuration".into()),
+        (Some(c), Some(k)) => {
+            let pair = |e: String| format!("error parsing X509 certificate/key pair: {e}");
+            let cert = read(c).map_err(pair)?;
+            let blocks = pem_blocks(&cert);
+            let certs: Vec<_> = blocks.iter().filter(|(l, _)| l == "CERTIFICATE").collect();
+            if certs.is_empty() {
+                let msg = if blocks.is_empty() {
+                    "tls: failed to find any PEM data in certificate input"
+                } else {
+                    "tls: failed to find \"CERTIFICATE\" PEM block in certificate input after skipping PEM blocks of the following types: [PRIVATE KEY]"
+                };
+                return Err(pair(msg.into()));
+            }
+            if !certs.iter().all(|(_, b)| looks_like_der(b)) {
+                return Err(pair("x509: malformed certificate".into()));
+            }
+            let key = read(k).map_err(pair)?;
+            let kb = pem_blocks(&key);
+            if kb.is_empty() {
+                return Err(pair("tls: failed to find any PEM data in key input".into()));
+            }
+            if !kb.iter().any(|(l, b)| {
+                (l == "PRIVATE KEY" || l.ends_with(" PRIVATE KEY")) && looks_like_der(b)
+            }) {
+                return Err(pair(
+                    "tls: failed to find PEM block with type ending in \"PRIVATE KEY\" in key input"
+                        .into(),
+                ));
+            }
+        }
+        (None, None) => {}
+    }
+    if let Some(ca) = &t.ca_file {
+        let data = std::fs::read(ca).map_err(|e| format!("open {ca}: {}", io_text(&e)))?;
+        let text = String::from_utf8_lossy(&data);
+        if !pem_blocks(&text)
+            .iter()
+            .any(|(l, b)| l == "CERTIFICATE" && looks_like_der(b))
+        {
+            return Err("failed to parse root ca certificate".into());
+        }
+    }
+    Ok(())
+}
