@@ -345,9 +345,10 @@ fn account_claims(op: &str, acc: &str, name: &str) -> serde_json::Value {
     })
 }
 
+/// Freshly generated operator, system and app account JWTs (the way the
+/// fixtures' set was made) load in both servers, in memory-resolver mode.
 #[test]
-#[ignore]
-fn print_operator_fixtures() {
+fn fresh_operator_jwts_load_in_both_servers() {
     let op = nkeys::KeyPair::new_operator();
     let sys = nkeys::KeyPair::new_account();
     let app = nkeys::KeyPair::new_account();
@@ -363,19 +364,37 @@ fn print_operator_fixtures() {
             "nats": { "system_account": sysk, "type": "operator", "version": 2 }
         }),
     );
-    println!("OPERATOR_KEY {opk}");
-    println!("OPERATOR_JWT {operator}");
-    println!("SYSTEM_ACCOUNT_ID {sysk}");
-    println!(
-        "SYSTEM_ACCOUNT_JWT {}",
-        sign_jwt(&op, account_claims(&opk, &sysk, "SYS"))
-    );
-    println!("APP_ACCOUNT_ID {appk}");
-    println!(
-        "APP_ACCOUNT_JWT {}",
-        sign_jwt(&op, account_claims(&opk, &appk, "app"))
-    );
-    for _ in 0..3 {
-        println!("USER_NKEY {}", nkeys::KeyPair::new_user().public_key());
+    let sys_jwt = sign_jwt(&op, account_claims(&opk, &sysk, "SYS"));
+    let app_jwt = sign_jwt(&op, account_claims(&opk, &appk, "app"));
+    let dir = std::env::temp_dir().join(format!("rnatsd-jwt-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("operator.conf");
+    std::fs::write(
+        &file,
+        format!(
+            "port: 4222\noperator: {operator}\nsystem_account: {sysk}\nresolver: MEMORY\n\
+             resolver_preload: {{\n  {sysk}: {sys_jwt}\n  {appk}: {app_jwt}\n}}\n"
+        ),
+    )
+    .unwrap();
+    for bin in [reference_bin(), env!("CARGO_BIN_EXE_rnatsd").to_string()] {
+        let out = check(&bin, &file, &dir);
+        assert!(out.status.success(), "{bin}: {}", text(&out));
     }
+    // A JWT signed by another operator is refused by both.
+    let other = nkeys::KeyPair::new_operator();
+    let forged = sign_jwt(&other, account_claims(&opk, &appk, "app"));
+    std::fs::write(
+        &file,
+        format!(
+            "port: 4222\noperator: {operator}\nsystem_account: {sysk}\nresolver: MEMORY\n\
+             resolver_preload: {{\n  {sysk}: {sys_jwt}\n  {appk}: {forged}\n}}\n"
+        ),
+    )
+    .unwrap();
+    for bin in [reference_bin(), env!("CARGO_BIN_EXE_rnatsd").to_string()] {
+        let out = check(&bin, &file, &dir);
+        assert!(!out.status.success(), "{bin} accepted a forged account JWT");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }
