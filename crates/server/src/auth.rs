@@ -1,4 +1,5 @@
-//! Client authentication: token and user/password (plain or bcrypt).
+//! Client authentication: token, user/password (plain or bcrypt), and nkey
+//! users (the client signs the nonce sent in INFO).
 
 use crate::options::Options;
 use proto::ConnectOptions;
@@ -20,24 +21,65 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// A fresh nonce for INFO: 11 random bytes, base64url without padding
+/// (15 characters), as nats-server makes them.
+pub fn nonce() -> String {
+    use base64::Engine;
+    let mut raw = [0u8; 11];
+    if getrandom::fill(&mut raw).is_err() {
+        // No OS randomness: still unique per connection, never empty.
+        for b in raw.iter_mut() {
+            *b = fastrand::u8(..);
+        }
+    }
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+}
+
+/// Verifies that `sig` (base64url or standard base64) is `nkey`'s
+/// signature of `nonce`.
+pub fn verify_nonce(nkey: &str, nonce: &str, sig: &str) -> bool {
+    use base64::Engine;
+    let engines = [
+        base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        base64::engine::general_purpose::STANDARD,
+        base64::engine::general_purpose::URL_SAFE,
+    ];
+    let Some(sig) = engines.iter().find_map(|e| e.decode(sig).ok()) else {
+        return false;
+    };
+    let Ok(kp) = nkeys::KeyPair::from_public_key(nkey) else {
+        return false;
+    };
+    kp.verify(nonce.as_bytes(), &sig).is_ok()
+}
+
 /// True when the client's CONNECT satisfies the server's auth settings.
-pub fn check(opts: &Options, c: &ConnectOptions) -> bool {
+/// `nonce` is the one this client was sent in INFO.
+pub fn check(opts: &Options, c: &ConnectOptions, nonce: &str) -> bool {
+    if !opts.nkeys.is_empty() {
+        if let Some(nkey) = c.nkey.as_deref().filter(|k| !k.is_empty()) {
+            return opts.nkeys.iter().any(|u| u.nkey == nkey)
+                && !nonce.is_empty()
+                && c.sig
+                    .as_deref()
+                    .is_some_and(|sig| verify_nonce(nkey, nonce, sig));
+        }
+    }
     if let Some(token) = &opts.token {
         return c
             .auth_token
             .as_deref()
             .is_some_and(|t| secret_matches(token, t));
     }
-    if !opts.users.is_empty() {
-        let (Some(user), pass) = (c.user.as_deref(), c.pass.as_deref().unwrap_or("")) else {
-            return false;
-        };
+    if let Some(user) = c.user.as_deref() {
+        let pass = c.pass.as_deref().unwrap_or("");
         return opts
             .users
             .iter()
             .any(|u| u.username == user && secret_matches(&u.password, pass));
     }
-    true
+    // Auth is configured and nothing the client sent matched it.
+    !opts.auth_required()
 }
 
 /// Hides secrets in a CONNECT JSON for logs and traces.
@@ -68,9 +110,9 @@ mod tests {
             ..Default::default()
         };
         let mut c = ConnectOptions::default();
-        assert!(!check(&o, &c));
+        assert!(!check(&o, &c, ""));
         c.auth_token = Some("s3cr3t".into());
-        assert!(check(&o, &c));
+        assert!(check(&o, &c, ""));
         o.token = None;
         o.users = vec![User {
             username: "a".into(),
@@ -78,9 +120,39 @@ mod tests {
         }];
         c.user = Some("a".into());
         c.pass = Some("pw".into());
-        assert!(check(&o, &c));
+        assert!(check(&o, &c, ""));
         c.pass = Some("nope".into());
-        assert!(!check(&o, &c));
+        assert!(!check(&o, &c, ""));
         assert!(!redact(r#"{"user":"a","pass":"pw"}"#).contains("pw"));
+    }
+
+    #[test]
+    fn nkey_signatures() {
+        use base64::Engine;
+        let kp = nkeys::KeyPair::new_user();
+        let mut o = Options::default();
+        o.nkeys.push(crate::config::types::NkeyUser {
+            nkey: kp.public_key(),
+            ..Default::default()
+        });
+        let n = nonce();
+        assert_eq!(n.len(), 15);
+        let sig = kp.sign(n.as_bytes()).unwrap();
+        let mut c = ConnectOptions {
+            nkey: Some(kp.public_key()),
+            sig: Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&sig)),
+            ..Default::default()
+        };
+        assert!(check(&o, &c, &n));
+        assert!(!check(&o, &c, &nonce()), "another nonce");
+        c.sig = Some(base64::engine::general_purpose::STANDARD.encode(&sig));
+        assert!(check(&o, &c, &n), "standard base64 accepted too");
+        let other = nkeys::KeyPair::new_user();
+        c.nkey = Some(other.public_key());
+        c.sig = Some(
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .encode(other.sign(n.as_bytes()).unwrap()),
+        );
+        assert!(!check(&o, &c, &n), "unknown nkey");
     }
 }

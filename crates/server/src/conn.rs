@@ -55,7 +55,11 @@ pub async fn run(srv: Arc<Server>, stream: TcpStream, addr: SocketAddr) {
     let cid = srv.next_cid();
     let prefix = format!("{addr} - cid:{cid}");
     let sock = Arc::new(stream);
-    let shared = Arc::new(ClientShared::new(cid, sock, opts.max_pending, prefix));
+    let mut shared = ClientShared::new(cid, sock, opts.max_pending, prefix);
+    if !opts.nkeys.is_empty() {
+        shared.nonce = crate::auth::nonce();
+    }
+    let shared = Arc::new(shared);
     shared.trace.store(opts.trace, Ordering::Relaxed);
     let writer = tokio::spawn(writer::writer(shared.clone(), opts.write_deadline));
     let entry = ClientEntry {
@@ -85,7 +89,7 @@ pub async fn run(srv: Arc<Server>, stream: TcpStream, addr: SocketAddr) {
         scratch: Vec::with_capacity(256),
     };
     crate::debug!("{} - Client connection created", shared.log_prefix);
-    let info = srv.info_json(cid, &addr.ip().to_string(), false);
+    let info = srv.info_json(cid, &addr.ip().to_string(), false, &shared.nonce);
     c.scratch.clear();
     proto::encode::info(&mut c.scratch, &info);
     c.trace_out_bytes("INFO", &info);
@@ -309,7 +313,7 @@ impl Conn {
             self.send_err("no responders requires headers support");
             return Err(ClosedReason::ProtocolViolation);
         }
-        if self.opts.auth_required() && !crate::auth::check(&self.opts, &opts) {
+        if self.opts.auth_required() && !crate::auth::check(&self.opts, &opts, &self.shared.nonce) {
             return Err(self.auth_violation());
         }
         // A second CONNECT keeps what the first one did not mention.

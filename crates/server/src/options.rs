@@ -247,10 +247,10 @@ impl Default for Options {
 }
 
 impl Options {
-    /// True when clients must authenticate with a token or a username and
-    /// password (nkey users are parsed into `nkeys` but not served yet).
+    /// True when clients must authenticate: a token, users or nkey users
+    /// are configured.
     pub fn auth_required(&self) -> bool {
-        self.token.is_some() || !self.users.is_empty()
+        self.token.is_some() || !self.users.is_empty() || !self.nkeys.is_empty()
     }
 
     /// Applies command-line flags on top of the current options.

@@ -128,6 +128,8 @@ pub struct ClientShared {
     pub log_prefix: String,
     /// Client-declared facts and timings, for monitoring.
     pub meta: Mutex<ClientMeta>,
+    /// Nonce sent in INFO for nkey authentication (empty when none).
+    pub nonce: String,
 }
 
 impl ClientShared {
@@ -150,6 +152,7 @@ impl ClientShared {
             in_bytes: AtomicU64::new(0),
             log_prefix,
             meta: Mutex::new(ClientMeta::default()),
+            nonce: String::new(),
         }
     }
 

@@ -116,7 +116,7 @@ impl Server {
     }
 
     /// The INFO document for a client, as JSON.
-    pub fn info_json(&self, cid: u64, client_ip: &str, ldm: bool) -> Vec<u8> {
+    pub fn info_json(&self, cid: u64, client_ip: &str, ldm: bool, nonce: &str) -> Vec<u8> {
         let opts = self.opts();
         let port = self.client_addr.get().map(|a| a.port()).unwrap_or(0);
         let info = proto::ServerInfo {
@@ -132,6 +132,7 @@ impl Server {
             max_payload: opts.max_payload as i64,
             client_id: cid,
             client_ip: client_ip.to_string(),
+            nonce: nonce.to_string(),
             ldm,
             ..Default::default()
         };
@@ -238,7 +239,12 @@ impl Server {
             if !c.shared.async_info.load(Ordering::Relaxed) {
                 continue;
             }
-            let json = self.info_json(c.shared.cid, &c.addr.ip().to_string(), true);
+            let json = self.info_json(
+                c.shared.cid,
+                &c.addr.ip().to_string(),
+                true,
+                &c.shared.nonce,
+            );
             let mut b = Vec::new();
             proto::encode::info(&mut b, &json);
             c.shared.send_now(&b);

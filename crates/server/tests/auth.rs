@@ -1,0 +1,156 @@
+//! Authentication with real clients, against rnatsd and the reference
+//! nats-server side by side.
+
+mod common;
+use common::ServerProc;
+use futures::StreamExt;
+use std::time::Duration;
+
+fn reference_bin() -> String {
+    for p in [
+        "/usr/sbin/nats-server",
+        "/usr/bin/nats-server",
+        "/usr/local/bin/nats-server",
+    ] {
+        if std::path::Path::new(p).exists() {
+            return p.to_string();
+        }
+    }
+    panic!("the reference nats-server is not installed: run scripts/test.sh, which installs it");
+}
+
+/// Both servers, started with the same config.
+fn both(config: &str) -> Vec<(&'static str, ServerProc)> {
+    vec![
+        ("rnatsd", ServerProc::start(Some(config))),
+        (
+            "nats-server",
+            ServerProc::start_bin(&reference_bin(), Some(config), &[]),
+        ),
+    ]
+}
+
+/// The CREDEBL layout: `authorization { users: [ {nkey: U...}, ... ] }`.
+fn nkeys_config(keys: &[nkeys::KeyPair]) -> String {
+    let users: Vec<String> = keys
+        .iter()
+        .map(|k| format!("    {{ nkey:{}}}", k.public_key()))
+        .collect();
+    format!(
+        "authorization: {{\n  users: [\n{}\n    ]\n}}\n",
+        users.join(",\n")
+    )
+}
+
+async fn nkey_connect(url: &str, seed: &str) -> Result<async_nats::Client, String> {
+    async_nats::ConnectOptions::with_nkey(seed.to_string())
+        .max_reconnects(Some(0))
+        .connection_timeout(Duration::from_secs(2))
+        .connect(url)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+#[tokio::test]
+async fn nkey_users_as_credebl_configures_them() {
+    let keys: Vec<nkeys::KeyPair> = (0..3).map(|_| nkeys::KeyPair::new_user()).collect();
+    let config = nkeys_config(&keys);
+    for (name, srv) in both(&config) {
+        let raw = srv.raw();
+        let info: serde_json::Value =
+            serde_json::from_str(raw.info.trim_start_matches("INFO ").trim()).unwrap();
+        assert_eq!(info["auth_required"], true, "{name}");
+        assert!(
+            info["nonce"].as_str().is_some_and(|n| !n.is_empty()),
+            "{name}: nonce"
+        );
+        let issuance = nkey_connect(&srv.url(), &keys[0].seed().unwrap())
+            .await
+            .unwrap();
+        let user = nkey_connect(&srv.url(), &keys[1].seed().unwrap())
+            .await
+            .unwrap();
+        let mut sub = issuance
+            .queue_subscribe("{\"cmd\":\"issue\"}", "issuance".into())
+            .await
+            .unwrap();
+        issuance.flush().await.unwrap();
+        tokio::spawn(async move {
+            if let Some(m) = sub.next().await {
+                issuance
+                    .publish(m.reply.unwrap(), "issued".into())
+                    .await
+                    .unwrap();
+                issuance.flush().await.unwrap();
+            }
+        });
+        let mut reply = None;
+        for _ in 0..50 {
+            match user.request("{\"cmd\":\"issue\"}", "x".into()).await {
+                Ok(m) => {
+                    reply = Some(m);
+                    break;
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+        assert_eq!(reply.expect("reply").payload, "issued", "{name}");
+        // A key that is not configured is refused.
+        let stranger = nkeys::KeyPair::new_user();
+        let err = nkey_connect(&srv.url(), &stranger.seed().unwrap())
+            .await
+            .expect_err("unknown nkey refused");
+        assert!(err.to_lowercase().contains("authoriz"), "{name}: {err}");
+        // No credentials at all are refused.
+        let err = async_nats::ConnectOptions::new()
+            .max_reconnects(Some(0))
+            .connect(srv.url())
+            .await
+            .expect_err("anonymous refused")
+            .to_string();
+        assert!(err.to_lowercase().contains("authoriz"), "{name}: {err}");
+    }
+}
+
+#[test]
+fn nkey_signature_must_match_the_nonce() {
+    let key = nkeys::KeyPair::new_user();
+    let config = nkeys_config(std::slice::from_ref(&key));
+    for (name, srv) in both(&config) {
+        // A signature of some other nonce is refused.
+        let mut r = srv.raw();
+        let sig = {
+            use base64::Engine;
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .encode(key.sign(b"not-the-nonce").unwrap())
+        };
+        r.send(
+            format!(
+                "CONNECT {{\"verbose\":false,\"nkey\":\"{}\",\"sig\":\"{sig}\"}}\r\nPING\r\n",
+                key.public_key()
+            )
+            .as_bytes(),
+        );
+        r.expect(b"-ERR 'Authorization Violation'\r\n");
+        r.expect_closed();
+        // The right signature works.
+        let mut r = srv.raw();
+        let info: serde_json::Value =
+            serde_json::from_str(r.info.trim_start_matches("INFO ").trim()).unwrap();
+        let nonce = info["nonce"].as_str().unwrap().to_string();
+        let sig = {
+            use base64::Engine;
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .encode(key.sign(nonce.as_bytes()).unwrap())
+        };
+        r.send(
+            format!(
+                "CONNECT {{\"verbose\":false,\"nkey\":\"{}\",\"sig\":\"{sig}\"}}\r\nPING\r\n",
+                key.public_key()
+            )
+            .as_bytes(),
+        );
+        r.expect(b"PONG\r\n");
+        assert_eq!(nonce.len(), 15, "{name}");
+    }
+}
