@@ -145,6 +145,7 @@ impl Conn {
             .auth_required()
             .then(|| tokio::time::Instant::now() + self.opts.auth_timeout);
         let mut next_ping = tokio::time::Instant::now() + FIRST_PING.min(self.opts.ping_interval);
+        let mut reloads = self.srv.watch_reloads();
         loop {
             let need = self.parser.pending_need();
             if need > buf.len() {
@@ -195,6 +196,11 @@ impl Conn {
                 _ = tokio::time::sleep_until(next_ping) => {
                     next_ping = tokio::time::Instant::now() + self.opts.ping_interval;
                     if let Err(reason) = self.ping_timer() {
+                        return reason;
+                    }
+                }
+                _ = reloads.changed() => {
+                    if let Err(reason) = self.apply_reload() {
                         return reason;
                     }
                 }
@@ -502,6 +508,33 @@ impl Conn {
             }
         }
         self.ok();
+        Ok(())
+    }
+
+    /// Takes the reloaded options: new limits apply to this connection, and
+    /// a client whose credentials no longer pass is disconnected.
+    fn apply_reload(&mut self) -> Step {
+        let new = self.srv.opts();
+        self.parser.set_max_payload(new.max_payload);
+        self.parser.set_max_control_line(new.max_control_line);
+        self.shared.trace.store(new.trace, Ordering::Relaxed);
+        let was = std::mem::replace(&mut self.opts, new);
+        let auth_changed = was.token != self.opts.token
+            || was.users != self.opts.users
+            || was.nkeys != self.opts.nkeys;
+        if self.connected
+            && auth_changed
+            && self.opts.auth_required()
+            && !crate::auth::check(&self.opts, &self.connect, &self.shared.nonce)
+        {
+            let who = self.connect.user.as_deref().unwrap_or("");
+            crate::error!(
+                "{} - authentication error - User {who:?}",
+                self.shared.log_prefix
+            );
+            self.send_err("Authorization Violation");
+            return Err(ClosedReason::AuthenticationViolation);
+        }
         Ok(())
     }
 

@@ -4,7 +4,8 @@
 //! [`server`] owns the shared state and the listener; [`conn`] serves one
 //! client's input; [`outbound`] queues and writes what clients receive;
 //! [`auth`] checks credentials; [`closed`] records why connections ended;
-//! [`signals`] handles process signals and `--signal`; [`log`] writes
+//! [`signals`] handles process signals and `--signal`; [`reload`] applies
+//! a changed config file to the running server; [`log`] writes
 //! nats-server-style log lines.
 
 pub mod auth;
@@ -15,6 +16,7 @@ pub mod flags;
 pub mod log;
 pub mod options;
 pub mod outbound;
+pub mod reload;
 pub mod server;
 pub mod signals;
 pub mod util;

@@ -42,6 +42,7 @@ fn main() -> ExitCode {
         eprintln!("rnatsd: {e}");
         return ExitCode::from(1);
     }
+    rnatsd::reload::set_cli_flags(f.clone());
     if let Some(cmd) = f.get("signal") {
         return match signals::send(cmd, opts.pid_file.as_deref()) {
             Ok(()) => ExitCode::SUCCESS,

@@ -70,6 +70,8 @@ pub struct Server {
     pub start_time: chrono::DateTime<chrono::Utc>,
     /// Bound client address.
     pub client_addr: OnceLock<SocketAddr>,
+    /// Bumped on every successful reload; connections watch it.
+    reloads: tokio::sync::watch::Sender<u64>,
 }
 
 impl Server {
@@ -92,6 +94,7 @@ impl Server {
             start: Instant::now(),
             start_time: chrono::Utc::now(),
             client_addr: OnceLock::new(),
+            reloads: tokio::sync::watch::channel(0).0,
         })
     }
 
@@ -103,6 +106,16 @@ impl Server {
     /// Replaces the options (reload).
     pub fn set_opts(&self, opts: Options) {
         *self.opts.write() = Arc::new(opts);
+    }
+
+    /// Tells every connection that the options changed.
+    pub fn notify_reload(&self) {
+        self.reloads.send_modify(|n| *n += 1);
+    }
+
+    /// A receiver that changes on every reload.
+    pub fn watch_reloads(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.reloads.subscribe()
     }
 
     /// Next connection id.

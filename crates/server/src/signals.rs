@@ -30,29 +30,9 @@ pub async fn handle(srv: Arc<Server>) {
             _ = usr2.recv() => {
                 tokio::spawn(srv.clone().lame_duck());
             }
-            _ = hup.recv() => reload(&srv),
+            _ = hup.recv() => crate::reload::reload(&srv),
             _ = srv.shutdown.cancelled() => return,
         }
-    }
-}
-
-/// Re-reads the config file and applies it; a broken file leaves the
-/// running options untouched.
-pub fn reload(srv: &Server) {
-    let opts = srv.opts();
-    let Some(file) = opts.config_file.clone() else {
-        crate::error!("Failed to reload server configuration: no configuration file");
-        return;
-    };
-    match crate::config::load(std::path::Path::new(&file)) {
-        Ok(mut new) => {
-            // Listen address and flags given on the command line stay.
-            new.host = opts.host.clone();
-            new.port = opts.port;
-            srv.set_opts(new);
-            crate::info!("Reloaded server configuration");
-        }
-        Err(e) => crate::error!("Failed to reload server configuration: {e}"),
     }
 }
 
