@@ -1,6 +1,7 @@
 //! Client authentication: token, user/password (plain or bcrypt), and nkey
 //! users (the client signs the nonce sent in INFO).
 
+use crate::config::types::Permissions;
 use crate::options::Options;
 use proto::ConnectOptions;
 
@@ -56,30 +57,51 @@ pub fn verify_nonce(nkey: &str, nonce: &str, sig: &str) -> bool {
 /// True when the client's CONNECT satisfies the server's auth settings.
 /// `nonce` is the one this client was sent in INFO.
 pub fn check(opts: &Options, c: &ConnectOptions, nonce: &str) -> bool {
+    authenticate(opts, c, nonce).is_some()
+}
+
+/// Authenticates a CONNECT: `None` when refused, otherwise the
+/// permissions of the identity it proved (`Some(None)`: unrestricted).
+pub fn authenticate(
+    opts: &Options,
+    c: &ConnectOptions,
+    nonce: &str,
+) -> Option<Option<Permissions>> {
     if !opts.nkeys.is_empty() {
         if let Some(nkey) = c.nkey.as_deref().filter(|k| !k.is_empty()) {
-            return opts.nkeys.iter().any(|u| u.nkey == nkey)
-                && !nonce.is_empty()
+            let user = opts.nkeys.iter().find(|u| u.nkey == nkey)?;
+            let ok = !nonce.is_empty()
                 && c.sig
                     .as_deref()
                     .is_some_and(|sig| verify_nonce(nkey, nonce, sig));
+            return ok.then(|| user.permissions.clone());
         }
     }
     if let Some(token) = &opts.token {
-        return c
+        let ok = c
             .auth_token
             .as_deref()
             .is_some_and(|t| secret_matches(token, t));
+        return ok.then_some(None);
     }
     if let Some(user) = c.user.as_deref() {
         let pass = c.pass.as_deref().unwrap_or("");
-        return opts
+        if !opts
             .users
             .iter()
-            .any(|u| u.username == user && secret_matches(&u.password, pass));
+            .any(|u| u.username == user && secret_matches(&u.password, pass))
+        {
+            return None;
+        }
+        let perms = opts
+            .auth_users
+            .iter()
+            .find(|u| u.username == user)
+            .and_then(|u| u.permissions.clone());
+        return Some(perms);
     }
     // Auth is configured and nothing the client sent matched it.
-    !opts.auth_required()
+    (!opts.auth_required()).then_some(None)
 }
 
 /// Hides secrets in a CONNECT JSON for logs and traces.

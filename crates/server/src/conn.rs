@@ -36,6 +36,7 @@ struct Conn {
     ping_sent: Option<Instant>,
     started: Instant,
     last_activity: Instant,
+    perms: Option<crate::perms::ClientPerms>,
     flush: Vec<Arc<ClientShared>>,
     stalled: Vec<Arc<ClientShared>>,
     in_msgs: u64,
@@ -80,6 +81,7 @@ pub async fn run(srv: Arc<Server>, stream: TcpStream, addr: SocketAddr) {
         ping_sent: None,
         started: Instant::now(),
         last_activity: Instant::now(),
+        perms: None,
         flush: Vec::new(),
         stalled: Vec::new(),
         in_msgs: 0,
@@ -319,9 +321,10 @@ impl Conn {
             self.send_err("no responders requires headers support");
             return Err(ClosedReason::ProtocolViolation);
         }
-        if self.opts.auth_required() && !crate::auth::check(&self.opts, &opts, &self.shared.nonce) {
+        let Some(perms) = crate::auth::authenticate(&self.opts, &opts, &self.shared.nonce) else {
             return Err(self.auth_violation());
-        }
+        };
+        self.set_perms(perms.as_ref());
         // A second CONNECT keeps what the first one did not mention.
         if self.connected {
             opts.echo = opts.echo && self.connect.echo;
@@ -346,6 +349,16 @@ impl Conn {
         Ok(())
     }
 
+    /// Installs the permissions of the authenticated identity.
+    fn set_perms(&mut self, p: Option<&crate::config::types::Permissions>) {
+        self.perms = p.and_then(crate::perms::ClientPerms::new);
+        let resp = self.perms.as_ref().and_then(|p| p.resp.clone());
+        *self.shared.replies_ttl.lock() = resp.as_ref().and_then(|r| r.expires);
+        self.shared
+            .tracks_replies
+            .store(resp.is_some(), Ordering::Relaxed);
+    }
+
     fn auth_violation(&mut self) -> ClosedReason {
         crate::error!("{} - Authorization Error", self.shared.log_prefix);
         self.send_err("Authorization Violation");
@@ -364,9 +377,21 @@ impl Conn {
         if self.connect.pedantic && !sublist::is_valid_literal_subject(p.subject) {
             self.send_err("Invalid Publish Subject");
         }
-        self.ok();
         self.in_msgs += 1;
         self.in_bytes += p.payload.len() as u64;
+        if let Some(perms) = self.perms.as_mut() {
+            if !perms.can_publish(p.subject, &self.shared.replies) {
+                let subject = String::from_utf8_lossy(p.subject);
+                let text = format!(
+                    "Permissions Violation for Publish to {}",
+                    crate::config::go_quote(&subject)
+                );
+                crate::error!("{} - {text}", self.shared.log_prefix);
+                self.send_err(&text);
+                return Ok(());
+            }
+        }
+        self.ok();
         let msg = Msg {
             subject: p.subject,
             reply: p.reply,
@@ -465,6 +490,24 @@ impl Conn {
             self.send_err("Invalid Subject");
             return Ok(());
         }
+        if self
+            .perms
+            .as_ref()
+            .is_some_and(|p| !p.can_subscribe(subject, queue))
+        {
+            let subj = crate::config::go_quote(&String::from_utf8_lossy(subject));
+            let text = match queue {
+                Some(q) => format!(
+                    "Permissions Violation for Subscription to {subj} using queue {}",
+                    crate::config::go_quote(&String::from_utf8_lossy(q))
+                ),
+                None => format!("Permissions Violation for Subscription to {subj}"),
+            };
+            crate::error!("{} - {text}", self.shared.log_prefix);
+            self.send_err(&text);
+            return Ok(());
+        }
+        let deny = self.perms.as_ref().and_then(|p| p.delivery_filter(subject));
         {
             let mut subs = self.shared.subs.lock();
             if subs.contains_key(sid) {
@@ -488,6 +531,7 @@ impl Conn {
                 sid: sid.into(),
                 max: AtomicU64::new(0),
                 delivered: AtomicU64::new(0),
+                deny,
             });
             subs.insert(sid.into(), sub.clone());
             drop(subs);
@@ -522,11 +566,17 @@ impl Conn {
         let auth_changed = was.token != self.opts.token
             || was.users != self.opts.users
             || was.nkeys != self.opts.nkeys;
-        if self.connected
-            && auth_changed
-            && self.opts.auth_required()
-            && !crate::auth::check(&self.opts, &self.connect, &self.shared.nonce)
-        {
+        let auth_changed = auth_changed
+            || was.auth_users != self.opts.auth_users
+            || was.default_permissions != self.opts.default_permissions;
+        if !self.connected || !auth_changed {
+            return Ok(());
+        }
+        let verdict = crate::auth::authenticate(&self.opts, &self.connect, &self.shared.nonce);
+        if let Some(perms) = &verdict {
+            self.set_perms(perms.as_ref());
+        }
+        if verdict.is_none() {
             let who = self.connect.user.as_deref().unwrap_or("");
             crate::error!(
                 "{} - authentication error - User {who:?}",

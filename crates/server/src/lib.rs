@@ -16,6 +16,7 @@ pub mod flags;
 pub mod log;
 pub mod options;
 pub mod outbound;
+pub mod perms;
 pub mod reload;
 pub mod server;
 pub mod signals;

@@ -55,6 +55,9 @@ pub struct Subscription {
     pub max: AtomicU64,
     /// Messages delivered so far.
     pub delivered: AtomicU64,
+    /// For a wildcard subscription overlapping the client's subscribe deny
+    /// list: messages on denied subjects are not delivered.
+    pub deny: Option<Arc<crate::perms::PermList>>,
 }
 
 /// A subscription handle as stored in the sublist: equal by identity.
@@ -130,6 +133,13 @@ pub struct ClientShared {
     pub meta: Mutex<ClientMeta>,
     /// Nonce sent in INFO for nkey authentication (empty when none).
     pub nonce: String,
+    /// The client has `allow_responses`: reply subjects of requests
+    /// delivered to it are recorded in `replies`.
+    pub tracks_replies: AtomicBool,
+    /// Requests this client may answer (with `allow_responses`).
+    pub replies: Mutex<crate::perms::Replies>,
+    /// `allow_responses` expiry, for pruning `replies`.
+    pub replies_ttl: Mutex<Option<Duration>>,
 }
 
 impl ClientShared {
@@ -153,6 +163,9 @@ impl ClientShared {
             log_prefix,
             meta: Mutex::new(ClientMeta::default()),
             nonce: String::new(),
+            tracks_replies: AtomicBool::new(false),
+            replies: Mutex::new(crate::perms::Replies::default()),
+            replies_ttl: Mutex::new(None),
         }
     }
 
@@ -237,6 +250,9 @@ pub fn deliver(
     if dst.cid == publisher && !publisher_echo {
         return Delivery::Skipped;
     }
+    if sub.deny.as_ref().is_some_and(|d| d.matches(msg.subject)) {
+        return Delivery::Skipped;
+    }
     let max = sub.max.load(Ordering::Relaxed);
     let mut last = false;
     if max > 0 {
@@ -252,6 +268,12 @@ pub fn deliver(
         Some(h) if !dst.headers.load(Ordering::Relaxed) => (None, &msg.payload[h..]),
         other => (other, msg.payload),
     };
+    if let Some(reply) = msg.reply {
+        if dst.tracks_replies.load(Ordering::Relaxed) {
+            let ttl = *dst.replies_ttl.lock();
+            dst.replies.lock().note(reply, ttl);
+        }
+    }
     let mut out = dst.out.lock();
     if out.closed.is_some() {
         return Delivery::Skipped;

@@ -253,6 +253,9 @@ fn scenarios_match_reference_server() {
         let got = run(&common::rnatsd_bin(), sc);
         ran += 1;
         assert!(!want.is_empty(), "{}: the reference sent nothing", sc.name);
+        if std::env::var("DIFF_SHOW").is_ok() {
+            eprintln!("--- {}\n  {}", sc.name, want.join("\n  "));
+        }
         if want != got {
             failures.push(format!(
                 "--- {}\nreference:\n  {}\nrnatsd:\n  {}",

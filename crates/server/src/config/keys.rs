@@ -59,18 +59,6 @@ pub(crate) fn apply_key(
         "accounts" => {
             accounts::parse_accounts(cx, v, opts)?;
             unsupported(opts, "accounts");
-            let perms = opts
-                .accounts
-                .iter()
-                .any(|a| a.default_permissions.is_some())
-                || opts.auth_users.iter().any(|u| u.permissions.is_some())
-                || opts.nkeys.iter().any(|u| u.permissions.is_some());
-            if perms {
-                unsupported(opts, "permissions");
-            }
-            if !opts.nkeys.is_empty() {
-                unsupported(opts, "nkey users");
-            }
         }
         "authorization" => apply_authorization(opts, v, cx, auth_timeout)?,
         "http" => match parse_listen(&v.value) {
@@ -382,9 +370,6 @@ fn apply_authorization(
                 username: u.username.clone(),
                 password: u.password.clone(),
             });
-            if u.permissions.is_some() {
-                unsupported(opts, "permissions");
-            }
             if u.allowed_connection_types.is_some() {
                 unsupported(opts, "allowed connection types");
             }
@@ -400,7 +385,6 @@ fn apply_authorization(
         }
     }
     if !auth.nkeys.is_empty() {
-        unsupported(opts, "nkey users");
         opts.nkeys.extend(auth.nkeys);
     }
     if !auth.user.is_empty() {
@@ -408,9 +392,6 @@ fn apply_authorization(
             username: auth.user,
             password: auth.pass,
         });
-    }
-    if auth.default_permissions.is_some() {
-        unsupported(opts, "permissions");
     }
     opts.default_permissions = auth.default_permissions;
     Ok(())

@@ -38,6 +38,7 @@ use std::path::Path;
 use std::time::Duration;
 use value::Ctx;
 
+pub(crate) use golang::go_quote;
 pub use validate::validate;
 
 /// A config error: the full message, `file:line:col: text` per problem,

@@ -306,7 +306,10 @@ fn users_with_permissions() {
         e.allowed_connection_types.as_deref().unwrap(),
         ["WEBSOCKET", "STANDARD"]
     );
-    assert!(o.unsupported.contains(&"permissions".to_string()));
+    assert!(
+        !o.unsupported.contains(&"permissions".to_string()),
+        "permissions are served"
+    );
     // allow_responses alone turns off the blanket publish allow.
     let o = ok("authorization { users: [ {user: a, password: b, permissions: { allow_responses: true } } ] }\n");
     let p = o.auth_users[0].permissions.as_ref().unwrap();
@@ -335,7 +338,10 @@ fn nkey_users() {
     assert_eq!(o.nkeys[0].nkey, u);
     assert!(o.nkeys[0].permissions.is_some());
     assert!(o.users.is_empty());
-    assert!(o.unsupported.contains(&"nkey users".to_string()));
+    assert!(
+        !o.unsupported.contains(&"nkey users".to_string()),
+        "nkey users are served"
+    );
     let acc = nkeys::KeyPair::new_account().public_key();
     assert!(first_error(&format!(
         "authorization {{ users: [ {{ nkey: {acc} }} ] }}\n"
