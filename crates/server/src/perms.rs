@@ -42,10 +42,7 @@ impl PermList {
                 .insert(subject.as_bytes(), queue.map(str::as_bytes), i as u32)
                 .is_ok()
             {
-                l.patterns.push((
-                    subject.as_bytes().into(),
-                    queue.map(|q| q.as_bytes().into()),
-                ));
+                l.patterns.push(subject.as_bytes().into());
             }
         }
         l
