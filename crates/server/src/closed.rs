@@ -102,6 +102,56 @@ pub struct ClosedClient {
     pub out_bytes: u64,
     /// Subscriptions held at close.
     pub num_subs: usize,
+    /// Last time the client sent anything (or the start).
+    pub last_activity: chrono::DateTime<chrono::Utc>,
+    /// Last measured round trip, if any.
+    pub rtt: Option<std::time::Duration>,
+    /// Bytes still queued when it closed.
+    pub pending: usize,
+    /// Authenticated user (empty when none).
+    pub user: String,
+    /// Account name (empty for the global account).
+    pub account: String,
+    /// The subscriptions it held.
+    pub subs: Vec<SubDetail>,
+}
+
+/// One subscription as monitoring shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SubDetail {
+    /// Subject (may contain wildcards).
+    pub subject: String,
+    /// Queue group (empty: none).
+    pub queue: String,
+    /// The client's subscription id.
+    pub sid: String,
+    /// Messages delivered.
+    pub msgs: u64,
+    /// Auto-unsubscribe limit (0: none).
+    pub max: u64,
+    /// Connection id of the subscriber.
+    pub cid: u64,
+}
+
+impl SubDetail {
+    /// The monitoring view of a live subscription.
+    pub fn of(sub: &crate::outbound::Subscription) -> SubDetail {
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        SubDetail {
+            subject: text(&sub.subject),
+            queue: sub.queue.as_deref().map(text).unwrap_or_default(),
+            sid: text(&sub.sid),
+            msgs: sub
+                .delivered
+                .load(std::sync::atomic::Ordering::Relaxed)
+                .min(match sub.max.load(std::sync::atomic::Ordering::Relaxed) {
+                    0 => u64::MAX,
+                    m => m,
+                }),
+            max: sub.max.load(std::sync::atomic::Ordering::Relaxed),
+            cid: sub.client.cid,
+        }
+    }
 }
 
 /// A bounded ring of closed connections.

@@ -50,7 +50,17 @@ struct Conn {
 type Step = Result<(), ClosedReason>;
 
 /// Serves one client until it closes.
-pub async fn run(srv: Arc<Server>, stream: TcpStream, addr: SocketAddr) {
+/// A websocket connection after its upgrade.
+#[derive(Debug, Default)]
+pub struct WsSetup {
+    /// permessage-deflate negotiated.
+    pub compress: bool,
+    /// Frame bytes that arrived with the upgrade request.
+    pub leftover: Vec<u8>,
+}
+
+/// Serves one client until it closes; `ws` for websocket clients.
+pub async fn run(srv: Arc<Server>, stream: TcpStream, addr: SocketAddr, ws: Option<WsSetup>) {
     let _ = stream.set_nodelay(true);
     let opts = srv.opts();
     let cid = srv.next_cid();
@@ -60,6 +70,7 @@ pub async fn run(srv: Arc<Server>, stream: TcpStream, addr: SocketAddr) {
     if !opts.nkeys.is_empty() {
         shared.nonce = crate::auth::nonce();
     }
+    shared.ws_compress = ws.as_ref().map(|w| w.compress);
     let shared = Arc::new(shared);
     shared.trace.store(opts.trace, Ordering::Relaxed);
     let writer = tokio::spawn(writer::writer(shared.clone(), opts.write_deadline));
@@ -91,7 +102,13 @@ pub async fn run(srv: Arc<Server>, stream: TcpStream, addr: SocketAddr) {
         scratch: Vec::with_capacity(256),
     };
     crate::debug!("{} - Client connection created", shared.log_prefix);
-    let info = srv.info_json(cid, &addr.ip().to_string(), false, &shared.nonce);
+    let info = srv.info_json(
+        cid,
+        &addr.ip().to_string(),
+        false,
+        &shared.nonce,
+        ws.is_some(),
+    );
     c.scratch.clear();
     proto::encode::info(&mut c.scratch, &info);
     c.trace_out_bytes("INFO", &info);
@@ -111,7 +128,7 @@ pub async fn run(srv: Arc<Server>, stream: TcpStream, addr: SocketAddr) {
         c.send_err("maximum connections exceeded");
         ClosedReason::MaxConnectionsExceeded
     } else {
-        c.read_loop().await
+        c.read_loop(ws).await
     };
     c.flush_stats();
     shared.mark_closed(reason, false);
@@ -136,9 +153,16 @@ pub async fn run(srv: Arc<Server>, stream: TcpStream, addr: SocketAddr) {
 }
 
 impl Conn {
-    async fn read_loop(&mut self) -> ClosedReason {
+    async fn read_loop(&mut self, ws: Option<WsSetup>) -> ClosedReason {
         let sock = self.shared.sock.clone();
         let mut buf: Vec<u8> = Vec::with_capacity(MIN_READ);
+        // Websocket: frames are read into `raw` and decoded into `buf`.
+        let ws_mode = ws.is_some();
+        let mut raw: Vec<u8> = ws.as_ref().map(|w| w.leftover.clone()).unwrap_or_default();
+        let mut decoder =
+            ws.map(|w| crate::ws::Decoder::new(w.compress, self.opts.max_pending.max(1 << 20)));
+        let mut ws_need = 0usize;
+        let mut pending_raw = !raw.is_empty();
         let mut want = MIN_READ;
         let mut short_reads = 0u32;
         let close = self.shared.close.clone();
@@ -155,16 +179,25 @@ impl Conn {
             } else if buf.capacity() - buf.len() < want / 2 {
                 buf.reserve(want);
             }
+            if ws_mode {
+                raw.reserve(ws_need.max(16 * 1024));
+            }
             let spare = buf.capacity() - buf.len();
             tokio::select! {
                 biased;
                 _ = close.cancelled() => {
                     return self.shared.closed_reason().unwrap_or(ClosedReason::ServerShutdown);
                 }
-                r = read_some(&sock, &mut buf) => {
+                r = read_some(&sock, if ws_mode { &mut raw } else { &mut buf }), if !pending_raw => {
                     match r {
                         Ok(0) => return ClosedReason::ClientClosed,
                         Ok(n) => {
+                            if let Some(dec) = decoder.as_mut() {
+                                match self.ws_input(dec, &mut raw, &mut buf) {
+                                    Ok(need) => ws_need = need,
+                                    Err(reason) => return reason,
+                                }
+                            }
                             self.last_activity = Instant::now();
                             self.shared.meta.lock().last_activity = Some(chrono::Utc::now());
                             // Grow the read size when reads fill the buffer,
@@ -201,6 +234,20 @@ impl Conn {
                         return reason;
                     }
                 }
+                _ = std::future::ready(()), if pending_raw => {
+                    pending_raw = false;
+                    if let Some(dec) = decoder.as_mut() {
+                        match self.ws_input(dec, &mut raw, &mut buf) {
+                            Ok(need) => ws_need = need,
+                            Err(reason) => return reason,
+                        }
+                    }
+                    let res = self.process(&mut buf);
+                    writer::flush_all(&mut self.flush);
+                    if let Err(reason) = res {
+                        return reason;
+                    }
+                }
                 _ = reloads.changed() => {
                     if let Err(reason) = self.apply_reload() {
                         return reason;
@@ -213,6 +260,58 @@ impl Conn {
                 }
             }
         }
+    }
+
+    /// Decodes websocket frames from `raw` into `buf` and answers control
+    /// frames. Returns the bytes the next frame still needs.
+    fn ws_input(
+        &mut self,
+        dec: &mut crate::ws::Decoder,
+        raw: &mut Vec<u8>,
+        buf: &mut Vec<u8>,
+    ) -> Result<usize, ClosedReason> {
+        let mut events = Vec::new();
+        let res = dec.decode(raw, buf, &mut events);
+        for ev in events {
+            match ev {
+                crate::ws::Control::Ping(p) => {
+                    self.ws_ctrl(|o| crate::ws::encode_pong(o, &p));
+                }
+                crate::ws::Control::Close(code) => {
+                    let code = if code == 1005 {
+                        crate::ws::CLOSE_NORMAL
+                    } else {
+                        code
+                    };
+                    self.ws_ctrl(|o| crate::ws::encode_close(o, code, ""));
+                    return Err(ClosedReason::ClientClosed);
+                }
+            }
+        }
+        match res {
+            Ok(need) => Ok(need),
+            Err(e) => {
+                crate::error!(
+                    "{} - websocket protocol error: {}",
+                    self.shared.log_prefix,
+                    e.reason
+                );
+                self.ws_ctrl(|o| crate::ws::encode_close(o, e.code, &e.reason));
+                Err(ClosedReason::ProtocolViolation)
+            }
+        }
+    }
+
+    /// Queues a websocket control frame and flushes it.
+    fn ws_ctrl(&mut self, frame: impl FnOnce(&mut Vec<u8>)) {
+        {
+            let mut out = self.shared.out.lock();
+            if out.closed.is_some() {
+                return;
+            }
+            frame(&mut out.ctrl);
+        }
+        writer::flush_in_place(&self.shared);
     }
 
     /// Parses and handles every complete operation in `buf`, then drops the

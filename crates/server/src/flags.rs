@@ -55,6 +55,7 @@ const SPECS: &[Spec] = &[
     spec(&["h", "help"], "help", false),
     spec(&["v", "version"], "version", false),
     spec(&["help_tls"], "help_tls", false),
+    spec(&["healthcheck"], "healthcheck", false),
 ];
 
 const fn spec(names: &'static [&'static str], key: &'static str, takes_value: bool) -> Spec {
@@ -188,6 +189,8 @@ Authorization Options:
 Common Options:
     -h, --help                       Show this message
     -v, --version                    Show version
+        --healthcheck [<url>]        Probe a running server and exit 0 if healthy
+                                     (default: http://127.0.0.1:8222/healthz, then nats://127.0.0.1:4222)
 ";
 
 #[cfg(test)]

@@ -6,14 +6,16 @@
 //! [`auth`] checks credentials; [`closed`] records why connections ended;
 //! [`signals`] handles process signals and `--signal`; [`reload`] applies
 //! a changed config file to the running server; [`log`] writes
-//! nats-server-style log lines.
+//! nats-server-style log lines; [`monitor`] serves HTTP monitoring.
 
 pub mod auth;
 pub mod closed;
 pub mod config;
 pub mod conn;
 pub mod flags;
+pub mod health;
 pub mod log;
+pub mod monitor;
 pub mod options;
 pub mod outbound;
 pub mod perms;
@@ -22,6 +24,8 @@ pub mod server;
 pub mod signals;
 pub mod util;
 pub mod writer;
+pub mod ws;
+pub mod ws_listen;
 
 use options::{Options, NATS_VERSION, RNATSD_VERSION};
 use std::sync::Arc;
@@ -41,6 +45,19 @@ pub async fn serve(opts: Options) -> std::io::Result<()> {
     for feature in &opts.unsupported {
         warn!("The configuration enables {feature}, which rnatsd does not serve yet: ignored");
     }
+    if opts.http_port != 0 {
+        if let Err(e) = monitor::start(&srv).await {
+            fatal!("Can't start monitoring: {e}");
+            return Err(e);
+        }
+    }
+    let ws_listener = match ws_listen::bind(&srv).await {
+        Ok(l) => l,
+        Err(e) => {
+            fatal!("Unable to listen for websocket connections: {e}");
+            return Err(e);
+        }
+    };
     let listener = match srv.bind().await {
         Ok(l) => l,
         Err(e) => {
@@ -54,6 +71,9 @@ pub async fn serve(opts: Options) -> std::io::Result<()> {
     }
     let ports_file = write_ports_file(&srv, &opts)?;
     tokio::spawn(srv.clone().accept_loop(listener));
+    if let Some(l) = ws_listener {
+        tokio::spawn(ws_listen::accept_loop(srv.clone(), l));
+    }
     tokio::spawn(signals::handle(srv.clone()));
     info!("Server is ready");
     srv.shutdown.cancelled().await;

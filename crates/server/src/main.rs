@@ -23,6 +23,9 @@ fn main() -> ExitCode {
         println!("rnatsd: v{RNATSD_VERSION}");
         return ExitCode::SUCCESS;
     }
+    if f.is_set("healthcheck") {
+        return rnatsd::health::run(f.rest.first().map(String::as_str));
+    }
     let mut opts = match f.get("config") {
         Some(path) => match if f.is_set("test") {
             // `-t` rejects warnings and skips the start-up checks, as nats-server.

@@ -24,6 +24,8 @@ pub struct Outbound {
     pub wbuf: Vec<u8>,
     /// Write position in `wbuf`.
     pub wpos: usize,
+    /// Websocket control frames (pong, close) waiting to be written.
+    pub ctrl: Vec<u8>,
     /// Someone (a publisher flushing in place, or the writer task) holds
     /// the right to write to the socket.
     pub writing: bool,
@@ -102,6 +104,9 @@ pub struct ClientShared {
     /// The socket, shared by the reader, the writer task and publishers
     /// that flush in place.
     pub sock: Arc<TcpStream>,
+    /// A websocket client: outbound bytes are framed (`Some(true)`: and
+    /// deflated).
+    pub ws_compress: Option<bool>,
     /// Outbound queue.
     pub out: Mutex<Outbound>,
     /// Wakes the writer.
@@ -148,6 +153,7 @@ impl ClientShared {
         ClientShared {
             cid,
             sock,
+            ws_compress: None,
             out: Mutex::new(Outbound::default()),
             wake: Notify::new(),
             drained: Notify::new(),

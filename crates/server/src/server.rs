@@ -1,7 +1,7 @@
 //! The server: shared state behind one handle, the client listener and its
 //! accept loop, lame duck mode and shutdown.
 
-use crate::closed::{ClosedClient, ClosedReason, ClosedRing};
+use crate::closed::{ClosedClient, ClosedReason, ClosedRing, SubDetail};
 use crate::options::{Options, NATS_VERSION};
 use crate::outbound::{ClientShared, SubRef};
 use parking_lot::{Mutex, RwLock};
@@ -70,6 +70,11 @@ pub struct Server {
     pub start_time: chrono::DateTime<chrono::Utc>,
     /// Bound client address.
     pub client_addr: OnceLock<SocketAddr>,
+    /// Bound websocket address.
+    pub ws_addr: OnceLock<SocketAddr>,
+    /// Bound monitoring address.
+    pub http_addr: OnceLock<SocketAddr>,
+    config_time: Mutex<chrono::DateTime<chrono::Utc>>,
     /// Bumped on every successful reload; connections watch it.
     reloads: tokio::sync::watch::Sender<u64>,
 }
@@ -79,6 +84,7 @@ impl Server {
     pub fn new(opts: Options) -> Arc<Server> {
         let id = nkeys::KeyPair::new_server().public_key();
         let name = opts.server_name.clone().unwrap_or_else(|| id.clone());
+        let start_time = chrono::Utc::now();
         Arc::new(Server {
             closed: ClosedRing::new(opts.max_closed_clients),
             opts: RwLock::new(Arc::new(opts)),
@@ -92,8 +98,11 @@ impl Server {
             lame_duck: AtomicBool::new(false),
             stop_accepting: CancellationToken::new(),
             start: Instant::now(),
-            start_time: chrono::Utc::now(),
+            start_time,
             client_addr: OnceLock::new(),
+            ws_addr: OnceLock::new(),
+            http_addr: OnceLock::new(),
+            config_time: Mutex::new(start_time),
             reloads: tokio::sync::watch::channel(0).0,
         })
     }
@@ -106,6 +115,12 @@ impl Server {
     /// Replaces the options (reload).
     pub fn set_opts(&self, opts: Options) {
         *self.opts.write() = Arc::new(opts);
+        *self.config_time.lock() = chrono::Utc::now();
+    }
+
+    /// When the options in force were loaded (start or last reload).
+    pub fn config_time(&self) -> chrono::DateTime<chrono::Utc> {
+        *self.config_time.lock()
     }
 
     /// Tells every connection that the options changed.
@@ -129,16 +144,37 @@ impl Server {
     }
 
     /// The INFO document for a client, as JSON.
-    pub fn info_json(&self, cid: u64, client_ip: &str, ldm: bool, nonce: &str) -> Vec<u8> {
+    pub fn info_json(
+        &self,
+        cid: u64,
+        client_ip: &str,
+        ldm: bool,
+        nonce: &str,
+        websocket: bool,
+    ) -> Vec<u8> {
         let opts = self.opts();
-        let port = self.client_addr.get().map(|a| a.port()).unwrap_or(0);
+        // Websocket clients see the websocket listener's address.
+        let (host, port) = match (websocket, self.ws_addr.get()) {
+            (true, Some(a)) => (
+                if opts.websocket.host.is_empty() {
+                    opts.host.clone()
+                } else {
+                    opts.websocket.host.clone()
+                },
+                a.port(),
+            ),
+            _ => (
+                opts.host.clone(),
+                self.client_addr.get().map(|a| a.port()).unwrap_or(0),
+            ),
+        };
         let info = proto::ServerInfo {
             server_id: self.id.clone(),
             server_name: self.name.clone(),
             version: NATS_VERSION.to_string(),
             proto: 1,
             go: "go1.19.8".to_string(),
-            host: opts.host.clone(),
+            host,
             port,
             headers: true,
             auth_required: opts.auth_required(),
@@ -167,10 +203,11 @@ impl Server {
         if reason.is_slow_consumer() {
             self.stats.slow_consumers.fetch_add(1, Ordering::Relaxed);
         }
-        let (out_msgs, out_bytes) = {
+        let (out_msgs, out_bytes, pending) = {
             let o = shared.out.lock();
-            (o.out_msgs, o.out_bytes)
+            (o.out_msgs, o.out_bytes, o.pending())
         };
+        let meta = shared.meta.lock().clone();
         self.closed.push(ClosedClient {
             cid: shared.cid,
             addr: entry.addr.to_string(),
@@ -185,6 +222,12 @@ impl Server {
             out_msgs,
             out_bytes,
             num_subs: subs.len(),
+            last_activity: meta.last_activity.unwrap_or(entry.start),
+            rtt: meta.rtt,
+            pending,
+            user: meta.user,
+            account: String::new(),
+            subs: subs.iter().map(|s| SubDetail::of(s)).collect(),
         });
     }
 
@@ -220,7 +263,7 @@ impl Server {
                         continue;
                     }
                     let srv = self.clone();
-                    tokio::spawn(async move { crate::conn::run(srv, stream, addr).await });
+                    tokio::spawn(async move { crate::conn::run(srv, stream, addr, None).await });
                 }
                 Err(e) => {
                     crate::error!("Error accepting client connection: {e}");
@@ -257,6 +300,7 @@ impl Server {
                 &c.addr.ip().to_string(),
                 true,
                 &c.shared.nonce,
+                c.shared.ws_compress.is_some(),
             );
             let mut b = Vec::new();
             proto::encode::info(&mut b, &json);

@@ -38,13 +38,25 @@ fn take(c: &ClientShared, flush_on_close: bool) -> Option<(Vec<u8>, usize)> {
         return None;
     }
     if out.wpos >= out.wbuf.len() {
-        if out.buf.is_empty() {
+        if out.buf.is_empty() && out.ctrl.is_empty() {
             out.signaled = false;
             return None;
         }
         let out = &mut *out;
         out.wbuf.clear();
-        std::mem::swap(&mut out.buf, &mut out.wbuf);
+        match c.ws_compress {
+            // Websocket: control frames first, then the protocol bytes as
+            // one binary frame.
+            Some(compress) => {
+                out.wbuf.extend_from_slice(&out.ctrl);
+                out.ctrl.clear();
+                if !out.buf.is_empty() {
+                    crate::ws::encode_binary(&mut out.wbuf, &out.buf, compress);
+                    out.buf.clear();
+                }
+            }
+            None => std::mem::swap(&mut out.buf, &mut out.wbuf),
+        }
         out.wpos = 0;
     }
     out.signaled = false;

@@ -281,7 +281,9 @@ pub(crate) fn apply_key(
         "reconnect_error_reports" => opts.reconnect_error_reports = cx.int(v)?,
         "websocket" | "ws" => {
             features::parse_websocket(cx, v, &mut opts.websocket)?;
-            unsupported(opts, "websocket");
+            if opts.websocket.tls.is_some() {
+                unsupported(opts, "websocket TLS");
+            }
         }
         "mqtt" => {
             features::parse_mqtt(cx, v, &mut opts.mqtt)?;

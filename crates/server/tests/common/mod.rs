@@ -13,6 +13,10 @@ use std::time::{Duration, Instant};
 pub struct ServerProc {
     pub child: Child,
     pub port: u16,
+    /// Monitoring port from the `Starting http monitor on` line (0: none).
+    pub http_port: u16,
+    /// Log lines read while starting, up to `Server is ready`.
+    pub startup_log: Vec<String>,
     pub log: mpsc::Receiver<String>,
     pub dir: PathBuf,
 }
@@ -61,6 +65,8 @@ impl ServerProc {
         });
         let deadline = Instant::now() + Duration::from_secs(10);
         let mut port = 0;
+        let mut http_port = 0;
+        let mut startup_log = Vec::new();
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             let line = rx
@@ -69,7 +75,12 @@ impl ServerProc {
             if let Some(rest) = line.split("Listening for client connections on ").nth(1) {
                 port = rest.rsplit(':').next().unwrap().trim().parse().unwrap();
             }
-            if line.contains("Server is ready") {
+            if let Some(p) = monitor_port(&line) {
+                http_port = p;
+            }
+            let ready = line.contains("Server is ready");
+            startup_log.push(line);
+            if ready {
                 break;
             }
         }
@@ -77,6 +88,8 @@ impl ServerProc {
         ServerProc {
             child,
             port,
+            http_port,
+            startup_log,
             log: rx,
             dir,
         }
@@ -90,6 +103,16 @@ impl ServerProc {
     /// Starts rnatsd with extra args.
     pub fn start_args(config: Option<&str>, args: &[&str]) -> ServerProc {
         Self::start_bin(&rnatsd_bin(), config, args)
+    }
+
+    /// The port named by a startup log line containing `needle` (the text
+    /// after the last `:` of that line).
+    pub fn logged_port(&self, needle: &str) -> Option<u16> {
+        self.startup_log
+            .iter()
+            .find(|l| l.contains(needle))
+            .and_then(|l| l.rsplit(':').next())
+            .and_then(|p| p.trim().trim_end_matches('/').parse().ok())
     }
 
     /// `nats://127.0.0.1:port`.
@@ -131,6 +154,12 @@ impl Drop for ServerProc {
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// The port of a `Starting http monitor on HOST:PORT` log line.
+pub fn monitor_port(line: &str) -> Option<u16> {
+    let rest = line.split("Starting http monitor on ").nth(1)?;
+    rest.rsplit(':').next()?.trim().parse().ok()
 }
 
 fn fastrand_u64() -> u64 {

@@ -1,0 +1,132 @@
+//! The websocket listener: accepts TCP connections, performs the HTTP
+//! upgrade within the handshake timeout, and hands the connection to
+//! [`crate::conn::run`] as a websocket client.
+
+use crate::conn::WsSetup;
+use crate::server::Server;
+use crate::ws;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// Default time a client has to complete the upgrade.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Binds the websocket listener when `websocket { port }` is set.
+pub async fn bind(srv: &Arc<Server>) -> std::io::Result<Option<TcpListener>> {
+    let opts = srv.opts();
+    let w = &opts.websocket;
+    if w.port == 0 {
+        return Ok(None);
+    }
+    let host = if w.host.is_empty() {
+        opts.host.clone()
+    } else {
+        w.host.clone()
+    };
+    let port = if w.port < 0 { 0 } else { w.port as u16 };
+    let bind_host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
+    let listener = TcpListener::bind((bind_host.as_str(), port)).await?;
+    let addr = listener.local_addr()?;
+    let _ = srv.ws_addr.set(addr);
+    if w.no_tls {
+        crate::warn!("Websocket not configured with TLS. DO NOT USE IN PRODUCTION!");
+    }
+    crate::info!(
+        "Listening for websocket clients on ws://{}",
+        crate::util::host_port(&host, addr.port())
+    );
+    Ok(Some(listener))
+}
+
+/// Accepts websocket clients until shutdown or lame duck mode.
+pub async fn accept_loop(srv: Arc<Server>, listener: TcpListener) {
+    let stop = srv.shutdown.clone();
+    let ldm = srv.stop_accepting.clone();
+    loop {
+        let accepted = tokio::select! {
+            r = listener.accept() => r,
+            _ = stop.cancelled() => break,
+            _ = ldm.cancelled() => break,
+        };
+        match accepted {
+            Ok((stream, addr)) => {
+                if srv.lame_duck.load(Ordering::Relaxed) {
+                    continue;
+                }
+                let srv = srv.clone();
+                tokio::spawn(async move { serve(srv, stream, addr).await });
+            }
+            Err(e) => {
+                crate::error!("Error accepting websocket connection: {e}");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    }
+}
+
+async fn serve(srv: Arc<Server>, mut stream: TcpStream, addr: SocketAddr) {
+    let _ = stream.set_nodelay(true);
+    let opts = srv.opts();
+    let timeout = opts
+        .websocket
+        .handshake_timeout
+        .filter(|t| !t.is_zero())
+        .unwrap_or(HANDSHAKE_TIMEOUT);
+    let policy = ws::OriginPolicy {
+        same_origin: opts.websocket.same_origin,
+        allowed: opts.websocket.allowed_origins.clone(),
+    };
+    let compression = opts.websocket.compression;
+    let handshake = async {
+        let mut buf = Vec::with_capacity(1024);
+        loop {
+            if let Some(end) = ws::request_end(&buf) {
+                return Ok::<_, String>((buf, end));
+            }
+            if buf.len() > ws::MAX_REQUEST {
+                return Err("request too large".to_string());
+            }
+            let mut chunk = [0u8; 2048];
+            match stream.read(&mut chunk).await {
+                Ok(0) => return Err("connection closed".into()),
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+    };
+    let (buf, end) = match tokio::time::timeout(timeout, handshake).await {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => {
+            crate::debug!("{addr} - websocket handshake error: {e}");
+            return;
+        }
+        Err(_) => {
+            crate::debug!("{addr} - websocket handshake timeout");
+            return;
+        }
+    };
+    match ws::check_upgrade(&buf[..end], compression, &policy) {
+        Ok(up) => {
+            if stream.write_all(&up.response).await.is_err() {
+                return;
+            }
+            let setup = WsSetup {
+                compress: up.compress,
+                leftover: buf[end..].to_vec(),
+            };
+            crate::conn::run(srv, stream, addr, Some(setup)).await;
+        }
+        Err(refusal) => {
+            crate::error!("{addr} - websocket handshake error: {}", refusal.reason);
+            let _ = stream.write_all(&refusal.response()).await;
+            let _ = stream.shutdown().await;
+        }
+    }
+}

@@ -1,0 +1,342 @@
+//! NATS over WebSocket: frame-level tests over raw TCP, and real clients
+//! (async-nats over ws:// next to a TCP client).
+
+mod common;
+use common::ServerProc;
+use futures::StreamExt;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+const SEED: &str = "port: 4222\nmax_payload: 4194304\nwebsocket {\n  port: -1\n  no_tls: true\n}\n";
+
+fn ws_port(srv: &ServerProc) -> u16 {
+    srv.logged_port("Listening for websocket clients on ws://")
+        .expect("websocket listener logged")
+}
+
+/// A masked client frame.
+fn frame(fin: bool, op: u8, payload: &[u8], masked: bool) -> Vec<u8> {
+    let mut out = vec![(if fin { 0x80 } else { 0 }) | op];
+    let m = if masked { 0x80 } else { 0 };
+    let len = payload.len();
+    if len <= 125 {
+        out.push(m | len as u8);
+    } else if len <= 0xFFFF {
+        out.push(m | 126);
+        out.extend_from_slice(&(len as u16).to_be_bytes());
+    } else {
+        out.push(m | 127);
+        out.extend_from_slice(&(len as u64).to_be_bytes());
+    }
+    if masked {
+        let mask = [7u8, 0x42, 0x99, 3];
+        out.extend_from_slice(&mask);
+        out.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i & 3]));
+    } else {
+        out.extend_from_slice(payload);
+    }
+    out
+}
+
+struct WsRaw {
+    s: TcpStream,
+    buf: Vec<u8>,
+}
+
+impl WsRaw {
+    fn connect(port: u16, extra_headers: &str) -> (WsRaw, String) {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.set_nodelay(true).unwrap();
+        write!(
+            s,
+            "GET /nats HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{extra_headers}\r\n"
+        )
+        .unwrap();
+        let mut w = WsRaw { s, buf: Vec::new() };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            if let Some(i) = w.buf.windows(4).position(|x| x == b"\r\n\r\n") {
+                let head: Vec<u8> = w.buf.drain(..i + 4).collect();
+                return (w, String::from_utf8_lossy(&head).into_owned());
+            }
+            if !w.fill(deadline) {
+                let head = String::from_utf8_lossy(&w.buf).into_owned();
+                return (w, head);
+            }
+        }
+    }
+
+    fn fill(&mut self, deadline: Instant) -> bool {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return false;
+        }
+        self.s.set_read_timeout(Some(left)).unwrap();
+        let mut tmp = [0u8; 65536];
+        match self.s.read(&mut tmp) {
+            Ok(0) | Err(_) => false,
+            Ok(n) => {
+                self.buf.extend_from_slice(&tmp[..n]);
+                true
+            }
+        }
+    }
+
+    /// Next server frame: (first byte, payload). Server frames are unmasked.
+    fn next_frame(&mut self) -> Option<(u8, Vec<u8>)> {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            if self.buf.len() >= 2 {
+                assert_eq!(self.buf[1] & 0x80, 0, "server frames are not masked");
+                let (len, off) = match self.buf[1] & 0x7F {
+                    126 if self.buf.len() >= 4 => {
+                        (u16::from_be_bytes([self.buf[2], self.buf[3]]) as usize, 4)
+                    }
+                    127 if self.buf.len() >= 10 => {
+                        let mut a = [0u8; 8];
+                        a.copy_from_slice(&self.buf[2..10]);
+                        (u64::from_be_bytes(a) as usize, 10)
+                    }
+                    n if n < 126 => (n as usize, 2),
+                    _ => (usize::MAX, 0),
+                };
+                if len != usize::MAX && self.buf.len() >= off + len {
+                    let b0 = self.buf[0];
+                    let payload = self.buf[off..off + len].to_vec();
+                    self.buf.drain(..off + len);
+                    return Some((b0, payload));
+                }
+            }
+            if !self.fill(deadline) {
+                return None;
+            }
+        }
+    }
+
+    /// Protocol bytes from binary frames until `want` has been seen.
+    fn read_until(&mut self, want: &str) -> String {
+        let mut text = String::new();
+        while !text.contains(want) {
+            let (b0, p) = self
+                .next_frame()
+                .unwrap_or_else(|| panic!("no {want:?} in {text:?}"));
+            assert_eq!(b0 & 0x0F, 2, "binary frames");
+            text.push_str(&String::from_utf8_lossy(&p));
+        }
+        text
+    }
+
+    fn send(&mut self, b: &[u8]) {
+        self.s.write_all(b).unwrap();
+    }
+}
+
+#[test]
+fn seed_config_serves_websocket_and_tcp() {
+    let srv = ServerProc::start(Some(SEED));
+    let port = ws_port(&srv);
+    let (mut ws, head) = WsRaw::connect(port, "");
+    assert!(
+        head.starts_with("HTTP/1.1 101 Switching Protocols\r\n"),
+        "{head}"
+    );
+    assert!(
+        head.contains("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo="),
+        "{head}"
+    );
+    let info = ws.read_until("\r\n");
+    assert!(info.starts_with("INFO {"), "{info}");
+    assert!(info.contains("\"max_payload\":4194304"), "{info}");
+    assert!(
+        info.contains(&format!("\"port\":{port}")),
+        "ws INFO names the websocket port: {info}"
+    );
+    // Protocol split over fragments, with a ping between them.
+    ws.send(&frame(
+        false,
+        1,
+        b"CONNECT {\"verbose\":false}\r\nSUB fo",
+        true,
+    ));
+    ws.send(&frame(true, 9, b"hb", true));
+    ws.send(&frame(true, 0, b"o 1\r\nPING\r\n", true));
+    let (b0, p) = ws.next_frame().unwrap();
+    assert_eq!(
+        (b0, p.as_slice()),
+        (0x8A, &b"hb"[..]),
+        "pong echoes the ping"
+    );
+    assert!(ws.read_until("PONG\r\n").ends_with("PONG\r\n"));
+    // A TCP client publishes; the websocket client receives.
+    let mut tcp = srv.raw();
+    tcp.send(b"CONNECT {\"verbose\":false}\r\nSUB bar 1\r\nPUB foo 5\r\nhello\r\nPING\r\n");
+    tcp.expect(b"PONG\r\n");
+    assert_eq!(ws.read_until("hello\r\n"), "MSG foo 1 5\r\nhello\r\n");
+    // And the other way round.
+    ws.send(&frame(true, 2, b"PUB bar 2\r\nhi\r\n", true));
+    tcp.expect(b"MSG bar 1 2\r\nhi\r\n");
+    // A clean close is answered with a close frame.
+    ws.send(&frame(true, 8, &1000u16.to_be_bytes(), true));
+    let (b0, p) = ws.next_frame().unwrap();
+    assert_eq!(b0, 0x88);
+    assert_eq!(&p[..2], &1000u16.to_be_bytes());
+}
+
+#[test]
+fn frame_errors_and_limits() {
+    let srv = ServerProc::start(Some(
+        "max_payload: 100\nwebsocket { port: -1, no_tls: true }\n",
+    ));
+    let port = ws_port(&srv);
+    // Unmasked client frames are a protocol error: close 1002.
+    let (mut ws, _) = WsRaw::connect(port, "");
+    ws.read_until("\r\n");
+    ws.send(&frame(true, 2, b"PING\r\n", false));
+    let (b0, p) = ws.next_frame().expect("close frame");
+    assert_eq!(b0, 0x88);
+    assert_eq!(&p[..2], &1002u16.to_be_bytes());
+    // An oversized payload is refused as over TCP.
+    let (mut ws, _) = WsRaw::connect(port, "");
+    ws.read_until("\r\n");
+    ws.send(&frame(true, 2, b"PUB foo 101\r\n", true));
+    assert_eq!(
+        ws.read_until("\r\n"),
+        "-ERR 'Maximum Payload Violation'\r\n"
+    );
+    // A bad upgrade gets an HTTP error.
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n")
+        .unwrap();
+    let mut resp = String::new();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let _ = s.read_to_string(&mut resp);
+    assert!(resp.starts_with("HTTP/1.1 400 Bad Request"), "{resp}");
+}
+
+#[test]
+fn origin_checks() {
+    let srv = ServerProc::start(Some(
+        "websocket { port: -1, no_tls: true, allowed_origins: [\"https://wallet.example.com\"] }\n",
+    ));
+    let port = ws_port(&srv);
+    let (_, head) = WsRaw::connect(port, "Origin: https://wallet.example.com\r\n");
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    let (_, head) = WsRaw::connect(port, "Origin: https://evil.example.com\r\n");
+    assert!(head.starts_with("HTTP/1.1 403"), "{head}");
+    let (_, head) = WsRaw::connect(port, "");
+    assert!(
+        head.starts_with("HTTP/1.1 101"),
+        "no Origin is accepted: {head}"
+    );
+    let srv = ServerProc::start(Some(
+        "websocket { port: -1, no_tls: true, same_origin: true }\n",
+    ));
+    let port = ws_port(&srv);
+    let (_, head) = WsRaw::connect(port, &format!("Origin: http://127.0.0.1:{port}\r\n"));
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    let (_, head) = WsRaw::connect(port, "Origin: http://127.0.0.1:1\r\n");
+    assert!(head.starts_with("HTTP/1.1 403"), "{head}");
+}
+
+#[test]
+fn compression_when_offered() {
+    let srv = ServerProc::start(Some(
+        "websocket { port: -1, no_tls: true, compression: true }\n",
+    ));
+    let port = ws_port(&srv);
+    let (mut ws, head) = WsRaw::connect(
+        port,
+        "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n",
+    );
+    assert!(head.contains("permessage-deflate"), "{head}");
+    let (b0, _) = ws.next_frame().expect("INFO frame");
+    assert_eq!(b0, 0x80 | 0x40 | 2, "INFO arrives deflated");
+    // Without the offer, frames stay plain.
+    let (mut ws, head) = WsRaw::connect(port, "");
+    assert!(!head.contains("permessage-deflate"));
+    let (b0, _) = ws.next_frame().unwrap();
+    assert_eq!(b0, 0x82);
+}
+
+async fn tcp_and_ws(srv: &ServerProc) -> (async_nats::Client, async_nats::Client) {
+    let port = ws_port(srv);
+    let tcp = async_nats::connect(srv.url()).await.unwrap();
+    let ws = async_nats::connect(format!("ws://127.0.0.1:{port}"))
+        .await
+        .unwrap();
+    (tcp, ws)
+}
+
+async fn sync(c: &async_nats::Client) {
+    c.flush().await.unwrap();
+    let _ = c.request("_rnatsd_test.sync", "".into()).await;
+}
+
+#[tokio::test]
+async fn async_nats_over_websocket_with_tcp_peers() {
+    for compression in [false, true] {
+        let srv = ServerProc::start(Some(&format!(
+            "max_payload: 4194304\nwebsocket {{ port: -1, no_tls: true, compression: {compression} }}\n"
+        )));
+        let (tcp, ws) = tcp_and_ws(&srv).await;
+        // Request/reply with headers, websocket requester, TCP responder.
+        let mut svc = tcp.subscribe("svc.echo").await.unwrap();
+        sync(&tcp).await;
+        let responder = tcp.clone();
+        let task = tokio::spawn(async move {
+            while let Some(m) = svc.next().await {
+                let mut h = async_nats::HeaderMap::new();
+                let ctx = m
+                    .headers
+                    .as_ref()
+                    .and_then(|h| h.get("contextId"))
+                    .map(|v| v.to_string())
+                    .unwrap_or_default();
+                h.insert("contextId", ctx.as_str());
+                responder
+                    .publish_with_headers(m.reply.unwrap(), h, m.payload)
+                    .await
+                    .unwrap();
+            }
+        });
+        let mut h = async_nats::HeaderMap::new();
+        h.insert("contextId", "c-1");
+        let resp = ws
+            .send_request(
+                "svc.echo",
+                async_nats::Request::new().payload("ping".into()).headers(h),
+            )
+            .await
+            .unwrap();
+        assert_eq!(resp.payload, "ping");
+        assert_eq!(
+            resp.headers.unwrap().get("contextId").unwrap().as_str(),
+            "c-1"
+        );
+        // TCP requester, websocket responder, with a 4 MB payload.
+        let mut wsvc = ws.subscribe("wsvc").await.unwrap();
+        sync(&ws).await;
+        let ws2 = ws.clone();
+        let task2 = tokio::spawn(async move {
+            if let Some(m) = wsvc.next().await {
+                ws2.publish(m.reply.unwrap(), m.payload).await.unwrap();
+                ws2.flush().await.unwrap();
+            }
+        });
+        let big: bytes::Bytes = (0..4_194_304u32)
+            .map(|i| (i % 253) as u8)
+            .collect::<Vec<_>>()
+            .into();
+        let resp = tokio::time::timeout(Duration::from_secs(20), tcp.request("wsvc", big.clone()))
+            .await
+            .expect("in time")
+            .unwrap();
+        assert!(
+            resp.payload == big,
+            "4 MB payload intact (compression {compression})"
+        );
+        task.abort();
+        task2.await.unwrap();
+    }
+}
