@@ -41,6 +41,36 @@ GO_PID=$!
 trap 'kill $RN_PID $GO_PID 2>/dev/null; rm -rf "$CONF"' EXIT
 sleep 1
 
+idle_rss() { # port pid
+  local base after
+  base=$(rss_kb "$2")
+  python3 - "$1" "$IDLE" <<'PY' &
+import socket, sys, time
+port, n = int(sys.argv[1]), int(sys.argv[2])
+socks = []
+for i in range(n):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(b'CONNECT {"verbose":false}\r\nPING\r\n')
+    socks.append(s)
+for s in socks:
+    buf = b""
+    while b"PONG" not in buf:
+        buf += s.recv(4096)
+open("/tmp/.rnatsd-idle-ready", "w").close()
+time.sleep(30)
+PY
+  local py=$!
+  for _ in $(seq 1 600); do [ -f /tmp/.rnatsd-idle-ready ] && break; sleep 0.1; done
+  sleep 1
+  after=$(rss_kb "$2")
+  rm -f /tmp/.rnatsd-idle-ready
+  kill $py 2>/dev/null; wait $py 2>/dev/null || true
+  echo $(( (after - base) * 1024 / IDLE ))
+}
+rn_idle=$(idle_rss "$RN_PORT" "$RN_PID")
+go_idle=$(idle_rss "$GO_PORT" "$GO_PID")
+echo "memory per idle connection, fresh servers ($IDLE connections): rnatsd ${rn_idle} B, nats-server ${go_idle} B, ratio $(python3 -c "print(round($rn_idle/max(1,$go_idle),2))")"
+
 # workload name, then rnats bench arguments
 WORKLOADS=(
   "pub-sub-16B|--msgs 1000000 --size 16 --sub 1"
@@ -89,32 +119,3 @@ done
 echo
 echo "peak RSS after the workloads: rnatsd $(hwm_kb $RN_PID) KiB, nats-server $(hwm_kb $GO_PID) KiB"
 
-idle_rss() { # port pid
-  local base after
-  base=$(rss_kb "$2")
-  python3 - "$1" "$IDLE" <<'PY' &
-import socket, sys, time
-port, n = int(sys.argv[1]), int(sys.argv[2])
-socks = []
-for i in range(n):
-    s = socket.create_connection(("127.0.0.1", port))
-    s.sendall(b'CONNECT {"verbose":false}\r\nPING\r\n')
-    socks.append(s)
-for s in socks:
-    buf = b""
-    while b"PONG" not in buf:
-        buf += s.recv(4096)
-open("/tmp/.rnatsd-idle-ready", "w").close()
-time.sleep(30)
-PY
-  local py=$!
-  for _ in $(seq 1 600); do [ -f /tmp/.rnatsd-idle-ready ] && break; sleep 0.1; done
-  sleep 1
-  after=$(rss_kb "$2")
-  rm -f /tmp/.rnatsd-idle-ready
-  kill $py 2>/dev/null; wait $py 2>/dev/null || true
-  echo $(( (after - base) * 1024 / IDLE ))
-}
-rn_idle=$(idle_rss "$RN_PORT" "$RN_PID")
-go_idle=$(idle_rss "$GO_PORT" "$GO_PID")
-echo "memory per idle connection ($IDLE connections): rnatsd ${rn_idle} B, nats-server ${go_idle} B, ratio $(python3 -c "print(round($rn_idle/max(1,$go_idle),2))")"

@@ -314,3 +314,46 @@ fn verbose_ok_for_each_op() {
     r.send(b"CONNECT {\"verbose\":true}\r\nSUB a 1\r\nUNSUB 1\r\nPUB a 0\r\n\r\n");
     r.expect(b"+OK\r\n+OK\r\n+OK\r\n+OK\r\n");
 }
+
+#[test]
+fn user_and_pass_flags() {
+    let srv = ServerProc::start_args(None, &["--user", "alice", "--pass", "s3cr3t"]);
+    let mut r = srv.raw();
+    assert!(r.info.contains("\"auth_required\":true"));
+    r.send(b"CONNECT {\"verbose\":false,\"user\":\"alice\",\"pass\":\"s3cr3t\"}\r\nPING\r\n");
+    r.expect(b"PONG\r\n");
+    let mut bad = srv.raw();
+    bad.send(b"CONNECT {\"verbose\":false,\"user\":\"alice\",\"pass\":\"nope\"}\r\n");
+    bad.expect(b"-ERR 'Authorization Violation'\r\n");
+    bad.expect_closed();
+}
+
+/// A subscriber that stops reading is closed when a flush to it blocks
+/// longer than write_deadline, while max_pending is not reached.
+#[test]
+fn write_deadline_closes_a_stuck_reader() {
+    let srv = ServerProc::start(Some(
+        "write_deadline: \"300ms\"\nmax_pending: 512MB\nmax_payload: 1MB\n",
+    ));
+    let mut stuck = srv.raw();
+    stuck.send(b"CONNECT {\"verbose\":false}\r\nSUB feed 1\r\n");
+    assert_eq!(stuck.sync(), b"");
+    let mut publisher = srv.raw();
+    publisher.send(b"CONNECT {\"verbose\":false}\r\n");
+    let mut msg = b"PUB feed 65536\r\n".to_vec();
+    msg.extend_from_slice(&[b'x'; 65536]);
+    msg.extend_from_slice(b"\r\n");
+    // 64 MB: far more than the socket buffers hold, far less than max_pending.
+    for _ in 0..1024 {
+        publisher.send(&msg);
+    }
+    assert_eq!(publisher.sync(), b"");
+    let line = srv
+        .wait_log("Slow Consumer Detected", Duration::from_secs(10))
+        .expect("slow consumer logged");
+    assert!(line.contains("cid:1"), "{line}");
+    stuck.expect_closed_after_draining();
+    // The publisher is unaffected.
+    publisher.send(b"PING\r\n");
+    publisher.expect(b"PONG\r\n");
+}

@@ -33,6 +33,27 @@ fn bench(c: &mut Criterion) {
                 s.match_subject(&subjects[i])
             })
         });
+        // Wildcard-heavy: a subject matched by many `*` and `>` patterns.
+        let mut w = Sublist::new();
+        for i in 0..n {
+            let subj = match i % 4 {
+                0 => format!("svc.{}.*.req", i % 100),
+                1 => format!("svc.*.{i}.req"),
+                2 => format!("svc.{}.>", i % 100),
+                _ => format!("svc.{}.{i}.req", i % 100),
+            };
+            w.insert(subj.as_bytes(), None, i).unwrap();
+        }
+        let wsubjects: Vec<Vec<u8>> = (0..4096)
+            .map(|i| format!("svc.{}.{}.req", i % 100, i * 7).into_bytes())
+            .collect();
+        g.bench_with_input(BenchmarkId::new("wildcard_miss", n), &w, |b, w| {
+            let mut i = 0;
+            b.iter(|| {
+                i = (i + 1) % wsubjects.len();
+                w.match_subject(&wsubjects[i])
+            })
+        });
         g.bench_with_input(BenchmarkId::new("no_interest", n), &s, |b, s| {
             b.iter(|| s.match_subject(b"other.subject.entirely"))
         });

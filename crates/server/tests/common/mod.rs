@@ -271,6 +271,24 @@ impl Raw {
         }
     }
 
+    /// Reads and discards whatever is buffered until the server closes the
+    /// connection (within 30 s).
+    pub fn expect_closed_after_draining(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut tmp = vec![0u8; 1 << 20];
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(!left.is_zero(), "connection not closed");
+            self.s.set_read_timeout(Some(left)).unwrap();
+            match self.s.read(&mut tmp) {
+                Ok(0) => return,
+                Ok(_) => continue,
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return,
+                Err(e) => panic!("connection not closed: {e}"),
+            }
+        }
+    }
+
     /// Asserts that the server closes the connection (after any bytes).
     pub fn expect_closed(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(5);
