@@ -114,6 +114,8 @@ pub struct ClosedClient {
     pub account: String,
     /// The subscriptions it held.
     pub subs: Vec<SubDetail>,
+    /// It was a websocket client.
+    pub websocket: bool,
 }
 
 /// One subscription as monitoring shows it.

@@ -228,6 +228,7 @@ impl Server {
             user: meta.user,
             account: String::new(),
             subs: subs.iter().map(|s| SubDetail::of(s)).collect(),
+            websocket: shared.ws_compress.is_some(),
         });
     }
 

@@ -283,6 +283,15 @@ fn sort_infos(v: &mut [ConnInfo], sort: &str) {
     }
 }
 
+/// nats-server's connection type names.
+fn client_type(websocket: bool) -> &'static str {
+    if websocket {
+        "websocket"
+    } else {
+        "nats"
+    }
+}
+
 fn rtt_text(rtt: Option<std::time::Duration>) -> String {
     rtt.map(gofmt::rtt).unwrap_or_else(|| "0s".into())
 }
@@ -308,7 +317,7 @@ fn open_info(e: &ClientEntry, now: DateTime<Utc>, o: &Opts) -> ConnInfo {
     let mut ci = ConnInfo {
         cid: sh.cid,
         kind: "Client",
-        kind_type: "nats",
+        kind_type: client_type(sh.ws_compress.is_some()),
         ip: e.addr.ip().to_string(),
         port: e.addr.port(),
         start: GoTime(e.start),
@@ -350,7 +359,7 @@ fn closed_info(cc: &ClosedClient, o: &Opts) -> ConnInfo {
     let mut ci = ConnInfo {
         cid: cc.cid,
         kind: "Client",
-        kind_type: "nats",
+        kind_type: client_type(cc.websocket),
         ip: addr.map(|a| a.ip().to_string()).unwrap_or_default(),
         port: addr.map(|a| a.port()).unwrap_or(0),
         start: GoTime(cc.start),

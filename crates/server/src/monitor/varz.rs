@@ -11,7 +11,7 @@ use std::time::Duration;
 
 /// nats-server's `Varz`, for the features rnatsd serves. Blocks of
 /// features it does not serve (cluster, gateway, leafnodes, MQTT,
-/// websocket, JetStream) are empty, as nats-server shows them when off.
+/// JetStream) are empty, as nats-server shows them when off.
 #[derive(Serialize)]
 pub struct Varz {
     server_id: String,
@@ -40,7 +40,7 @@ pub struct Varz {
     gateway: Empty,
     leaf: Empty,
     mqtt: Empty,
-    websocket: Empty,
+    websocket: WebsocketVarz,
     jetstream: Empty,
     tls_timeout: GoFloat,
     write_deadline: u64,
@@ -71,6 +71,76 @@ pub struct Varz {
 /// An options block with nothing set: `{}`.
 #[derive(Serialize)]
 struct Empty {}
+
+/// nats-server's `WebsocketOptsVarz` (every field omitted when unset).
+#[derive(Serialize, Default)]
+struct WebsocketVarz {
+    #[serde(skip_serializing_if = "String::is_empty")]
+    host: String,
+    #[serde(skip_serializing_if = "is_zero_i32")]
+    port: i32,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    advertise: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    no_auth_user: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    jwt_cookie: String,
+    #[serde(skip_serializing_if = "is_zero_u64")]
+    handshake_timeout: u64,
+    #[serde(skip_serializing_if = "is_zero_f64")]
+    auth_timeout: GoFloat,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    no_tls: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    tls_map: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tls_pinned_certs: Vec<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    same_origin: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    allowed_origins: Vec<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    compression: bool,
+}
+
+fn is_zero_i32(v: &i32) -> bool {
+    *v == 0
+}
+
+fn is_zero_u64(v: &u64) -> bool {
+    *v == 0
+}
+
+fn is_zero_f64(v: &GoFloat) -> bool {
+    v.0 == 0.0
+}
+
+/// The websocket block; the port is the bound one (as nats-server).
+fn websocket(o: &crate::options::WebsocketOpts, bound: Option<u16>) -> WebsocketVarz {
+    if o.port == 0 {
+        return WebsocketVarz::default();
+    }
+    let tls = o.tls.as_ref();
+    WebsocketVarz {
+        host: if o.host.is_empty() {
+            "0.0.0.0".into()
+        } else {
+            o.host.clone()
+        },
+        port: bound.map(i32::from).unwrap_or(o.port),
+        advertise: o.advertise.clone().unwrap_or_default(),
+        no_auth_user: o.no_auth_user.clone().unwrap_or_default(),
+        jwt_cookie: o.jwt_cookie.clone().unwrap_or_default(),
+        handshake_timeout: o.handshake_timeout.map(nanos).unwrap_or(0),
+        auth_timeout: GoFloat(o.auth_timeout),
+        no_tls: o.no_tls,
+        tls_map: tls.map(|t| t.map).unwrap_or(false),
+        tls_pinned_certs: tls.map(|t| t.pinned_certs.clone()).unwrap_or_default(),
+        same_origin: o.same_origin,
+        allowed_origins: o.allowed_origins.clone(),
+        compression: o.compression,
+    }
+}
 
 fn is_zero(v: &usize) -> bool {
     *v == 0
@@ -119,7 +189,7 @@ pub fn varz(m: &Monitor) -> Varz {
         gateway: Empty {},
         leaf: Empty {},
         mqtt: Empty {},
-        websocket: Empty {},
+        websocket: websocket(&opts.websocket, srv.ws_addr.get().map(|a| a.port())),
         jetstream: Empty {},
         tls_timeout: GoFloat(tls_timeout),
         write_deadline: nanos(opts.write_deadline),
