@@ -67,6 +67,10 @@ pub fn authenticate(
     c: &ConnectOptions,
     nonce: &str,
 ) -> Option<Option<Permissions>> {
+    // Without configured auth, whatever credentials a client sends are ignored.
+    if !opts.auth_required() {
+        return Some(None);
+    }
     if !opts.nkeys.is_empty() {
         if let Some(nkey) = c.nkey.as_deref().filter(|k| !k.is_empty()) {
             let user = opts.nkeys.iter().find(|u| u.nkey == nkey)?;
@@ -146,6 +150,18 @@ mod tests {
         c.pass = Some("nope".into());
         assert!(!check(&o, &c, ""));
         assert!(!redact(r#"{"user":"a","pass":"pw"}"#).contains("pw"));
+    }
+
+    #[test]
+    fn credentials_ignored_without_auth() {
+        let o = Options::default();
+        let c = ConnectOptions {
+            user: Some("js".into()),
+            pass: Some("js".into()),
+            auth_token: Some("t".into()),
+            ..Default::default()
+        };
+        assert!(check(&o, &c, ""));
     }
 
     #[test]
