@@ -71,6 +71,16 @@ pub fn authenticate(
     if !opts.auth_required() {
         return Some(None);
     }
+    let no_credentials = c.user.as_deref().unwrap_or("").is_empty()
+        && c.pass.as_deref().unwrap_or("").is_empty()
+        && c.auth_token.as_deref().unwrap_or("").is_empty()
+        && c.nkey.as_deref().unwrap_or("").is_empty()
+        && c.jwt.as_deref().unwrap_or("").is_empty();
+    if no_credentials {
+        if let Some(perms) = no_auth_user(opts) {
+            return Some(perms);
+        }
+    }
     if !opts.nkeys.is_empty() {
         if let Some(nkey) = c.nkey.as_deref().filter(|k| !k.is_empty()) {
             let user = opts.nkeys.iter().find(|u| u.nkey == nkey)?;
@@ -106,6 +116,47 @@ pub fn authenticate(
     }
     // Auth is configured and nothing the client sent matched it.
     (!opts.auth_required()).then_some(None)
+}
+
+/// The identity (its permissions) a client without credentials gets when
+/// `no_auth_user` names a configured user; `None` otherwise.
+pub fn no_auth_user(opts: &Options) -> Option<Option<Permissions>> {
+    let name = opts.no_auth_user.as_deref().filter(|n| !n.is_empty())?;
+    if !opts.users.iter().any(|u| u.username == name) {
+        return None;
+    }
+    Some(
+        opts.auth_users
+            .iter()
+            .find(|u| u.username == name)
+            .and_then(|u| u.permissions.clone()),
+    )
+}
+
+/// The options as seen by a websocket client: a `websocket { authorization }`
+/// block (user/password or token, timeout) and `websocket.no_auth_user`
+/// replace the server-wide ones.
+pub fn for_websocket(opts: &Options) -> Options {
+    let mut o = opts.clone();
+    let w = &opts.websocket;
+    if w.username.is_some() || w.token.is_some() {
+        o.token = w.token.clone();
+        o.users = match &w.username {
+            Some(u) => vec![crate::options::User {
+                username: u.clone(),
+                password: w.password.clone().unwrap_or_default(),
+            }],
+            None => Vec::new(),
+        };
+        o.nkeys.clear();
+    }
+    if w.auth_timeout > 0.0 {
+        o.auth_timeout = std::time::Duration::from_secs_f64(w.auth_timeout);
+    }
+    if let Some(u) = &w.no_auth_user {
+        o.no_auth_user = Some(u.clone());
+    }
+    o
 }
 
 /// Hides secrets in a CONNECT JSON for logs and traces.

@@ -71,6 +71,12 @@ pub async fn run(srv: Arc<Server>, stream: TcpStream, addr: SocketAddr, ws: Opti
         shared.nonce = crate::auth::nonce();
     }
     shared.ws_compress = ws.as_ref().map(|w| w.compress);
+    // Websocket clients authenticate against the websocket block's settings.
+    let opts = if ws.is_some() {
+        Arc::new(crate::auth::for_websocket(&opts))
+    } else {
+        opts
+    };
     let shared = Arc::new(shared);
     shared.trace.store(opts.trace, Ordering::Relaxed);
     let writer = tokio::spawn(writer::writer(shared.clone(), opts.write_deadline));
@@ -351,7 +357,15 @@ impl Conn {
 
     fn handle(&mut self, op: ClientOp<'_>) -> Step {
         if !self.connected && self.opts.auth_required() && !matches!(op, ClientOp::Connect(_)) {
-            return Err(self.auth_violation());
+            // With no_auth_user, a first op other than CONNECT makes the
+            // client that user (as nats-server lets telnet demos work).
+            match crate::auth::no_auth_user(&self.opts) {
+                Some(perms) => {
+                    self.set_perms(perms.as_ref());
+                    self.connected = true;
+                }
+                None => return Err(self.auth_violation()),
+            }
         }
         if self.shared.trace.load(Ordering::Relaxed) {
             self.trace_in(&op);
@@ -658,6 +672,11 @@ impl Conn {
     /// a client whose credentials no longer pass is disconnected.
     fn apply_reload(&mut self) -> Step {
         let new = self.srv.opts();
+        let new = if self.shared.ws_compress.is_some() {
+            Arc::new(crate::auth::for_websocket(&new))
+        } else {
+            new
+        };
         self.parser.set_max_payload(new.max_payload);
         self.parser.set_max_control_line(new.max_control_line);
         self.shared.trace.store(new.trace, Ordering::Relaxed);

@@ -153,6 +153,16 @@ impl Server {
         websocket: bool,
     ) -> Vec<u8> {
         let opts = self.opts();
+        let ws_opts;
+        let auth_opts = if websocket {
+            ws_opts = crate::auth::for_websocket(&opts);
+            &ws_opts
+        } else {
+            &*opts
+        };
+        // With a usable no_auth_user, nats-server does not announce auth.
+        let auth_required =
+            auth_opts.auth_required() && crate::auth::no_auth_user(auth_opts).is_none();
         // Websocket clients see the websocket listener's address.
         let (host, port) = match (websocket, self.ws_addr.get()) {
             (true, Some(a)) => (
@@ -177,7 +187,7 @@ impl Server {
             host,
             port,
             headers: true,
-            auth_required: opts.auth_required(),
+            auth_required,
             max_payload: opts.max_payload as i64,
             client_id: cid,
             client_ip: client_ip.to_string(),

@@ -340,3 +340,34 @@ async fn async_nats_over_websocket_with_tcp_peers() {
         task2.await.unwrap();
     }
 }
+
+/// `websocket { authorization { ... } }` applies to websocket clients only;
+/// TCP clients keep the server-wide users.
+#[test]
+fn websocket_authorization_block() {
+    let srv = ServerProc::start(Some(
+        "authorization { token: s3cr3t }\nwebsocket {\n  port: -1\n  no_tls: true\n  authorization { user: wallet, password: w }\n}\n",
+    ));
+    let port = ws_port(&srv);
+    let (mut ws, _) = WsRaw::connect(port, "");
+    assert!(ws.read_until("\r\n").contains("\"auth_required\":true"));
+    ws.send(&frame(
+        true,
+        2,
+        b"CONNECT {\"verbose\":false,\"user\":\"wallet\",\"pass\":\"w\"}\r\nPING\r\n",
+        true,
+    ));
+    assert_eq!(ws.read_until("PONG\r\n"), "PONG\r\n");
+    let (mut ws, _) = WsRaw::connect(port, "");
+    ws.read_until("\r\n");
+    ws.send(&frame(
+        true,
+        2,
+        b"CONNECT {\"verbose\":false,\"auth_token\":\"s3cr3t\"}\r\n",
+        true,
+    ));
+    assert_eq!(ws.read_until("\r\n"), "-ERR 'Authorization Violation'\r\n");
+    let mut tcp = srv.raw();
+    tcp.send(b"CONNECT {\"verbose\":false,\"auth_token\":\"s3cr3t\"}\r\nPING\r\n");
+    tcp.expect(b"PONG\r\n");
+}

@@ -261,9 +261,6 @@ pub(crate) fn apply_key(
         }
         "no_auth_user" => {
             opts.no_auth_user = Some(cx.str(v)?).filter(|s| !s.is_empty());
-            if opts.no_auth_user.is_some() {
-                unsupported(opts, "no_auth_user");
-            }
         }
         "system_account" | "system" => unsupported(opts, "system account"),
         "no_system_account" | "no_system" | "no_sys_acc" => opts.no_system_account = cx.bool(v)?,
