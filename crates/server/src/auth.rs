@@ -60,16 +60,26 @@ pub fn check(opts: &Options, c: &ConnectOptions, nonce: &str) -> bool {
     authenticate(opts, c, nonce).is_some()
 }
 
-/// Authenticates a CONNECT: `None` when refused, otherwise the
-/// permissions of the identity it proved (`Some(None)`: unrestricted).
-pub fn authenticate(
-    opts: &Options,
-    c: &ConnectOptions,
-    nonce: &str,
-) -> Option<Option<Permissions>> {
+/// Who a client proved to be: the permissions and account of its user.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Identity {
+    /// Permissions (`None`: unrestricted).
+    pub perms: Option<Permissions>,
+    /// Account name (`None`: the global account).
+    pub account: Option<String>,
+}
+
+/// Authenticates a CONNECT: `None` when refused, otherwise who the client is.
+pub fn authenticate(opts: &Options, c: &ConnectOptions, nonce: &str) -> Option<Identity> {
+    authenticate_perms(opts, c, nonce).map(|(perms, account)| Identity { perms, account })
+}
+
+type Verdict = Option<(Option<Permissions>, Option<String>)>;
+
+fn authenticate_perms(opts: &Options, c: &ConnectOptions, nonce: &str) -> Verdict {
     // Without configured auth, whatever credentials a client sends are ignored.
     if !opts.auth_required() {
-        return Some(None);
+        return Some((None, None));
     }
     let no_credentials = c.user.as_deref().unwrap_or("").is_empty()
         && c.pass.as_deref().unwrap_or("").is_empty()
@@ -77,8 +87,8 @@ pub fn authenticate(
         && c.nkey.as_deref().unwrap_or("").is_empty()
         && c.jwt.as_deref().unwrap_or("").is_empty();
     if no_credentials {
-        if let Some(perms) = no_auth_user(opts) {
-            return Some(perms);
+        if let Some(id) = no_auth_user(opts) {
+            return Some((id.perms, id.account));
         }
     }
     if !opts.nkeys.is_empty() {
@@ -88,7 +98,7 @@ pub fn authenticate(
                 && c.sig
                     .as_deref()
                     .is_some_and(|sig| verify_nonce(nkey, nonce, sig));
-            return ok.then(|| user.permissions.clone());
+            return ok.then(|| (user.permissions.clone(), user.account.clone()));
         }
     }
     if let Some(token) = &opts.token {
@@ -96,7 +106,7 @@ pub fn authenticate(
             .auth_token
             .as_deref()
             .is_some_and(|t| secret_matches(token, t));
-        return ok.then_some(None);
+        return ok.then_some((None, None));
     }
     if let Some(user) = c.user.as_deref() {
         let pass = c.pass.as_deref().unwrap_or("");
@@ -107,30 +117,28 @@ pub fn authenticate(
         {
             return None;
         }
-        let perms = opts
-            .auth_users
-            .iter()
-            .find(|u| u.username == user)
-            .and_then(|u| u.permissions.clone());
-        return Some(perms);
+        let entry = opts.auth_users.iter().find(|u| u.username == user);
+        return Some((
+            entry.and_then(|u| u.permissions.clone()),
+            entry.and_then(|u| u.account.clone()),
+        ));
     }
     // Auth is configured and nothing the client sent matched it.
-    (!opts.auth_required()).then_some(None)
+    None
 }
 
-/// The identity (its permissions) a client without credentials gets when
-/// `no_auth_user` names a configured user; `None` otherwise.
-pub fn no_auth_user(opts: &Options) -> Option<Option<Permissions>> {
+/// The identity a client without credentials gets when `no_auth_user`
+/// names a configured user; `None` otherwise.
+pub fn no_auth_user(opts: &Options) -> Option<Identity> {
     let name = opts.no_auth_user.as_deref().filter(|n| !n.is_empty())?;
     if !opts.users.iter().any(|u| u.username == name) {
         return None;
     }
-    Some(
-        opts.auth_users
-            .iter()
-            .find(|u| u.username == name)
-            .and_then(|u| u.permissions.clone()),
-    )
+    let entry = opts.auth_users.iter().find(|u| u.username == name);
+    Some(Identity {
+        perms: entry.and_then(|u| u.permissions.clone()),
+        account: entry.and_then(|u| u.account.clone()),
+    })
 }
 
 /// The options as seen by a websocket client: a `websocket { authorization }`

@@ -37,6 +37,7 @@ struct Conn {
     started: Instant,
     last_activity: Instant,
     perms: Option<crate::perms::ClientPerms>,
+    account: Arc<crate::accounts::Account>,
     flush: Vec<Arc<ClientShared>>,
     stalled: Vec<Arc<ClientShared>>,
     in_msgs: u64,
@@ -99,6 +100,7 @@ pub async fn run(srv: Arc<Server>, stream: TcpStream, addr: SocketAddr, ws: Opti
         started: Instant::now(),
         last_activity: Instant::now(),
         perms: None,
+        account: srv.accounts.get(None),
         flush: Vec::new(),
         stalled: Vec::new(),
         in_msgs: 0,
@@ -360,8 +362,9 @@ impl Conn {
             // With no_auth_user, a first op other than CONNECT makes the
             // client that user (as nats-server lets telnet demos work).
             match crate::auth::no_auth_user(&self.opts) {
-                Some(perms) => {
-                    self.set_perms(perms.as_ref());
+                Some(id) => {
+                    self.set_perms(id.perms.as_ref());
+                    self.account = self.srv.accounts.get(id.account.as_deref());
                     self.connected = true;
                 }
                 None => return Err(self.auth_violation()),
@@ -434,10 +437,11 @@ impl Conn {
             self.send_err("no responders requires headers support");
             return Err(ClosedReason::ProtocolViolation);
         }
-        let Some(perms) = crate::auth::authenticate(&self.opts, &opts, &self.shared.nonce) else {
+        let Some(id) = crate::auth::authenticate(&self.opts, &opts, &self.shared.nonce) else {
             return Err(self.auth_violation());
         };
-        self.set_perms(perms.as_ref());
+        self.set_perms(id.perms.as_ref());
+        self.account = self.srv.accounts.get(id.account.as_deref());
         // A second CONNECT keeps what the first one did not mention.
         if self.connected {
             opts.echo = opts.echo && self.connect.echo;
@@ -520,9 +524,70 @@ impl Conn {
         Ok(())
     }
 
-    /// Delivers to every interested subscription; true if anyone got it.
+    /// Delivers to every interested subscription of the client's account,
+    /// and across accounts through imports; true if anyone got it.
     fn route(&mut self, msg: &Msg<'_>) -> bool {
-        let result = self.srv.sublist.read().match_subject(msg.subject);
+        let acc = self.account.clone();
+        // A response to a request that came in through a service import.
+        if let Some((to, reply)) = acc.take_response(msg.subject) {
+            let m = Msg {
+                subject: &reply,
+                ..*msg
+            };
+            return self.route_in(&to, &m);
+        }
+        let mut delivered = self.route_in(&acc, msg);
+        if acc.has_links() {
+            delivered |= self.route_links(&acc, msg);
+        }
+        delivered
+    }
+
+    /// Stream exports to importing accounts, and service imports to
+    /// exporting accounts (with the reply subject rewritten).
+    fn route_links(&mut self, acc: &Arc<crate::accounts::Account>, msg: &Msg<'_>) -> bool {
+        let Some(links) = acc.links.get() else {
+            return false;
+        };
+        let mut delivered = false;
+        for s in &links.streams_out {
+            if !sublist::subject_matches(&s.pattern, msg.subject) {
+                continue;
+            }
+            if let Some(to) = s.to.upgrade() {
+                let subject = crate::accounts::stream_subject(s, msg.subject);
+                let m = Msg {
+                    subject: &subject,
+                    ..*msg
+                };
+                delivered |= self.route_in(&to, &m);
+            }
+        }
+        for si in &links.services {
+            if !sublist::subject_matches(&si.local, msg.subject) {
+                continue;
+            }
+            if let Some(target) = si.target.upgrade() {
+                let reply = msg.reply.map(|r| target.add_response(acc, r));
+                let subject: &[u8] = if sublist::is_literal(&si.local) {
+                    &si.remote
+                } else {
+                    msg.subject
+                };
+                let m = Msg {
+                    subject,
+                    reply: reply.as_deref(),
+                    ..*msg
+                };
+                delivered |= self.route_in(&target, &m);
+            }
+        }
+        delivered
+    }
+
+    /// Delivers within one account.
+    fn route_in(&mut self, acc: &crate::accounts::Account, msg: &Msg<'_>) -> bool {
+        let result = acc.sublist.read().match_subject(msg.subject);
         if result.is_empty() {
             return false;
         }
@@ -575,7 +640,7 @@ impl Conn {
     }
 
     fn no_responders(&mut self, reply: &[u8]) {
-        let result = self.srv.sublist.read().match_subject(reply);
+        let result = self.account.sublist.read().match_subject(reply);
         let Some(sub) = result
             .psubs
             .iter()
@@ -644,11 +709,16 @@ impl Conn {
                 sid: sid.into(),
                 max: AtomicU64::new(0),
                 delivered: AtomicU64::new(0),
+                sl: self.account.sublist.clone(),
                 deny,
             });
             subs.insert(sid.into(), sub.clone());
             drop(subs);
-            let _ = self.srv.sublist.write().insert(subject, queue, SubRef(sub));
+            let _ = self
+                .account
+                .sublist
+                .write()
+                .insert(subject, queue, SubRef(sub));
         }
         self.ok();
         Ok(())
@@ -691,8 +761,8 @@ impl Conn {
             return Ok(());
         }
         let verdict = crate::auth::authenticate(&self.opts, &self.connect, &self.shared.nonce);
-        if let Some(perms) = &verdict {
-            self.set_perms(perms.as_ref());
+        if let Some(id) = &verdict {
+            self.set_perms(id.perms.as_ref());
         }
         if verdict.is_none() {
             let who = self.connect.user.as_deref().unwrap_or("");
@@ -835,7 +905,8 @@ impl Conn {
 pub fn remove_sub(srv: &Server, sub: &Arc<Subscription>) {
     let removed = sub.client.subs.lock().remove(&sub.sid).is_some();
     if removed {
-        srv.sublist
+        let _ = srv;
+        sub.sl
             .write()
             .remove(&sub.subject, sub.queue.as_deref(), &SubRef(sub.clone()));
     }

@@ -8,6 +8,7 @@
 //! a changed config file to the running server; [`log`] writes
 //! nats-server-style log lines; [`monitor`] serves HTTP monitoring.
 
+pub mod accounts;
 pub mod auth;
 pub mod closed;
 pub mod config;

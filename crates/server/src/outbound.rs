@@ -57,6 +57,8 @@ pub struct Subscription {
     pub max: AtomicU64,
     /// Messages delivered so far.
     pub delivered: AtomicU64,
+    /// The sublist (of the client's account) holding this subscription.
+    pub sl: Arc<parking_lot::RwLock<sublist::Sublist<SubRef>>>,
     /// For a wildcard subscription overlapping the client's subscribe deny
     /// list: messages on denied subjects are not delivered.
     pub deny: Option<Arc<crate::perms::PermList>>,

@@ -104,6 +104,9 @@ pub fn diff(old: &Options, new: &Options) -> Result<Changes, String> {
     fixed!("MQTT", mqtt, |v: &_| debug(v));
     fixed!("JetStream", jetstream, |v: &_| debug(v));
     fixed!("NoAuthUser", no_auth_user, opt);
+    // Account structure (exports, imports) is built at start; the users of
+    // accounts reload with the other users.
+    fixed!("Accounts", accounts, |v: &_| debug(v));
     fixed!("SystemAccount", system_account, opt);
     fixed!("PidFile", pid_file, opt);
     fixed!("PortsFileDir", ports_file_dir, opt);

@@ -50,7 +50,9 @@ pub struct Server {
     /// Server name.
     pub name: String,
     /// All subscriptions.
-    pub sublist: RwLock<Sublist<SubRef>>,
+    pub sublist: Arc<RwLock<Sublist<SubRef>>>,
+    /// Accounts (the global one shares `sublist`).
+    pub accounts: crate::accounts::Accounts,
     /// Connected clients by cid.
     pub clients: Mutex<HashMap<u64, ClientEntry>>,
     next_cid: AtomicU64,
@@ -85,12 +87,15 @@ impl Server {
         let id = nkeys::KeyPair::new_server().public_key();
         let name = opts.server_name.clone().unwrap_or_else(|| id.clone());
         let start_time = chrono::Utc::now();
+        let global = Arc::new(RwLock::new(Sublist::new()));
+        let accounts = crate::accounts::Accounts::new(&opts, global.clone());
         Arc::new(Server {
             closed: ClosedRing::new(opts.max_closed_clients),
             opts: RwLock::new(Arc::new(opts)),
             id,
             name,
-            sublist: RwLock::new(Sublist::new()),
+            accounts,
+            sublist: global,
             clients: Mutex::new(HashMap::new()),
             next_cid: AtomicU64::new(0),
             stats: Stats::default(),
@@ -203,11 +208,9 @@ impl Server {
     pub fn remove_client(&self, entry: &ClientEntry, reason: ClosedReason, info: ClosedInfo) {
         let shared = &entry.shared;
         let subs: Vec<_> = shared.subs.lock().drain().map(|(_, s)| s).collect();
-        if !subs.is_empty() {
-            let mut sl = self.sublist.write();
-            for s in &subs {
-                sl.remove(&s.subject, s.queue.as_deref(), &SubRef(s.clone()));
-            }
+        for s in &subs {
+            s.sl.write()
+                .remove(&s.subject, s.queue.as_deref(), &SubRef(s.clone()));
         }
         self.clients.lock().remove(&shared.cid);
         if reason.is_slow_consumer() {

@@ -154,3 +154,52 @@ fn nkey_signature_must_match_the_nonce() {
         assert_eq!(nonce.len(), 15, "{name}");
     }
 }
+
+/// A request from account APP reaches a service in account SVC through a
+/// service import, and the reply returns; accounts stay isolated otherwise.
+#[tokio::test]
+async fn cross_account_request_reply_through_service_import() {
+    let config = "accounts {\n  SVC: { users: [ {user: s, password: s} ], exports: [ {service: \"svc.issue\"} ] }\n  APP: { users: [ {user: c, password: c} ], imports: [ {service: {account: SVC, subject: \"svc.issue\"}, to: \"issue\"} ] }\n}\n";
+    for (name, srv) in both(config) {
+        let login = |u: &str| {
+            async_nats::ConnectOptions::with_user_and_password(u.into(), u.into())
+                .connect(srv.url())
+        };
+        let svc = login("s").await.unwrap();
+        let app = login("c").await.unwrap();
+        let mut requests = svc.subscribe("svc.issue").await.unwrap();
+        svc.flush().await.unwrap();
+        let responder = svc.clone();
+        let task = tokio::spawn(async move {
+            let m = requests.next().await.unwrap();
+            assert!(m.reply.as_ref().unwrap().as_str().starts_with("_R_."));
+            responder
+                .publish(m.reply.unwrap(), "issued".into())
+                .await
+                .unwrap();
+            responder.flush().await.unwrap();
+        });
+        let mut reply = None;
+        for _ in 0..50 {
+            match app.request("issue", "cred".into()).await {
+                Ok(m) => {
+                    reply = Some(m);
+                    break;
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+        assert_eq!(reply.expect("reply").payload, "issued", "{name}");
+        task.await.unwrap();
+        // Without an import, the subject spaces are separate.
+        let err = app
+            .request("svc.issue", "x".into())
+            .await
+            .expect_err("isolated");
+        assert_eq!(
+            err.kind(),
+            async_nats::RequestErrorKind::NoResponders,
+            "{name}"
+        );
+    }
+}

@@ -127,8 +127,26 @@ fn mask_info(line: &str) -> String {
     format!("INFO {v}")
 }
 
+/// Masks the random tokens of service-import reply subjects (`_R_.x.y`).
+fn mask_replies(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find("_R_.") {
+        out.push_str(&rest[..i]);
+        out.push_str("_R_.*");
+        rest = &rest[i + 4..];
+        let end = rest
+            .find(|c: char| c == ' ' || c == '\r' || c == '\\')
+            .unwrap_or(rest.len());
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 fn render(bytes: &[u8]) -> String {
-    let s = String::from_utf8_lossy(bytes);
+    let masked = mask_replies(&String::from_utf8_lossy(bytes));
+    let s = std::borrow::Cow::Borrowed(masked.as_str());
     let mut out = String::new();
     for part in s.split_inclusive("\r\n") {
         if part.starts_with("INFO ") {

@@ -131,6 +131,15 @@ pub struct Sublist<T> {
     cache: Mutex<Cache<T>>,
 }
 
+impl<T> std::fmt::Debug for Sublist<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sublist")
+            .field("count", &self.count)
+            .field("genid", &self.genid)
+            .finish()
+    }
+}
+
 impl<T: Clone + PartialEq> Default for Sublist<T> {
     fn default() -> Self {
         Self::new()

@@ -58,7 +58,6 @@ pub(crate) fn apply_key(
         "disable_sublist_cache" | "no_sublist_cache" => opts.no_sublist_cache = cx.bool(v)?,
         "accounts" => {
             accounts::parse_accounts(cx, v, opts)?;
-            unsupported(opts, "accounts");
         }
         "authorization" => apply_authorization(opts, v, cx, auth_timeout)?,
         "http" => match parse_listen(&v.value) {

@@ -48,7 +48,10 @@ fn accounts_users_exports_imports() {
     assert_eq!(b.imports[0].prefix.as_deref(), Some("a"));
     assert_eq!(b.imports[1].to.as_deref(), Some("a.svc"));
     assert_eq!(b.jetstream, Some(JsAccountLimits::default()));
-    assert!(o.unsupported.contains(&"accounts".to_string()));
+    assert!(
+        !o.unsupported.contains(&"accounts".to_string()),
+        "accounts are served"
+    );
 
     assert!(first_error(
         "accounts { A: { exports: [ { service: s, accounts: [C] } ] }, B: { imports: [ { service: { account: A, subject: s } } ] }, C: {} }\n"

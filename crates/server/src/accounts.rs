@@ -1,0 +1,230 @@
+//! Accounts: separate subject spaces, and the stream and service imports
+//! that connect them (`accounts { A: { users, exports, imports } }`).
+//!
+//! Every client belongs to one account (`$G`, the global account, unless
+//! its user says otherwise) and its subscriptions live in that account's
+//! sublist, so messages never cross accounts by themselves. A stream import
+//! copies messages published in the exporting account to the importer
+//! (under a `prefix` or `to` subject). A service import forwards a request
+//! from the importer to the exporter and rewrites its reply subject to a
+//! one-time `_R_.` subject in the exporting account, which routes the
+//! response back to the requester's reply subject.
+
+use crate::config::types::ExportKind;
+use crate::options::Options;
+use crate::outbound::SubRef;
+use parking_lot::{Mutex, RwLock};
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock, Weak};
+use std::time::{Duration, Instant};
+use sublist::Sublist;
+
+/// The global account's name.
+pub const GLOBAL: &str = "$G";
+/// Prefix of rewritten reply subjects of service imports.
+pub const REPLY_PREFIX: &[u8] = b"_R_.";
+/// How long a rewritten reply subject stays valid.
+const RESPONSE_TTL: Duration = Duration::from_secs(120);
+/// Most pending responses per account.
+const RESPONSES_MAX: usize = 100_000;
+
+/// Messages published in an account that also go to an importing account.
+#[derive(Debug)]
+pub struct StreamOut {
+    /// Exported subject pattern (in the exporting account).
+    pub pattern: Box<[u8]>,
+    /// The importing account.
+    pub to: Weak<Account>,
+    /// Prepended to the subject in the importer (`prefix`).
+    pub prefix: Option<String>,
+    /// Literal subject in the importer (`to`), for literal imports.
+    pub rename: Option<String>,
+}
+
+/// Requests in this account that go to an exporting account.
+#[derive(Debug)]
+pub struct ServiceImport {
+    /// Subject clients of this account publish to.
+    pub local: Box<[u8]>,
+    /// Subject in the exporting account.
+    pub remote: Box<[u8]>,
+    /// The exporting account.
+    pub target: Weak<Account>,
+}
+
+/// Links between accounts, set once after all accounts exist.
+#[derive(Debug, Default)]
+pub struct Links {
+    /// Stream exports with their importers.
+    pub streams_out: Vec<StreamOut>,
+    /// Service imports of this account.
+    pub services: Vec<ServiceImport>,
+}
+
+/// Where a response to a rewritten reply subject goes: the requester's
+/// account, its reply subject, and when the request went out.
+type PendingResponse = (Weak<Account>, Box<[u8]>, Instant);
+
+/// One account.
+#[derive(Debug)]
+pub struct Account {
+    /// Name.
+    pub name: String,
+    /// Its subscriptions.
+    pub sublist: Arc<RwLock<Sublist<SubRef>>>,
+    /// Imports and exports.
+    pub links: OnceLock<Links>,
+    /// Rewritten reply subjects: `_R_.x` in this account → (requester's
+    /// account, original reply subject).
+    responses: Mutex<HashMap<Box<[u8]>, PendingResponse>>,
+    /// First token of this account's rewritten reply subjects.
+    reply_prefix: String,
+}
+
+/// `n` random characters from nats-server's reply alphabet.
+fn random_token(n: usize) -> String {
+    const DIGITS: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    (0..n)
+        .map(|_| DIGITS[fastrand::usize(..DIGITS.len())] as char)
+        .collect()
+}
+
+impl Account {
+    /// A new, unlinked account.
+    pub fn new(name: &str, sublist: Arc<RwLock<Sublist<SubRef>>>) -> Arc<Account> {
+        Arc::new(Account {
+            name: name.to_string(),
+            sublist,
+            links: OnceLock::new(),
+            responses: Mutex::new(HashMap::new()),
+            reply_prefix: random_token(6),
+        })
+    }
+
+    /// True when messages published here may go to other accounts.
+    pub fn has_links(&self) -> bool {
+        self.links
+            .get()
+            .is_some_and(|l| !l.streams_out.is_empty() || !l.services.is_empty())
+    }
+
+    /// Records a rewritten reply subject and returns it.
+    pub fn add_response(&self, from: &Arc<Account>, reply: &[u8]) -> Vec<u8> {
+        // `_R_.<account prefix>.<random>`, shaped as nats-server makes them.
+        let mut id = REPLY_PREFIX.to_vec();
+        id.extend_from_slice(self.reply_prefix.as_bytes());
+        id.push(b'.');
+        id.extend_from_slice(random_token(6).as_bytes());
+        let mut r = self.responses.lock();
+        if r.len() >= RESPONSES_MAX {
+            r.retain(|_, (_, _, at)| at.elapsed() < RESPONSE_TTL);
+        }
+        r.insert(
+            id.clone().into(),
+            (Arc::downgrade(from), reply.into(), Instant::now()),
+        );
+        id
+    }
+
+    /// Takes the route of a response published to a rewritten reply subject.
+    pub fn take_response(&self, subject: &[u8]) -> Option<(Arc<Account>, Box<[u8]>)> {
+        if !subject.starts_with(REPLY_PREFIX) {
+            return None;
+        }
+        let (acc, reply, at) = self.responses.lock().remove(subject)?;
+        if at.elapsed() > RESPONSE_TTL {
+            return None;
+        }
+        Some((acc.upgrade()?, reply))
+    }
+}
+
+/// Maps a subject through a stream import.
+pub fn stream_subject(out: &StreamOut, subject: &[u8]) -> Vec<u8> {
+    match (&out.prefix, &out.rename) {
+        (Some(p), _) => {
+            let mut v = p.trim_end_matches('.').as_bytes().to_vec();
+            v.push(b'.');
+            v.extend_from_slice(subject);
+            v
+        }
+        (None, Some(to)) if sublist::is_literal(out.pattern.as_ref()) => to.as_bytes().to_vec(),
+        _ => subject.to_vec(),
+    }
+}
+
+/// All accounts of a server.
+#[derive(Debug)]
+pub struct Accounts {
+    by_name: HashMap<String, Arc<Account>>,
+    global: Arc<Account>,
+}
+
+impl Accounts {
+    /// The accounts configured in `opts`; `global` is the `$G` sublist.
+    pub fn new(opts: &Options, global: Arc<RwLock<Sublist<SubRef>>>) -> Accounts {
+        let global = Account::new(GLOBAL, global);
+        let mut by_name = HashMap::new();
+        by_name.insert(GLOBAL.to_string(), global.clone());
+        for a in &opts.accounts {
+            by_name
+                .entry(a.name.clone())
+                .or_insert_with(|| Account::new(&a.name, Arc::new(RwLock::new(Sublist::new()))));
+        }
+        let mut links: HashMap<String, Links> = HashMap::new();
+        for a in &opts.accounts {
+            let Some(importer) = by_name.get(&a.name) else {
+                continue;
+            };
+            for imp in &a.imports {
+                let Some(exporter) = by_name.get(&imp.account) else {
+                    continue;
+                };
+                match imp.kind {
+                    ExportKind::Stream => links
+                        .entry(imp.account.clone())
+                        .or_default()
+                        .streams_out
+                        .push(StreamOut {
+                            pattern: imp.subject.as_bytes().into(),
+                            to: Arc::downgrade(importer),
+                            prefix: imp.prefix.clone(),
+                            rename: imp.to.clone(),
+                        }),
+                    ExportKind::Service => {
+                        links
+                            .entry(a.name.clone())
+                            .or_default()
+                            .services
+                            .push(ServiceImport {
+                                local: imp
+                                    .to
+                                    .clone()
+                                    .unwrap_or_else(|| imp.subject.clone())
+                                    .into_bytes()
+                                    .into(),
+                                remote: imp.subject.as_bytes().into(),
+                                target: Arc::downgrade(exporter),
+                            })
+                    }
+                }
+            }
+        }
+        for (name, acc) in &by_name {
+            let _ = acc.links.set(links.remove(name).unwrap_or_default());
+        }
+        Accounts { by_name, global }
+    }
+
+    /// The account named `name`, or the global one.
+    pub fn get(&self, name: Option<&str>) -> Arc<Account> {
+        name.and_then(|n| self.by_name.get(n))
+            .cloned()
+            .unwrap_or_else(|| self.global.clone())
+    }
+
+    /// Every account, for monitoring.
+    pub fn all(&self) -> Vec<Arc<Account>> {
+        self.by_name.values().cloned().collect()
+    }
+}
