@@ -135,9 +135,7 @@ fn mask_replies(s: &str) -> String {
         out.push_str(&rest[..i]);
         out.push_str("_R_.*");
         rest = &rest[i + 4..];
-        let end = rest
-            .find(|c: char| c == ' ' || c == '\r' || c == '\\')
-            .unwrap_or(rest.len());
+        let end = rest.find([' ', '\r', '\\']).unwrap_or(rest.len());
         rest = &rest[end..];
     }
     out.push_str(rest);
