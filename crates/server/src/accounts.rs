@@ -223,6 +223,11 @@ impl Accounts {
             .unwrap_or_else(|| self.global.clone())
     }
 
+    /// True when an account of that name exists.
+    pub fn contains(&self, name: &str) -> bool {
+        self.by_name.contains_key(name)
+    }
+
     /// Every account, for monitoring.
     pub fn all(&self) -> Vec<Arc<Account>> {
         self.by_name.values().cloned().collect()

@@ -365,6 +365,7 @@ impl Conn {
                 Some(id) => {
                     self.set_perms(id.perms.as_ref());
                     self.account = self.srv.accounts.get(id.account.as_deref());
+                    self.shared.meta.lock().account = self.account.name.clone();
                     self.connected = true;
                 }
                 None => return Err(self.auth_violation()),
@@ -442,6 +443,7 @@ impl Conn {
         };
         self.set_perms(id.perms.as_ref());
         self.account = self.srv.accounts.get(id.account.as_deref());
+        self.shared.meta.lock().account = self.account.name.clone();
         // A second CONNECT keeps what the first one did not mention.
         if self.connected {
             opts.echo = opts.echo && self.connect.echo;

@@ -92,6 +92,8 @@ pub struct ClientMeta {
     pub version: String,
     /// Authenticated user (never the password).
     pub user: String,
+    /// Account of the client (`$G` unless its user says otherwise).
+    pub account: String,
     /// Last measured round trip (server PING to client PONG).
     pub rtt: Option<Duration>,
     /// Last time the client sent anything.

@@ -239,7 +239,13 @@ impl Server {
             rtt: meta.rtt,
             pending,
             user: meta.user,
-            account: String::new(),
+            // Closed records of the global account carry no account name
+            // (as nats-server).
+            account: if meta.account == crate::accounts::GLOBAL {
+                String::new()
+            } else {
+                meta.account
+            },
             subs: subs.iter().map(|s| SubDetail::of(s)).collect(),
             websocket: shared.ws_compress.is_some(),
         });

@@ -203,3 +203,55 @@ async fn cross_account_request_reply_through_service_import() {
         );
     }
 }
+
+fn http_get_json(port: u16, path: &str) -> serde_json::Value {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    let body = text.split("\r\n\r\n").nth(1).unwrap_or("");
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("{path}: {e}: {text}"))
+}
+
+/// `/connz?auth=1` names each client's account and `acc=` filters by it,
+/// as nats-server shows them.
+#[test]
+fn connz_shows_accounts() {
+    let config = "accounts {\n  A: { users: [ {user: a, password: a} ] }\n  B: { users: [ {user: b, password: b} ] }\n}\n";
+    for bin in [common::rnatsd_bin(), reference_bin()] {
+        let srv = ServerProc::start_bin(&bin, Some(config), &["-m", "-1"]);
+        let mut conns = Vec::new();
+        for u in ["a", "b", "b"] {
+            let mut r = srv.raw();
+            r.send(
+                format!(
+                    "CONNECT {{\"verbose\":false,\"user\":\"{u}\",\"pass\":\"{u}\"}}\r\nPING\r\n"
+                )
+                .as_bytes(),
+            );
+            r.expect(b"PONG\r\n");
+            conns.push(r);
+        }
+        let all = http_get_json(srv.http_port, "/connz?auth=1");
+        let mut accs: Vec<(String, String)> = all["connections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["authorized_user"].as_str().unwrap_or("").to_string(),
+                    c["account"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect();
+        accs.sort();
+        let want: Vec<(String, String)> = [("a", "A"), ("b", "B"), ("b", "B")]
+            .iter()
+            .map(|(u, a)| (u.to_string(), a.to_string()))
+            .collect();
+        assert_eq!(accs, want, "{bin}");
+        let only_b = http_get_json(srv.http_port, "/connz?acc=B");
+        assert_eq!(only_b["num_connections"], 2, "{bin}");
+    }
+}

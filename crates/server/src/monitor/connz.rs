@@ -206,7 +206,7 @@ fn connz(m: &Monitor, o: Opts) -> Result<Connz, String> {
         limit,
         connections: None,
     };
-    if !o.acc.is_empty() && o.acc != GLOBAL_ACCOUNT {
+    if !o.acc.is_empty() && !m.srv.accounts.contains(&o.acc) {
         // An unknown account: nats-server answers before filling anything.
         return Ok(c);
     }
@@ -225,6 +225,14 @@ fn connz(m: &Monitor, o: Opts) -> Result<Connz, String> {
                 open.extend(clients.get(&o.cid).cloned());
             }
         }
+    }
+    if !o.acc.is_empty() && want_open {
+        let before = open.len();
+        open.retain(|e| {
+            let acc = e.shared.meta.lock().account.clone();
+            acc == o.acc || (acc.is_empty() && o.acc == GLOBAL_ACCOUNT)
+        });
+        c.total -= before - open.len();
     }
     if want_closed {
         closed = m.srv.closed.snapshot();
@@ -349,6 +357,10 @@ fn open_info(e: &ClientEntry, now: DateTime<Utc>, o: &Opts) -> ConnInfo {
     }
     if o.auth {
         ci.authorized_user = meta.user;
+        // The global account is not named (as nats-server 2.9).
+        if meta.account != GLOBAL_ACCOUNT {
+            ci.account = meta.account;
+        }
     }
     ci
 }
