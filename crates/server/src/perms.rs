@@ -281,5 +281,25 @@ mod tests {
         replies.lock().note(b"_INBOX.1", None);
         assert!(p.can_publish(b"_INBOX.1", &replies));
         assert!(!p.can_publish(b"_INBOX.1", &replies), "one response only");
+        // With an expiry, a late response is refused.
+        let mut p = ClientPerms::new(&Permissions {
+            publish: Some(SubjectPermission {
+                allow: Some(vec![]),
+                deny: None,
+            }),
+            subscribe: None,
+            response: Some(ResponsePermission {
+                max_msgs: -1,
+                expires: Some(Duration::from_millis(20)),
+            }),
+        })
+        .unwrap();
+        replies
+            .lock()
+            .note(b"_INBOX.2", Some(Duration::from_millis(20)));
+        assert!(p.can_publish(b"_INBOX.2", &replies));
+        assert!(p.can_publish(b"_INBOX.2", &replies), "unlimited responses");
+        std::thread::sleep(Duration::from_millis(40));
+        assert!(!p.can_publish(b"_INBOX.2", &replies), "expired");
     }
 }
