@@ -2,22 +2,9 @@
 //! nats-server side by side.
 
 mod common;
-use common::ServerProc;
+use common::{reference_bin, ServerProc};
 use futures::StreamExt;
 use std::time::Duration;
-
-fn reference_bin() -> String {
-    for p in [
-        "/usr/sbin/nats-server",
-        "/usr/bin/nats-server",
-        "/usr/local/bin/nats-server",
-    ] {
-        if std::path::Path::new(p).exists() {
-            return p.to_string();
-        }
-    }
-    panic!("the reference nats-server is not installed: run scripts/test.sh, which installs it");
-}
 
 /// Both servers, started with the same config.
 fn both(config: &str) -> Vec<(&'static str, ServerProc)> {

@@ -5,23 +5,10 @@
 //! Files in subdirectories are only included by other fixtures.
 
 mod common;
-use common::{rnatsd_bin, scratch};
+use common::{reference_bin, rnatsd_bin, scratch};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
-
-fn reference_bin() -> String {
-    for p in [
-        "/usr/sbin/nats-server",
-        "/usr/bin/nats-server",
-        "/usr/local/bin/nats-server",
-    ] {
-        if Path::new(p).exists() {
-            return p.to_string();
-        }
-    }
-    panic!("the reference nats-server is not installed (apt-get install nats-server): the config corpus needs it");
-}
 
 fn configs_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/configs")

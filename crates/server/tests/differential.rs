@@ -15,7 +15,7 @@
 //! moment; the transcript records who received what after which step.
 
 mod common;
-use common::ServerProc;
+use common::{reference_bin, ServerProc};
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -234,19 +234,6 @@ fn run(bin: &str, sc: &Scenario) -> Vec<String> {
         }
     }
     transcript
-}
-
-fn reference_bin() -> String {
-    for p in [
-        "/usr/sbin/nats-server",
-        "/usr/bin/nats-server",
-        "/usr/local/bin/nats-server",
-    ] {
-        if Path::new(p).exists() {
-            return p.to_string();
-        }
-    }
-    panic!("the reference nats-server is not installed: run scripts/test.sh, which installs it");
 }
 
 #[test]

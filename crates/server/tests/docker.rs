@@ -5,7 +5,7 @@
 //! healthy server from a dead port; the Dockerfile has what the image needs.
 
 mod common;
-use common::{rnatsd_bin, scratch, Raw};
+use common::{reference_bin, rnatsd_bin, scratch, Raw};
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -27,19 +27,6 @@ fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
-}
-
-fn reference_bin() -> String {
-    for p in [
-        "/usr/sbin/nats-server",
-        "/usr/bin/nats-server",
-        "/usr/local/bin/nats-server",
-    ] {
-        if Path::new(p).exists() {
-            return p.to_string();
-        }
-    }
-    panic!("the reference nats-server is not installed (apt-get install nats-server)");
 }
 
 /// A server process with every log line it printed up to "Server is ready".

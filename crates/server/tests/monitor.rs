@@ -10,25 +10,12 @@
 //! while traffic runs.
 
 mod common;
-use common::{Raw, ServerProc};
+use common::{reference_bin, Raw, ServerProc};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
-
-fn reference_bin() -> String {
-    for p in [
-        "/usr/sbin/nats-server",
-        "/usr/bin/nats-server",
-        "/usr/local/bin/nats-server",
-    ] {
-        if std::path::Path::new(p).exists() {
-            return p.to_string();
-        }
-    }
-    panic!("the reference nats-server is not installed: run scripts/test.sh, which installs it");
-}
 
 /// (name, server) for nats-server then rnatsd, both with `-m -1`.
 fn both(config: Option<&str>, args: &[&str]) -> [(&'static str, ServerProc); 2] {

@@ -1,22 +1,9 @@
 //! Config reload on a running server, compared with nats-server.
 
 mod common;
-use common::ServerProc;
+use common::{reference_bin, ServerProc};
 use std::process::Command;
 use std::time::Duration;
-
-fn reference_bin() -> String {
-    for p in [
-        "/usr/sbin/nats-server",
-        "/usr/bin/nats-server",
-        "/usr/local/bin/nats-server",
-    ] {
-        if std::path::Path::new(p).exists() {
-            return p.to_string();
-        }
-    }
-    panic!("the reference nats-server is not installed: run scripts/test.sh, which installs it");
-}
 
 fn config(pw_a: &str, max_payload: usize) -> String {
     format!(

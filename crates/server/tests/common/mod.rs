@@ -21,6 +21,21 @@ pub struct ServerProc {
     pub dir: PathBuf,
 }
 
+/// Path of the reference nats-server (Debian's package); panics with the
+/// way to install it when it is missing.
+pub fn reference_bin() -> String {
+    for p in [
+        "/usr/sbin/nats-server",
+        "/usr/bin/nats-server",
+        "/usr/local/bin/nats-server",
+    ] {
+        if std::path::Path::new(p).exists() {
+            return p.to_string();
+        }
+    }
+    panic!("the reference nats-server is not installed: run scripts/test.sh, which installs it");
+}
+
 /// Path of the rnatsd binary under test.
 pub fn rnatsd_bin() -> String {
     env!("CARGO_BIN_EXE_rnatsd").to_string()
