@@ -268,6 +268,19 @@ impl Server {
 
     /// Accepts clients until shutdown or lame duck mode.
     pub async fn accept_loop(self: Arc<Self>, listener: TcpListener) {
+        self.accept_with(listener, "client", |srv, stream, addr| {
+            crate::conn::run(srv, stream, addr, None)
+        })
+        .await
+    }
+
+    /// Accepts connections on `listener` until shutdown or lame duck mode,
+    /// serving each with `serve` in a task of its own.
+    pub async fn accept_with<F, Fut>(self: Arc<Self>, listener: TcpListener, what: &str, serve: F)
+    where
+        F: Fn(Arc<Server>, tokio::net::TcpStream, SocketAddr) -> Fut,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
         let stop = self.shutdown.clone();
         let ldm = self.stop_accepting.clone();
         loop {
@@ -282,11 +295,10 @@ impl Server {
                         drop(stream);
                         continue;
                     }
-                    let srv = self.clone();
-                    tokio::spawn(async move { crate::conn::run(srv, stream, addr, None).await });
+                    tokio::spawn(serve(self.clone(), stream, addr));
                 }
                 Err(e) => {
-                    crate::error!("Error accepting client connection: {e}");
+                    crate::error!("Error accepting {what} connection: {e}");
                     tokio::time::sleep(Duration::from_millis(10)).await;
                 }
             }

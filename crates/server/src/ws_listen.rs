@@ -6,7 +6,6 @@ use crate::conn::WsSetup;
 use crate::server::Server;
 use crate::ws;
 use std::net::SocketAddr;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -47,28 +46,7 @@ pub async fn bind(srv: &Arc<Server>) -> std::io::Result<Option<TcpListener>> {
 
 /// Accepts websocket clients until shutdown or lame duck mode.
 pub async fn accept_loop(srv: Arc<Server>, listener: TcpListener) {
-    let stop = srv.shutdown.clone();
-    let ldm = srv.stop_accepting.clone();
-    loop {
-        let accepted = tokio::select! {
-            r = listener.accept() => r,
-            _ = stop.cancelled() => break,
-            _ = ldm.cancelled() => break,
-        };
-        match accepted {
-            Ok((stream, addr)) => {
-                if srv.lame_duck.load(Ordering::Relaxed) {
-                    continue;
-                }
-                let srv = srv.clone();
-                tokio::spawn(async move { serve(srv, stream, addr).await });
-            }
-            Err(e) => {
-                crate::error!("Error accepting websocket connection: {e}");
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-        }
-    }
+    srv.accept_with(listener, "websocket", serve).await
 }
 
 async fn serve(srv: Arc<Server>, mut stream: TcpStream, addr: SocketAddr) {
