@@ -157,6 +157,19 @@ fn header_map(list: &[String]) -> Result<Option<async_nats::HeaderMap>, String> 
     Ok(Some(h))
 }
 
+/// Subscribes, in a queue group when one is given.
+async fn subscribe(
+    c: &async_nats::Client,
+    subject: &str,
+    queue: Option<String>,
+) -> Result<async_nats::Subscriber, String> {
+    match queue {
+        Some(q) => c.queue_subscribe(subject.to_string(), q).await,
+        None => c.subscribe(subject.to_string()).await,
+    }
+    .map_err(|e| e.to_string())
+}
+
 fn print_msg(m: &async_nats::Message) {
     println!("[{}] {} bytes", m.subject, m.payload.len());
     if let Some(h) = &m.headers {
@@ -213,11 +226,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             count,
         } => {
             let c = connect(&cli.conn).await?;
-            let mut sub = match queue {
-                Some(q) => c.queue_subscribe(subject.clone(), q).await,
-                None => c.subscribe(subject.clone()).await,
-            }
-            .map_err(|e| e.to_string())?;
+            let mut sub = subscribe(&c, &subject, queue).await?;
             eprintln!("Subscribing on {subject:?}");
             let mut n = 0;
             while let Some(m) = sub.next().await {
@@ -254,11 +263,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             count,
         } => {
             let c = connect(&cli.conn).await?;
-            let mut sub = match queue {
-                Some(q) => c.queue_subscribe(subject.clone(), q).await,
-                None => c.subscribe(subject.clone()).await,
-            }
-            .map_err(|e| e.to_string())?;
+            let mut sub = subscribe(&c, &subject, queue).await?;
             eprintln!("Replying on {subject:?}");
             let mut n = 0;
             while let Some(m) = sub.next().await {
