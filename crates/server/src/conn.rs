@@ -143,10 +143,13 @@ pub async fn run(srv: Arc<Server>, stream: TcpStream, addr: SocketAddr, ws: Opti
     let reason = shared.closed_reason().unwrap_or(reason);
     let _ = writer.await;
     if admitted {
-        let info = ClosedInfo {
-            name: c.connect.name.clone().unwrap_or_default(),
-            lang: c.connect.lang.clone().unwrap_or_default(),
-            version: c.connect.version.clone().unwrap_or_default(),
+        let info = {
+            let m = shared.meta.lock();
+            ClosedInfo {
+                name: m.name.clone(),
+                lang: m.lang.clone(),
+                version: m.version.clone(),
+            }
         };
         srv.remove_client(&entry, reason, info);
     }
@@ -425,6 +428,15 @@ impl Conn {
                 return Err(ClosedReason::ProtocolViolation);
             }
         };
+        {
+            // What the client says about itself is kept even when the
+            // CONNECT is refused below (as nats-server's closed records).
+            let mut m = self.shared.meta.lock();
+            m.name = opts.name.clone().unwrap_or_default();
+            m.lang = opts.lang.clone().unwrap_or_default();
+            m.version = opts.version.clone().unwrap_or_default();
+            m.user = opts.user.clone().unwrap_or_default();
+        }
         if opts.protocol < 0 || opts.protocol > 1 {
             crate::error!("{} - invalid client protocol", self.shared.log_prefix);
             self.send_err("invalid client protocol");
@@ -452,10 +464,6 @@ impl Conn {
         self.shared.headers.store(opts.headers, Ordering::Relaxed);
         {
             let mut m = self.shared.meta.lock();
-            m.name = opts.name.clone().unwrap_or_default();
-            m.lang = opts.lang.clone().unwrap_or_default();
-            m.version = opts.version.clone().unwrap_or_default();
-            m.user = opts.user.clone().unwrap_or_default();
             // Until a PING/PONG is measured, the connect-time estimate
             // (INFO sent to CONNECT received), as nats-server reports.
             if m.rtt.is_none() {

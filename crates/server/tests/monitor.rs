@@ -753,9 +753,8 @@ fn connz_closed_connections_with_reasons() {
             "{name}"
         );
     }
-    // Difference: a connection refused at CONNECT. nats-server's record
-    // keeps the name, lang and version the client sent; rnatsd's has
-    // them only for accepted CONNECTs.
+    // A connection refused at CONNECT: both records keep the name, lang
+    // and version the client sent.
     let refused = |v: &Value| -> Value {
         conns(v)
             .iter()
@@ -768,7 +767,10 @@ fn connz_closed_connections_with_reasons() {
         (&ra["name"], &ra["lang"]),
         (&Value::from("badauth"), &Value::from("rust"))
     );
-    assert_eq!((&rb["name"], &rb["lang"]), (&Value::Null, &Value::Null));
+    assert_eq!(
+        (&rb["name"], &rb["lang"]),
+        (&Value::from("badauth"), &Value::from("rust"))
+    );
     let slow = by_name(&b, "slow");
     assert!(is_rfc3339(slow["stop"].as_str().unwrap()));
     let (va, vb) = (json(go, "/varz"), json(rs, "/varz"));
