@@ -39,6 +39,8 @@ pub enum ClosedReason {
     ServerShutdown,
     /// Lame duck mode closed the connection.
     LameDuckMode,
+    /// The TLS handshake failed or timed out.
+    TlsHandshakeError,
 }
 
 impl ClosedReason {
@@ -61,6 +63,7 @@ impl ClosedReason {
             ClosedReason::MaxControlLineExceeded => "Maximum Control Line Exceeded",
             ClosedReason::ServerShutdown => "Server Shutdown",
             ClosedReason::LameDuckMode => "Lame Duck Mode",
+            ClosedReason::TlsHandshakeError => "TLS Handshake Failure",
         }
     }
 

@@ -120,7 +120,13 @@ pub async fn run(srv: Arc<Server>, stream: TcpStream, addr: SocketAddr, ws: Opti
     c.scratch.clear();
     proto::encode::info(&mut c.scratch, &info);
     c.trace_out_bytes("INFO", &info);
-    shared.send_now(&c.scratch);
+    let tls_config = srv.tls_config.get().filter(|_| ws.is_none()).cloned();
+    if tls_config.is_some() {
+        // INFO goes out in plaintext before TLS starts.
+        write_direct(&shared.sock, &c.scratch).await;
+    } else {
+        shared.send_now(&c.scratch);
+    }
     // INFO goes out before the connection limit is checked, as in nats-server.
     let admitted = {
         let mut clients = srv.clients.lock();
@@ -135,8 +141,13 @@ pub async fn run(srv: Arc<Server>, stream: TcpStream, addr: SocketAddr, ws: Opti
         crate::error!("{} - maximum connections exceeded", shared.log_prefix);
         c.send_err("maximum connections exceeded");
         ClosedReason::MaxConnectionsExceeded
+    } else if let Some(cfg) = tls_config {
+        match c.start_tls(cfg).await {
+            Ok(first) => c.read_loop(ws, first).await,
+            Err(reason) => reason,
+        }
     } else {
-        c.read_loop(ws).await
+        c.read_loop(ws, Vec::new()).await
     };
     c.flush_stats();
     shared.mark_closed(reason, false);
@@ -164,12 +175,51 @@ pub async fn run(srv: Arc<Server>, stream: TcpStream, addr: SocketAddr, ws: Opti
 }
 
 impl Conn {
-    async fn read_loop(&mut self, ws: Option<WsSetup>) -> ClosedReason {
+    /// Waits for the client to start TLS after INFO. Returns the first
+    /// bytes it sent; a plaintext client gets nats-server's error.
+    async fn start_tls(&mut self, cfg: Arc<rustls::ServerConfig>) -> Result<Vec<u8>, ClosedReason> {
+        let timeout = self
+            .opts
+            .tls
+            .as_ref()
+            .map(|t| t.timeout)
+            .filter(|t| *t > 0.0)
+            .map(Duration::from_secs_f64)
+            .unwrap_or(Duration::from_secs(2));
+        let mut first = Vec::with_capacity(4096);
+        match tokio::time::timeout(timeout, read_some(&self.shared.sock, &mut first)).await {
+            Ok(Ok(n)) if n > 0 && first[0] == crate::tls::HANDSHAKE_RECORD => {
+                let session = crate::tls::Session::new(cfg).map_err(|e| {
+                    crate::error!("{} - TLS handshake error: {e}", self.shared.log_prefix);
+                    ClosedReason::TlsHandshakeError
+                })?;
+                let _ = self.shared.tls.set(session);
+                Ok(first)
+            }
+            Ok(Ok(n)) if n > 0 => {
+                // nats-server closes without an -ERR here.
+                crate::error!(
+                    "{} - TLS handshake error: tls: first record does not look like a TLS handshake",
+                    self.shared.log_prefix
+                );
+                Err(ClosedReason::TlsHandshakeError)
+            }
+            Ok(_) => Err(ClosedReason::ClientClosed),
+            Err(_) => {
+                crate::error!("{} - TLS handshake timeout", self.shared.log_prefix);
+                Err(ClosedReason::TlsHandshakeError)
+            }
+        }
+    }
+
+    async fn read_loop(&mut self, ws: Option<WsSetup>, first: Vec<u8>) -> ClosedReason {
         let sock = self.shared.sock.clone();
         let mut buf: Vec<u8> = Vec::with_capacity(MIN_READ);
-        // Websocket: frames are read into `raw` and decoded into `buf`.
-        let ws_mode = ws.is_some();
-        let mut raw: Vec<u8> = ws.as_ref().map(|w| w.leftover.clone()).unwrap_or_default();
+        // Websocket and TLS: bytes are read into `raw`, then decoded or
+        // decrypted into `buf`.
+        let tls_mode = self.shared.tls.get().is_some();
+        let ws_mode = ws.is_some() || tls_mode;
+        let mut raw: Vec<u8> = ws.as_ref().map(|w| w.leftover.clone()).unwrap_or(first);
         let mut decoder =
             ws.map(|w| crate::ws::Decoder::new(w.compress, self.opts.max_pending.max(1 << 20)));
         let mut ws_need = 0usize;
@@ -207,6 +257,10 @@ impl Conn {
                                 match self.ws_input(dec, &mut raw, &mut buf) {
                                     Ok(need) => ws_need = need,
                                     Err(reason) => return reason,
+                                }
+                            } else if tls_mode {
+                                if let Err(reason) = self.tls_input(&mut raw, &mut buf) {
+                                    return reason;
                                 }
                             }
                             self.last_activity = Instant::now();
@@ -251,6 +305,10 @@ impl Conn {
                         match self.ws_input(dec, &mut raw, &mut buf) {
                             Ok(need) => ws_need = need,
                             Err(reason) => return reason,
+                        }
+                    } else if tls_mode {
+                        if let Err(reason) = self.tls_input(&mut raw, &mut buf) {
+                            return reason;
                         }
                     }
                     let res = self.process(&mut buf);
@@ -311,6 +369,22 @@ impl Conn {
                 Err(ClosedReason::ProtocolViolation)
             }
         }
+    }
+
+    /// Decrypts TLS records from `raw` into `buf`, and sends what the
+    /// handshake needs sent.
+    fn tls_input(&mut self, raw: &mut Vec<u8>, buf: &mut Vec<u8>) -> Result<(), ClosedReason> {
+        let Some(t) = self.shared.tls.get() else {
+            return Ok(());
+        };
+        let res = t.decrypt(raw, buf);
+        if t.wants_write() {
+            writer::flush_in_place(&self.shared);
+        }
+        res.map_err(|e| {
+            crate::error!("{} - TLS handshake error: {e}", self.shared.log_prefix);
+            ClosedReason::TlsHandshakeError
+        })
     }
 
     /// Queues a websocket control frame and flushes it.
@@ -937,6 +1011,26 @@ async fn read_some(sock: &TcpStream, buf: &mut Vec<u8>) -> std::io::Result<usize
             Ok(n) => return Ok(n),
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
             Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Writes bytes straight to the socket (before TLS starts), giving up
+/// after a second.
+async fn write_direct(sock: &TcpStream, mut bytes: &[u8]) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
+    while !bytes.is_empty() {
+        match sock.try_write(bytes) {
+            Ok(n) => bytes = &bytes[n..],
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                if tokio::time::timeout_at(deadline, sock.writable())
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+            }
+            Err(_) => return,
         }
     }
 }

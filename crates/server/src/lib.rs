@@ -23,6 +23,7 @@ pub mod perms;
 pub mod reload;
 pub mod server;
 pub mod signals;
+pub mod tls;
 pub mod util;
 pub mod writer;
 pub mod ws;
@@ -50,6 +51,17 @@ pub async fn serve(opts: Options) -> std::io::Result<()> {
         if let Err(e) = monitor::start(&srv).await {
             fatal!("Can't start monitoring: {e}");
             return Err(e);
+        }
+    }
+    if let Some(t) = &opts.tls {
+        match tls::server_config(t) {
+            Ok(c) => {
+                let _ = srv.tls_config.set(c);
+            }
+            Err(e) => {
+                fatal!("{e}");
+                return Err(std::io::Error::other(e));
+            }
         }
     }
     let ws_listener = match ws_listen::bind(&srv).await {

@@ -326,10 +326,29 @@ impl Options {
                 password: p.to_string(),
             }];
         }
+        // --tls, --tlscert, --tlskey, --tlsverify, --tlscacert (nats-server's
+        // rules: any of them turns TLS on; --tlsverify also verifies).
+        if ["tls", "tlscert", "tlskey", "tlsverify", "tlscacert"]
+            .iter()
+            .any(|k| f.has(k))
+        {
+            let mut t = self.tls.clone().unwrap_or_default();
+            if let Some(c) = f.get("tlscert") {
+                t.cert_file = Some(c.to_string());
+            }
+            if let Some(k) = f.get("tlskey") {
+                t.key_file = Some(k.to_string());
+            }
+            if let Some(ca) = f.get("tlscacert") {
+                t.ca_file = Some(ca.to_string());
+            }
+            if f.is_set("tlsverify") {
+                t.verify = true;
+            }
+            self.tls = Some(t);
+        }
         for (flag, feature) in [
             ("jetstream", "JetStream"),
-            ("tls", "TLS"),
-            ("tlsverify", "TLS"),
             ("routes", "clustering"),
             ("cluster", "clustering"),
             ("https_port", "HTTPS monitoring"),

@@ -9,7 +9,7 @@ use crate::closed::ClosedReason;
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
@@ -111,6 +111,8 @@ pub struct ClientShared {
     /// A websocket client: outbound bytes are framed (`Some(true)`: and
     /// deflated).
     pub ws_compress: Option<bool>,
+    /// The TLS session, once the client started TLS.
+    pub tls: OnceLock<crate::tls::Session>,
     /// Outbound queue.
     pub out: Mutex<Outbound>,
     /// Wakes the writer.
@@ -158,6 +160,7 @@ impl ClientShared {
             cid,
             sock,
             ws_compress: None,
+            tls: OnceLock::new(),
             out: Mutex::new(Outbound::default()),
             wake: Notify::new(),
             drained: Notify::new(),

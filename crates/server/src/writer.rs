@@ -38,12 +38,23 @@ fn take(c: &ClientShared, flush_on_close: bool) -> Option<(Vec<u8>, usize)> {
         return None;
     }
     if out.wpos >= out.wbuf.len() {
-        if out.buf.is_empty() && out.ctrl.is_empty() {
+        let tls = c.tls.get();
+        if out.buf.is_empty() && out.ctrl.is_empty() && !tls.is_some_and(|t| t.wants_write()) {
             out.signaled = false;
             return None;
         }
         let out = &mut *out;
         out.wbuf.clear();
+        if let Some(t) = tls {
+            // TLS: encrypt the protocol bytes (and any handshake records).
+            t.encrypt(&out.buf, &mut out.wbuf);
+            out.buf.clear();
+            out.wpos = 0;
+            out.signaled = false;
+            out.writing = true;
+            let w = std::mem::take(&mut out.wbuf);
+            return Some((w, 0));
+        }
         match c.ws_compress {
             // Websocket: control frames first, then the protocol bytes as
             // one binary frame.

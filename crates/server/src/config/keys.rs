@@ -193,7 +193,6 @@ pub(crate) fn apply_key(
         "tls" => {
             if let Some(t) = tls::parse_tls(cx, v, tls::TlsContext::Client)? {
                 opts.tls = Some(t);
-                unsupported(opts, "TLS");
             }
         }
         "ocsp" => {

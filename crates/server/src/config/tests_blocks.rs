@@ -222,7 +222,10 @@ fn tls_blocks() {
         Duration::from_millis(2500),
         "TLS timeout + 1s"
     );
-    assert!(o.unsupported.contains(&"TLS".to_string()));
+    assert!(
+        !o.unsupported.contains(&"TLS".to_string()),
+        "client TLS is served"
+    );
     let not_pem = dir.join("x.pem");
     std::fs::write(&not_pem, "hello").unwrap();
     let p = not_pem.display();

@@ -1,0 +1,130 @@
+//! TLS for client connections (rustls with the ring provider): the server
+//! configuration built from `tls { cert_file, key_file, ca_file, verify }`
+//! (or the `--tls*` flags), and the per-connection session that the reader
+//! decrypts through and the writer encrypts through.
+//!
+//! As nats-server does by default, the server sends `INFO` in plaintext
+//! (with `tls_required`) and the client then starts the TLS handshake; a
+//! client that sends plaintext instead is closed (a TLS handshake error).
+
+use crate::config::types::TlsOpts;
+use parking_lot::Mutex;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use std::io::{Read, Write};
+use std::sync::Arc;
+
+/// The TLS record type of a handshake: the first byte a TLS client sends.
+pub const HANDSHAKE_RECORD: u8 = 0x16;
+
+/// Builds the server's TLS configuration.
+pub fn server_config(t: &TlsOpts) -> Result<Arc<rustls::ServerConfig>, String> {
+    let cert_file = t.cert_file.as_deref().ok_or("tls: cert_file is required")?;
+    let key_file = t.key_file.as_deref().ok_or("tls: key_file is required")?;
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert_file)
+        .map_err(|e| format!("error parsing X509 certificate/key pair: {cert_file}: {e}"))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("error parsing X509 certificate/key pair: {cert_file}: {e}"))?;
+    let key = PrivateKeyDer::from_pem_file(key_file)
+        .map_err(|e| format!("error parsing X509 certificate/key pair: {key_file}: {e}"))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?;
+    let builder = if t.verify || t.map {
+        let ca = t.ca_file.as_deref().ok_or("tls: verify needs ca_file")?;
+        let mut roots = rustls::RootCertStore::empty();
+        for c in CertificateDer::pem_file_iter(ca).map_err(|e| format!("{ca}: {e}"))? {
+            roots
+                .add(c.map_err(|e| format!("{ca}: {e}"))?)
+                .map_err(|e| format!("{ca}: {e}"))?;
+        }
+        let verifier =
+            rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+                .build()
+                .map_err(|e| e.to_string())?;
+        builder.with_client_cert_verifier(verifier)
+    } else {
+        builder.with_no_client_auth()
+    };
+    let config = builder
+        .with_single_cert(certs, key)
+        .map_err(|e| format!("error parsing X509 certificate/key pair: {e}"))?;
+    Ok(Arc::new(config))
+}
+
+/// One connection's TLS session.
+pub struct Session {
+    conn: Mutex<rustls::ServerConnection>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("tls::Session")
+    }
+}
+
+impl Session {
+    /// A session for a new client.
+    pub fn new(config: Arc<rustls::ServerConfig>) -> Result<Session, String> {
+        let mut conn = rustls::ServerConnection::new(config).map_err(|e| e.to_string())?;
+        // The outbound queue (max_pending) bounds what waits; rustls must
+        // not drop plaintext past its own default limit.
+        conn.set_buffer_limit(None);
+        Ok(Session {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    /// Feeds received TLS records from `raw` (all of them) and appends the
+    /// decrypted bytes to `plain`.
+    pub fn decrypt(&self, raw: &mut Vec<u8>, plain: &mut Vec<u8>) -> Result<(), String> {
+        let mut c = self.conn.lock();
+        let mut input: &[u8] = raw;
+        while !input.is_empty() {
+            match c.read_tls(&mut input) {
+                Ok(0) => break,
+                Ok(_) => {
+                    c.process_new_packets().map_err(|e| e.to_string())?;
+                }
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+        let used = raw.len() - input.len();
+        raw.drain(..used);
+        let mut chunk = [0u8; 16 * 1024];
+        loop {
+            match c.reader().read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => plain.extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+        Ok(())
+    }
+
+    /// Encrypts `plain` (may be empty) and appends every pending TLS record
+    /// (handshake included) to `out`.
+    pub fn encrypt(&self, plain: &[u8], out: &mut Vec<u8>) {
+        let mut c = self.conn.lock();
+        if !plain.is_empty() {
+            let _ = c.writer().write_all(plain);
+        }
+        while c.wants_write() {
+            if c.write_tls(out).is_err() {
+                break;
+            }
+        }
+    }
+
+    /// True when TLS records (handshake, alerts) wait to be written.
+    pub fn wants_write(&self) -> bool {
+        self.conn.lock().wants_write()
+    }
+
+    /// True once the handshake is done.
+    pub fn established(&self) -> bool {
+        !self.conn.lock().is_handshaking()
+    }
+}

@@ -1,0 +1,174 @@
+//! TLS for clients, with certificates made at test time (rcgen).
+
+mod common;
+use common::ServerProc;
+use futures::StreamExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+struct Pki {
+    dir: PathBuf,
+}
+
+impl Pki {
+    fn path(&self, name: &str) -> String {
+        self.dir.join(name).display().to_string()
+    }
+}
+
+/// A CA, a server certificate for 127.0.0.1/localhost, a client
+/// certificate, and an unrelated CA.
+fn make_pki(name: &str) -> Pki {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
+    let dir = common::scratch(name);
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let server_key = KeyPair::generate().unwrap();
+    let server = CertificateParams::new(vec!["127.0.0.1".into(), "localhost".into()])
+        .unwrap()
+        .signed_by(&server_key, &ca, &ca_key)
+        .unwrap();
+    let client_key = KeyPair::generate().unwrap();
+    let client = CertificateParams::new(vec!["client.example".into()])
+        .unwrap()
+        .signed_by(&client_key, &ca, &ca_key)
+        .unwrap();
+    let other_key = KeyPair::generate().unwrap();
+    let mut other_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    other_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let other = other_params.self_signed(&other_key).unwrap();
+    let write = |n: &str, s: String| std::fs::write(dir.join(n), s).unwrap();
+    write("ca.pem", ca.pem());
+    write("server.pem", server.pem());
+    write("server-key.pem", server_key.serialize_pem());
+    write("client.pem", client.pem());
+    write("client-key.pem", client_key.serialize_pem());
+    write("other-ca.pem", other.pem());
+    Pki { dir }
+}
+
+fn tls_config(pki: &Pki, verify: bool) -> String {
+    format!(
+        "tls {{\n  cert_file: \"{}\"\n  key_file: \"{}\"\n  ca_file: \"{}\"\n  verify: {verify}\n  timeout: 2\n}}\n",
+        pki.path("server.pem"),
+        pki.path("server-key.pem"),
+        pki.path("ca.pem")
+    )
+}
+
+async fn tls_client(
+    srv: &ServerProc,
+    ca: &str,
+    client_cert: Option<(&str, &str)>,
+) -> Result<async_nats::Client, String> {
+    let mut o = async_nats::ConnectOptions::new()
+        .add_root_certificates(PathBuf::from(ca))
+        .require_tls(true)
+        .max_reconnects(Some(0))
+        .connection_timeout(Duration::from_secs(3));
+    if let Some((c, k)) = client_cert {
+        o = o.add_client_certificate(PathBuf::from(c), PathBuf::from(k));
+    }
+    o.connect(format!("tls://127.0.0.1:{}", srv.port))
+        .await
+        .map_err(|e| e.to_string())
+}
+
+#[tokio::test]
+async fn tls_clients_pub_sub_and_request_reply() {
+    let pki = make_pki("tls-basic");
+    let srv = ServerProc::start(Some(&tls_config(&pki, false)));
+    let raw = srv.raw();
+    assert!(raw.info.contains("\"tls_required\":true"), "{}", raw.info);
+    let a = tls_client(&srv, &pki.path("ca.pem"), None).await.unwrap();
+    let b = tls_client(&srv, &pki.path("ca.pem"), None).await.unwrap();
+    let mut sub = a.subscribe("secure.>").await.unwrap();
+    a.flush().await.unwrap();
+    let _ = a.request("_sync", "".into()).await;
+    let big: bytes::Bytes = vec![7u8; 600_000].into();
+    b.publish("secure.x", big.clone()).await.unwrap();
+    b.flush().await.unwrap();
+    let m = tokio::time::timeout(Duration::from_secs(5), sub.next())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(m.payload == big);
+    let err = b
+        .request("nobody", "x".into())
+        .await
+        .expect_err("no responders");
+    assert_eq!(err.kind(), async_nats::RequestErrorKind::NoResponders);
+    // A client that trusts another CA refuses the server.
+    assert!(tls_client(&srv, &pki.path("other-ca.pem"), None)
+        .await
+        .is_err());
+}
+
+#[tokio::test]
+async fn mutual_tls_requires_a_client_certificate() {
+    let pki = make_pki("tls-verify");
+    let srv = ServerProc::start(Some(&tls_config(&pki, true)));
+    assert!(srv.raw().info.contains("\"tls_verify\":true"));
+    let ok = tls_client(
+        &srv,
+        &pki.path("ca.pem"),
+        Some((&pki.path("client.pem"), &pki.path("client-key.pem"))),
+    )
+    .await
+    .unwrap();
+    ok.publish("x", "y".into()).await.unwrap();
+    ok.flush().await.unwrap();
+    assert!(tls_client(&srv, &pki.path("ca.pem"), None).await.is_err());
+}
+
+/// A plaintext client where TLS is required is closed with no reply,
+/// as nats-server does.
+#[test]
+fn plaintext_client_is_closed_like_nats_server() {
+    let pki = make_pki("tls-plain");
+    for bin in [common::rnatsd_bin(), common::reference_bin()] {
+        let srv = ServerProc::start_bin(&bin, Some(&tls_config(&pki, false)), &[]);
+        let mut r = srv.raw();
+        assert!(r.info.contains("\"tls_required\":true"), "{bin}");
+        r.send(b"CONNECT {\"verbose\":false}\r\nPING\r\n");
+        r.expect_closed();
+        assert!(
+            srv.wait_log(
+                "first record does not look like a TLS handshake",
+                Duration::from_secs(5)
+            )
+            .is_some(),
+            "{bin}"
+        );
+    }
+}
+
+#[test]
+fn tls_flags_turn_tls_on() {
+    let pki = make_pki("tls-flags");
+    let srv = ServerProc::start_args(
+        None,
+        &[
+            "--tlscert",
+            &pki.path("server.pem"),
+            "--tlskey",
+            &pki.path("server-key.pem"),
+        ],
+    );
+    assert!(srv.raw().info.contains("\"tls_required\":true"));
+    let bad = std::process::Command::new(common::rnatsd_bin())
+        .args([
+            "-p",
+            "-1",
+            "--tlscert",
+            "/nonexistent.pem",
+            "--tlskey",
+            "/nonexistent.pem",
+        ])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(Path::new(&pki.path("ca.pem")).exists());
+}
