@@ -120,7 +120,7 @@ pub async fn run(srv: Arc<Server>, stream: TcpStream, addr: SocketAddr, ws: Opti
     c.scratch.clear();
     proto::encode::info(&mut c.scratch, &info);
     c.trace_out_bytes("INFO", &info);
-    let tls_config = srv.tls_config.get().filter(|_| ws.is_none()).cloned();
+    let tls_config = srv.tls_config.read().clone().filter(|_| ws.is_none());
     if tls_config.is_some() {
         // INFO goes out in plaintext before TLS starts.
         write_direct(&shared.sock, &c.scratch).await;

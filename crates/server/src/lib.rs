@@ -56,7 +56,7 @@ pub async fn serve(opts: Options) -> std::io::Result<()> {
     if let Some(t) = &opts.tls {
         match tls::server_config(t) {
             Ok(c) => {
-                let _ = srv.tls_config.set(c);
+                *srv.tls_config.write() = Some(c);
             }
             Err(e) => {
                 fatal!("{e}");

@@ -37,6 +37,12 @@ fn try_reload(srv: &Server) -> Result<(), String> {
         new.apply_flags(f)?;
     }
     let changes = diff(&old, &new)?;
+    // Certificates are read again: a changed file or tls block applies to
+    // new connections.
+    let tls = match &new.tls {
+        Some(t) => Some(crate::tls::server_config(t)?),
+        None => None,
+    };
     if changes.logging {
         crate::log::configure(&crate::log::LogConfig {
             debug: new.debug,
@@ -49,6 +55,10 @@ fn try_reload(srv: &Server) -> Result<(), String> {
     for line in &changes.notes {
         crate::info!("Reloaded: {line}");
     }
+    if old.tls != new.tls {
+        crate::info!("Reloaded: tls");
+    }
+    *srv.tls_config.write() = tls;
     srv.set_opts(new);
     srv.notify_reload();
     Ok(())

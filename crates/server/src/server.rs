@@ -75,7 +75,7 @@ pub struct Server {
     /// Bound websocket address.
     pub ws_addr: OnceLock<SocketAddr>,
     /// TLS for client connections, when configured.
-    pub tls_config: OnceLock<Arc<rustls::ServerConfig>>,
+    pub tls_config: RwLock<Option<Arc<rustls::ServerConfig>>>,
     /// Bound monitoring address.
     pub http_addr: OnceLock<SocketAddr>,
     config_time: Mutex<chrono::DateTime<chrono::Utc>>,
@@ -108,7 +108,7 @@ impl Server {
             start_time,
             client_addr: OnceLock::new(),
             ws_addr: OnceLock::new(),
-            tls_config: OnceLock::new(),
+            tls_config: RwLock::new(None),
             http_addr: OnceLock::new(),
             config_time: Mutex::new(start_time),
             reloads: tokio::sync::watch::channel(0).0,
@@ -196,9 +196,9 @@ impl Server {
             port,
             headers: true,
             auth_required,
-            tls_required: !websocket && self.tls_config.get().is_some(),
+            tls_required: !websocket && self.tls_config.read().is_some(),
             tls_verify: !websocket
-                && self.tls_config.get().is_some()
+                && self.tls_config.read().is_some()
                 && opts.tls.as_ref().is_some_and(|t| t.verify),
             max_payload: opts.max_payload as i64,
             client_id: cid,

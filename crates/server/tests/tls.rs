@@ -172,3 +172,38 @@ fn tls_flags_turn_tls_on() {
     assert!(!bad.status.success());
     assert!(Path::new(&pki.path("ca.pem")).exists());
 }
+
+/// SIGHUP reads the certificates again: new connections get the new
+/// certificate, existing ones keep working.
+#[tokio::test]
+async fn certificates_reload_on_sighup() {
+    let first = make_pki("tls-reload-1");
+    let second = make_pki("tls-reload-2");
+    let srv = ServerProc::start(Some(&tls_config(&first, false)));
+    let old = tls_client(&srv, &first.path("ca.pem"), None).await.unwrap();
+    std::fs::write(srv.dir.join("server.conf"), tls_config(&second, false)).unwrap();
+    let st = std::process::Command::new("kill")
+        .args(["-HUP", &srv.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    assert!(srv
+        .wait_log("Reloaded server configuration", Duration::from_secs(5))
+        .is_some());
+    let new = tls_client(&srv, &second.path("ca.pem"), None)
+        .await
+        .unwrap();
+    assert!(tls_client(&srv, &first.path("ca.pem"), None).await.is_err());
+    let mut sub = new.subscribe("after.reload").await.unwrap();
+    new.flush().await.unwrap();
+    let _ = new.request("_sync", "".into()).await;
+    old.publish("after.reload", "still here".into())
+        .await
+        .unwrap();
+    old.flush().await.unwrap();
+    let m = tokio::time::timeout(Duration::from_secs(5), sub.next())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(m.payload, "still here");
+}
