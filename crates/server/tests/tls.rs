@@ -35,6 +35,16 @@ fn make_pki(name: &str) -> Pki {
         .unwrap()
         .signed_by(&client_key, &ca, &ca_key)
         .unwrap();
+    // A server certificate that expired yesterday.
+    let expired_key = KeyPair::generate().unwrap();
+    let mut expired_params =
+        CertificateParams::new(vec!["127.0.0.1".into(), "localhost".into()]).unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    expired_params.not_before = now - time::Duration::days(30);
+    expired_params.not_after = now - time::Duration::days(1);
+    let expired = expired_params
+        .signed_by(&expired_key, &ca, &ca_key)
+        .unwrap();
     let other_key = KeyPair::generate().unwrap();
     let mut other_params = CertificateParams::new(Vec::<String>::new()).unwrap();
     other_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -46,6 +56,8 @@ fn make_pki(name: &str) -> Pki {
     write("client.pem", client.pem());
     write("client-key.pem", client_key.serialize_pem());
     write("other-ca.pem", other.pem());
+    write("expired.pem", expired.pem());
+    write("expired-key.pem", expired_key.serialize_pem());
     Pki { dir }
 }
 
@@ -206,4 +218,23 @@ async fn certificates_reload_on_sighup() {
         .unwrap()
         .unwrap();
     assert_eq!(m.payload, "still here");
+}
+
+/// An expired server certificate is refused by the client.
+#[tokio::test]
+async fn expired_certificate_is_refused() {
+    let pki = make_pki("tls-expired");
+    let config = format!(
+        "tls {{\n  cert_file: \"{}\"\n  key_file: \"{}\"\n}}\n",
+        pki.path("expired.pem"),
+        pki.path("expired-key.pem")
+    );
+    let srv = ServerProc::start(Some(&config));
+    let err = tls_client(&srv, &pki.path("ca.pem"), None)
+        .await
+        .expect_err("expired certificate refused");
+    assert!(!err.is_empty());
+    // The same CA with a valid certificate works.
+    let ok = ServerProc::start(Some(&tls_config(&pki, false)));
+    tls_client(&ok, &pki.path("ca.pem"), None).await.unwrap();
 }
