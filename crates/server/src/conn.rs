@@ -223,7 +223,6 @@ impl Conn {
         let mut decoder =
             ws.map(|w| crate::ws::Decoder::new(w.compress, self.opts.max_pending.max(1 << 20)));
         let mut ws_need = 0usize;
-        let mut pending_raw = !raw.is_empty();
         let mut want = MIN_READ;
         let mut short_reads = 0u32;
         let close = self.shared.close.clone();
@@ -233,6 +232,18 @@ impl Conn {
             .then(|| tokio::time::Instant::now() + self.opts.auth_timeout);
         let mut next_ping = tokio::time::Instant::now() + FIRST_PING.min(self.opts.ping_interval);
         let mut reloads = self.srv.watch_reloads();
+        // Bytes that arrived with the websocket upgrade or the TLS start.
+        if !raw.is_empty() {
+            match self.transport_input(decoder.as_mut(), tls_mode, &mut raw, &mut buf) {
+                Ok(need) => ws_need = need,
+                Err(reason) => return reason,
+            }
+            let res = self.process(&mut buf);
+            writer::flush_all(&mut self.flush);
+            if let Err(reason) = res {
+                return reason;
+            }
+        }
         loop {
             let need = self.parser.pending_need();
             if need > buf.len() {
@@ -249,19 +260,13 @@ impl Conn {
                 _ = close.cancelled() => {
                     return self.shared.closed_reason().unwrap_or(ClosedReason::ServerShutdown);
                 }
-                r = read_some(&sock, if ws_mode { &mut raw } else { &mut buf }), if !pending_raw => {
+                r = read_some(&sock, if ws_mode { &mut raw } else { &mut buf }) => {
                     match r {
                         Ok(0) => return ClosedReason::ClientClosed,
                         Ok(n) => {
-                            if let Some(dec) = decoder.as_mut() {
-                                match self.ws_input(dec, &mut raw, &mut buf) {
-                                    Ok(need) => ws_need = need,
-                                    Err(reason) => return reason,
-                                }
-                            } else if tls_mode {
-                                if let Err(reason) = self.tls_input(&mut raw, &mut buf) {
-                                    return reason;
-                                }
+                            match self.transport_input(decoder.as_mut(), tls_mode, &mut raw, &mut buf) {
+                                Ok(need) => ws_need = need,
+                                Err(reason) => return reason,
                             }
                             self.last_activity = Instant::now();
                             self.shared.meta.lock().last_activity = Some(chrono::Utc::now());
@@ -299,24 +304,6 @@ impl Conn {
                         return reason;
                     }
                 }
-                _ = std::future::ready(()), if pending_raw => {
-                    pending_raw = false;
-                    if let Some(dec) = decoder.as_mut() {
-                        match self.ws_input(dec, &mut raw, &mut buf) {
-                            Ok(need) => ws_need = need,
-                            Err(reason) => return reason,
-                        }
-                    } else if tls_mode {
-                        if let Err(reason) = self.tls_input(&mut raw, &mut buf) {
-                            return reason;
-                        }
-                    }
-                    let res = self.process(&mut buf);
-                    writer::flush_all(&mut self.flush);
-                    if let Err(reason) = res {
-                        return reason;
-                    }
-                }
                 _ = reloads.changed() => {
                     if let Err(reason) = self.apply_reload() {
                         return reason;
@@ -328,6 +315,23 @@ impl Conn {
                     return ClosedReason::AuthenticationTimeout;
                 }
             }
+        }
+    }
+
+    /// Turns transport bytes (`raw`) into protocol bytes (`buf`): websocket
+    /// frames are decoded, TLS records decrypted. Returns the bytes the next
+    /// websocket frame still needs.
+    fn transport_input(
+        &mut self,
+        decoder: Option<&mut crate::ws::Decoder>,
+        tls: bool,
+        raw: &mut Vec<u8>,
+        buf: &mut Vec<u8>,
+    ) -> Result<usize, ClosedReason> {
+        match decoder {
+            Some(dec) => self.ws_input(dec, raw, buf),
+            None if tls => self.tls_input(raw, buf).map(|()| 0),
+            None => Ok(0),
         }
     }
 
