@@ -161,25 +161,9 @@ fn go_escape(json: Vec<u8>) -> Vec<u8> {
     out
 }
 
-/// `s` quoted as Go's `%q` does for printable text.
+/// `s` quoted as Go's `%q` does.
 fn quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\x{:02x}", c as u32));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+    crate::config::go_quote(s)
 }
 
 /// Go's `strconv.ParseBool`; the error text is Go's.
