@@ -168,7 +168,7 @@ async fn pub_sub(conn: &ConnArgs, args: &BenchArgs) -> Result<Report, String> {
     let mut pub_tasks = Vec::new();
     for i in 0..args.pubs {
         let c = bench_conn(conn).await?;
-        let n = args.msgs / args.pubs as u64 + u64::from((i as u64) < args.msgs % args.pubs as u64);
+        let n = share(args.msgs, args.pubs, i);
         let subject = args.subject.clone();
         let payload = payload.clone();
         let published = published.clone();
@@ -232,6 +232,11 @@ async fn pub_sub(conn: &ConnArgs, args: &BenchArgs) -> Result<Report, String> {
     })
 }
 
+/// Messages publisher `i` of `pubs` sends, so that they add up to `msgs`.
+fn share(msgs: u64, pubs: usize, i: usize) -> u64 {
+    msgs / pubs as u64 + u64::from((i as u64) < msgs % pubs as u64)
+}
+
 fn now_nanos() -> u64 {
     use std::sync::OnceLock;
     static T0: OnceLock<Instant> = OnceLock::new();
@@ -265,7 +270,7 @@ async fn request_reply(conn: &ConnArgs, args: &BenchArgs) -> Result<Report, Stri
     let mut req_tasks = Vec::new();
     for i in 0..args.pubs {
         let c = bench_conn(conn).await?;
-        let n = args.msgs / args.pubs as u64 + u64::from((i as u64) < args.msgs % args.pubs as u64);
+        let n = share(args.msgs, args.pubs, i);
         let subject = args.subject.clone();
         let payload = payload.clone();
         let done = done.clone();
