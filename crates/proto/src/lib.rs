@@ -4,12 +4,15 @@
 //! [`parser`] turns what a client sends into [`ClientOp`]s without copying,
 //! [`encode`] writes what the server sends (`MSG`, `HMSG`, `INFO`, `-ERR`, ...)
 //! into an outbound buffer, and [`types`] holds the JSON documents exchanged
-//! in `INFO` and `CONNECT`. It performs no IO and knows nothing of sockets,
+//! in `INFO` and `CONNECT`; [`route`] is the server-to-server protocol.
+//! It performs no IO and knows nothing of sockets,
 //! subscriptions or routing.
 
 pub mod encode;
 pub mod parser;
+pub mod route;
 pub mod types;
 
 pub use parser::{ClientOp, ParseError, Parsed, Parser, PubOp};
-pub use types::{ConnectOptions, ServerInfo};
+pub use route::{RouteMsg, RouteOp, RouteParseError, RouteParsed, RouteParser};
+pub use types::{ConnectOptions, RouteConnect, ServerInfo};

@@ -165,13 +165,13 @@ impl Default for Parser {
     }
 }
 
-fn snippet(b: &[u8]) -> String {
+pub(crate) fn snippet(b: &[u8]) -> String {
     String::from_utf8_lossy(&b[..b.len().min(32)]).into_owned()
 }
 
 /// Splits arguments on spaces and tabs, like Go's parser. Returns how many
 /// were found; at most `N` are stored, extra ones are counted.
-fn split_args<'a, const N: usize>(line: &'a [u8], out: &mut [&'a [u8]; N]) -> usize {
+pub(crate) fn split_args<'a, const N: usize>(line: &'a [u8], out: &mut [&'a [u8]; N]) -> usize {
     let mut n = 0;
     let mut start = None;
     for (i, &b) in line.iter().enumerate() {
@@ -214,7 +214,7 @@ fn eq_op(word: &[u8], op: &[u8]) -> bool {
     word.eq_ignore_ascii_case(op)
 }
 
-fn trim(mut b: &[u8]) -> &[u8] {
+pub(crate) fn trim(mut b: &[u8]) -> &[u8] {
     while let [b' ' | b'\t', rest @ ..] = b {
         b = rest;
     }

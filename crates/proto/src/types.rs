@@ -69,8 +69,10 @@ fn is_false(b: &bool) -> bool {
     !*b
 }
 
-/// The server's `INFO` document, in nats-server's field order.
+/// The server's `INFO` document, in nats-server's field order. Routes
+/// exchange the same document with route-specific fields set.
 #[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+#[serde(default)]
 pub struct ServerInfo {
     /// Server id: an nkey-style public key starting with `N`.
     pub server_id: String,
@@ -108,6 +110,9 @@ pub struct ServerInfo {
     /// JetStream is enabled.
     #[serde(default, skip_serializing_if = "is_false")]
     pub jetstream: bool,
+    /// Route URL to reach the server described (routes only).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub ip: String,
     /// Connection id of the receiving client.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub client_id: u64,
@@ -120,6 +125,9 @@ pub struct ServerInfo {
     /// Cluster name.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub cluster: String,
+    /// The cluster name was generated, not configured.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub cluster_dynamic: bool,
     /// Other servers' client URLs.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub connect_urls: Vec<String>,
@@ -129,6 +137,54 @@ pub struct ServerInfo {
     /// Lame duck mode.
     #[serde(default, skip_serializing_if = "is_false")]
     pub ldm: bool,
+    /// Route import permissions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub import: Option<serde_json::Value>,
+    /// Route export permissions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub export: Option<serde_json::Value>,
+    /// Understands leafnode-origin messages (routes only).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub lnoc: bool,
+}
+
+/// The `CONNECT` a server sends on a route it opened, in nats-server's
+/// field order.
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+#[serde(default)]
+pub struct RouteConnect {
+    /// Always true.
+    pub echo: bool,
+    /// Always false.
+    pub verbose: bool,
+    /// Always false.
+    pub pedantic: bool,
+    /// Route user.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// Route password.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pass: Option<String>,
+    /// The route runs over TLS.
+    pub tls_required: bool,
+    /// Headers are supported.
+    pub headers: bool,
+    /// The sending server's id.
+    pub name: String,
+    /// The sending server's cluster name.
+    pub cluster: String,
+    /// The cluster name was generated.
+    #[serde(skip_serializing_if = "is_false")]
+    pub cluster_dynamic: bool,
+    /// Understands leafnode-origin messages.
+    #[serde(skip_serializing_if = "is_false")]
+    pub lnoc: bool,
+    /// Set by clients (never by servers): a client dialed the route port.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
+    /// Set by gateways: a gateway dialed the route port.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<String>,
 }
 
 fn is_zero(n: &u64) -> bool {

@@ -79,6 +79,9 @@ pub struct Account {
     responses: Mutex<HashMap<Box<[u8]>, PendingResponse>>,
     /// First token of this account's rewritten reply subjects.
     reply_prefix: String,
+    /// Local interest announced to routes: `subject` or `subject queue` →
+    /// number of local subscriptions.
+    pub route_interest: Mutex<HashMap<Box<[u8]>, u32>>,
 }
 
 /// `n` random characters from nats-server's reply alphabet.
@@ -98,6 +101,7 @@ impl Account {
             links: OnceLock::new(),
             responses: Mutex::new(HashMap::new()),
             reply_prefix: random_token(6),
+            route_interest: Mutex::new(HashMap::new()),
         })
     }
 
@@ -221,6 +225,14 @@ impl Accounts {
         name.and_then(|n| self.by_name.get(n))
             .cloned()
             .unwrap_or_else(|| self.global.clone())
+    }
+
+    /// The account named `name` (as bytes from a route), if it exists.
+    pub fn lookup(&self, name: &[u8]) -> Option<Arc<Account>> {
+        std::str::from_utf8(name)
+            .ok()
+            .and_then(|n| self.by_name.get(n))
+            .cloned()
     }
 
     /// True when an account of that name exists.

@@ -41,6 +41,16 @@ pub enum ClosedReason {
     LameDuckMode,
     /// The TLS handshake failed or timed out.
     TlsHandshakeError,
+    /// A client dialed the route port.
+    WrongPort,
+    /// A second route to the same server.
+    DuplicateRoute,
+    /// The route is no longer configured.
+    RouteRemoved,
+    /// The remote server belongs to another cluster.
+    ClusterNameConflict,
+    /// The remote server has this server's name.
+    DuplicateServerName,
 }
 
 impl ClosedReason {
@@ -64,6 +74,11 @@ impl ClosedReason {
             ClosedReason::ServerShutdown => "Server Shutdown",
             ClosedReason::LameDuckMode => "Lame Duck Mode",
             ClosedReason::TlsHandshakeError => "TLS Handshake Failure",
+            ClosedReason::WrongPort => "Incorrect Port",
+            ClosedReason::DuplicateRoute => "Duplicate Route",
+            ClosedReason::RouteRemoved => "Route Removed",
+            ClosedReason::ClusterNameConflict => "Cluster Name Conflict",
+            ClosedReason::DuplicateServerName => "Duplicate Server Name",
         }
     }
 

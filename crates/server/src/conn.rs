@@ -4,12 +4,12 @@
 
 use crate::closed::ClosedReason;
 use crate::options::Options;
-use crate::outbound::{self, ClientShared, Delivery, Msg, SubRef, Subscription};
+use crate::outbound::{self, ClientShared, Msg, SubRef, Subscription};
 use crate::server::{ClientEntry, ClosedInfo, Server};
 use crate::writer;
 use proto::{ClientOp, ConnectOptions, ParseError, Parsed, Parser, PubOp};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
@@ -38,12 +38,9 @@ struct Conn {
     last_activity: Instant,
     perms: Option<crate::perms::ClientPerms>,
     account: Arc<crate::accounts::Account>,
-    flush: Vec<Arc<ClientShared>>,
-    stalled: Vec<Arc<ClientShared>>,
+    fan: crate::fanout::Fanout,
     in_msgs: u64,
     in_bytes: u64,
-    out_msgs: u64,
-    out_bytes: u64,
     scratch: Vec<u8>,
 }
 
@@ -101,12 +98,9 @@ pub async fn run(srv: Arc<Server>, stream: TcpStream, addr: SocketAddr, ws: Opti
         last_activity: Instant::now(),
         perms: None,
         account: srv.accounts.get(None),
-        flush: Vec::new(),
-        stalled: Vec::new(),
+        fan: crate::fanout::Fanout::new(srv.clone()),
         in_msgs: 0,
         in_bytes: 0,
-        out_msgs: 0,
-        out_bytes: 0,
         scratch: Vec::with_capacity(256),
     };
     crate::debug!("{} - Client connection created", shared.log_prefix);
@@ -239,7 +233,7 @@ impl Conn {
                 Err(reason) => return reason,
             }
             let res = self.process(&mut buf);
-            writer::flush_all(&mut self.flush);
+            writer::flush_all(&mut self.fan.flush);
             if let Err(reason) = res {
                 return reason;
             }
@@ -286,13 +280,13 @@ impl Conn {
                             if buf.is_empty() && buf.capacity() > 2 * want {
                                 buf = Vec::with_capacity(want);
                             }
-                            writer::flush_all(&mut self.flush);
+                            writer::flush_all(&mut self.fan.flush);
                             self.flush_stats();
                             if let Err(reason) = res {
                                 return reason;
                             }
-                            if !self.stalled.is_empty() {
-                                outbound::stall(&mut self.stalled, STALL_BUDGET).await;
+                            if !self.fan.stalled.is_empty() {
+                                outbound::stall(&mut self.fan.stalled, STALL_BUDGET).await;
                             }
                         }
                         Err(_) => return ClosedReason::ReadError,
@@ -603,128 +597,16 @@ impl Conn {
             header_len,
             payload: p.payload,
         };
-        let delivered = self.route(&msg);
+        let acc = self.account.clone();
+        let delivered = self
+            .fan
+            .publish(&acc, &msg, self.shared.cid, self.connect.echo);
         if !delivered && self.connect.no_responders {
             if let Some(reply) = p.reply {
                 self.no_responders(reply);
             }
         }
         Ok(())
-    }
-
-    /// Delivers to every interested subscription of the client's account,
-    /// and across accounts through imports; true if anyone got it.
-    fn route(&mut self, msg: &Msg<'_>) -> bool {
-        let acc = self.account.clone();
-        // A response to a request that came in through a service import.
-        if let Some((to, reply)) = acc.take_response(msg.subject) {
-            let m = Msg {
-                subject: &reply,
-                ..*msg
-            };
-            return self.route_in(&to, &m);
-        }
-        let mut delivered = self.route_in(&acc, msg);
-        if acc.has_links() {
-            delivered |= self.route_links(&acc, msg);
-        }
-        delivered
-    }
-
-    /// Stream exports to importing accounts, and service imports to
-    /// exporting accounts (with the reply subject rewritten).
-    fn route_links(&mut self, acc: &Arc<crate::accounts::Account>, msg: &Msg<'_>) -> bool {
-        let Some(links) = acc.links.get() else {
-            return false;
-        };
-        let mut delivered = false;
-        for s in &links.streams_out {
-            if !sublist::subject_matches(&s.pattern, msg.subject) {
-                continue;
-            }
-            if let Some(to) = s.to.upgrade() {
-                let subject = crate::accounts::stream_subject(s, msg.subject);
-                let m = Msg {
-                    subject: &subject,
-                    ..*msg
-                };
-                delivered |= self.route_in(&to, &m);
-            }
-        }
-        for si in &links.services {
-            if !sublist::subject_matches(&si.local, msg.subject) {
-                continue;
-            }
-            if let Some(target) = si.target.upgrade() {
-                let reply = msg.reply.map(|r| target.add_response(acc, r));
-                let subject: &[u8] = if sublist::is_literal(&si.local) {
-                    &si.remote
-                } else {
-                    msg.subject
-                };
-                let m = Msg {
-                    subject,
-                    reply: reply.as_deref(),
-                    ..*msg
-                };
-                delivered |= self.route_in(&target, &m);
-            }
-        }
-        delivered
-    }
-
-    /// Delivers within one account.
-    fn route_in(&mut self, acc: &crate::accounts::Account, msg: &Msg<'_>) -> bool {
-        let result = acc.sublist.read().match_subject(msg.subject);
-        if result.is_empty() {
-            return false;
-        }
-        let echo = self.connect.echo;
-        let cid = self.shared.cid;
-        let mut delivered = false;
-        for sub in &result.psubs {
-            delivered |= self.deliver_one(&sub.0, cid, echo, msg);
-        }
-        for (_, members) in &result.qsubs {
-            // One member per group; if the pick cannot take it, try the others.
-            let n = members.len();
-            let start = fastrand::usize(..n);
-            for i in 0..n {
-                let sub = &members[(start + i) % n].0;
-                if self.deliver_one(sub, cid, echo, msg) {
-                    delivered = true;
-                    break;
-                }
-            }
-        }
-        delivered
-    }
-
-    fn deliver_one(
-        &mut self,
-        sub: &Arc<Subscription>,
-        cid: u64,
-        echo: bool,
-        msg: &Msg<'_>,
-    ) -> bool {
-        match outbound::deliver(sub, cid, echo, msg, &mut self.flush) {
-            Delivery::Delivered { last, stall } => {
-                self.out_msgs += 1;
-                self.out_bytes += msg.payload.len() as u64;
-                if last {
-                    remove_sub(&self.srv, sub);
-                }
-                if stall && !self.stalled.iter().any(|c| c.cid == sub.client.cid) {
-                    self.stalled.push(sub.client.clone());
-                }
-                true
-            }
-            Delivery::Skipped => false,
-            Delivery::SlowConsumer => {
-                crate::debug!("{} - Slow Consumer Detected", sub.client.log_prefix);
-                false
-            }
-        }
     }
 
     fn no_responders(&mut self, reply: &[u8]) {
@@ -797,7 +679,8 @@ impl Conn {
                 sid: sid.into(),
                 max: AtomicU64::new(0),
                 delivered: AtomicU64::new(0),
-                sl: self.account.sublist.clone(),
+                acc: self.account.clone(),
+                qw: AtomicU32::new(1),
                 deny,
             });
             subs.insert(sid.into(), sub.clone());
@@ -807,6 +690,9 @@ impl Conn {
                 .sublist
                 .write()
                 .insert(subject, queue, SubRef(sub));
+            self.srv
+                .routes
+                .local_interest(&self.account, subject, queue, 1);
         }
         self.ok();
         Ok(())
@@ -875,13 +761,13 @@ impl Conn {
                 self.shared.log_prefix
             );
             self.send_err("Stale Connection");
-            writer::flush_all(&mut self.flush);
+            writer::flush_all(&mut self.fan.flush);
             return Err(ClosedReason::StaleConnection);
         }
         self.pings_out += 1;
         self.ping_sent.get_or_insert_with(Instant::now);
         self.send_proto(proto::encode::PING);
-        writer::flush_all(&mut self.flush);
+        writer::flush_all(&mut self.fan.flush);
         Ok(())
     }
 
@@ -897,7 +783,7 @@ impl Conn {
         let bytes = std::mem::take(&mut self.scratch);
         self.send_proto(&bytes);
         self.scratch = bytes;
-        writer::flush_all(&mut self.flush);
+        writer::flush_all(&mut self.fan.flush);
     }
 
     /// Queues a protocol line to this client; the batch flush wakes the writer.
@@ -913,30 +799,14 @@ impl Conn {
         out.buf.extend_from_slice(bytes);
         if !out.signaled {
             out.signaled = true;
-            self.flush.push(self.shared.clone());
+            self.fan.flush.push(self.shared.clone());
         }
     }
 
     fn flush_stats(&mut self) {
-        let s = &self.srv.stats;
-        if self.in_msgs > 0 {
-            s.in_msgs.fetch_add(self.in_msgs, Ordering::Relaxed);
-            s.in_bytes.fetch_add(self.in_bytes, Ordering::Relaxed);
-            self.shared
-                .in_msgs
-                .fetch_add(self.in_msgs, Ordering::Relaxed);
-            self.shared
-                .in_bytes
-                .fetch_add(self.in_bytes, Ordering::Relaxed);
-            self.in_msgs = 0;
-            self.in_bytes = 0;
-        }
-        if self.out_msgs > 0 {
-            s.out_msgs.fetch_add(self.out_msgs, Ordering::Relaxed);
-            s.out_bytes.fetch_add(self.out_bytes, Ordering::Relaxed);
-            self.out_msgs = 0;
-            self.out_bytes = 0;
-        }
+        self.fan
+            .count_in(&self.shared, &mut self.in_msgs, &mut self.in_bytes);
+        self.fan.flush_stats();
     }
 
     fn trace_in(&self, op: &ClientOp<'_>) {
@@ -993,14 +863,18 @@ impl Conn {
 pub fn remove_sub(srv: &Server, sub: &Arc<Subscription>) {
     let removed = sub.client.subs.lock().remove(&sub.sid).is_some();
     if removed {
-        let _ = srv;
-        sub.sl
+        sub.acc
+            .sublist
             .write()
             .remove(&sub.subject, sub.queue.as_deref(), &SubRef(sub.clone()));
+        if !sub.client.is_route {
+            srv.routes
+                .local_interest(&sub.acc, &sub.subject, sub.queue.as_deref(), -1);
+        }
     }
 }
 
-async fn sleep_until_opt(deadline: Option<tokio::time::Instant>) {
+pub(crate) async fn sleep_until_opt(deadline: Option<tokio::time::Instant>) {
     match deadline {
         Some(d) => tokio::time::sleep_until(d).await,
         None => std::future::pending().await,
@@ -1008,7 +882,7 @@ async fn sleep_until_opt(deadline: Option<tokio::time::Instant>) {
 }
 
 /// Waits for the socket to be readable and reads what it has.
-async fn read_some(sock: &TcpStream, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+pub(crate) async fn read_some(sock: &TcpStream, buf: &mut Vec<u8>) -> std::io::Result<usize> {
     loop {
         sock.readable().await?;
         match sock.try_read_buf(buf) {

@@ -13,6 +13,7 @@ pub mod auth;
 pub mod closed;
 pub mod config;
 pub mod conn;
+pub mod fanout;
 pub mod flags;
 pub mod health;
 pub mod log;
@@ -21,6 +22,7 @@ pub mod options;
 pub mod outbound;
 pub mod perms;
 pub mod reload;
+pub mod route;
 pub mod server;
 pub mod signals;
 pub mod tls;
@@ -84,6 +86,9 @@ pub async fn serve(opts: Options) -> std::io::Result<()> {
     }
     let ports_file = write_ports_file(&srv, &opts)?;
     tokio::spawn(srv.clone().accept_loop(listener));
+    if opts.cluster.port != 0 {
+        route::start(&srv).await?;
+    }
     if let Some(l) = ws_listener {
         tokio::spawn(ws_listen::accept_loop(srv.clone(), l));
     }
@@ -92,6 +97,7 @@ pub async fn serve(opts: Options) -> std::io::Result<()> {
     srv.shutdown.cancelled().await;
     info!("Initiating Shutdown...");
     srv.close_all(closed::ClosedReason::ServerShutdown);
+    srv.routes.close_all(closed::ClosedReason::ServerShutdown);
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(2);
     while srv.num_clients() > 0 && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;

@@ -253,6 +253,54 @@ impl Options {
         self.token.is_some() || !self.users.is_empty() || !self.nkeys.is_empty()
     }
 
+    /// `--cluster`/`--cluster_listen`, `--routes`, `--cluster_name`,
+    /// `--cluster_advertise`, `--no_advertise`, `--connect_retries`, with
+    /// nats-server's rules (a `--cluster` URL without credentials clears the
+    /// configured ones; an empty one disables clustering).
+    fn apply_cluster_flags(&mut self, f: &Flags) -> Result<(), String> {
+        let listen = f.get("cluster").or_else(|| f.get("cluster_listen"));
+        if let Some(l) = listen {
+            let l = l.trim();
+            if l.is_empty() {
+                self.cluster.port = 0;
+            } else {
+                let u = crate::route::RouteUrl::parse(l)
+                    .filter(|_| l.contains(':'))
+                    .ok_or_else(|| format!("invalid cluster URL {l:?}"))?;
+                if u.user.is_some() && u.pass.is_none() {
+                    return Err("expected cluster password to be set".into());
+                }
+                self.cluster.host = u.host;
+                self.cluster.port = i32::from(u.port);
+                self.cluster.username = u.user;
+                self.cluster.password = u.pass;
+            }
+        }
+        if let Some(r) = f.get("routes") {
+            self.cluster.routes = r
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect();
+        }
+        if let Some(n) = f.get("cluster_name") {
+            self.cluster.name = Some(n.to_string());
+        }
+        if let Some(a) = f.get("cluster_advertise") {
+            self.cluster.advertise = Some(a.to_string());
+        }
+        if f.has("no_advertise") {
+            self.cluster.no_advertise = f.is_set("no_advertise");
+        }
+        if let Some(v) = f.get("connect_retries") {
+            self.cluster.connect_retries = v.parse().map_err(|_| {
+                format!("invalid value {v:?} for flag -connect_retries: parse error")
+            })?;
+        }
+        Ok(())
+    }
+
     /// Applies command-line flags on top of the current options.
     pub fn apply_flags(&mut self, f: &Flags) -> Result<(), String> {
         let int = |key: &str| -> Result<Option<i64>, String> {
@@ -347,10 +395,9 @@ impl Options {
             }
             self.tls = Some(t);
         }
+        self.apply_cluster_flags(f)?;
         for (flag, feature) in [
             ("jetstream", "JetStream"),
-            ("routes", "clustering"),
-            ("cluster", "clustering"),
             ("https_port", "HTTPS monitoring"),
         ] {
             if f.has(flag) && !self.unsupported.iter().any(|u| u == feature) {

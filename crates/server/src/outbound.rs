@@ -8,7 +8,7 @@
 use crate::closed::ClosedReason;
 use parking_lot::Mutex;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::net::TcpStream;
@@ -57,8 +57,11 @@ pub struct Subscription {
     pub max: AtomicU64,
     /// Messages delivered so far.
     pub delivered: AtomicU64,
-    /// The sublist (of the client's account) holding this subscription.
-    pub sl: Arc<parking_lot::RwLock<sublist::Sublist<SubRef>>>,
+    /// The account whose sublist holds this subscription.
+    pub acc: Arc<crate::accounts::Account>,
+    /// For a route's queue subscription: how many members the group has on
+    /// that server (1 for local subscriptions).
+    pub qw: AtomicU32,
     /// For a wildcard subscription overlapping the client's subscribe deny
     /// list: messages on denied subjects are not delivered.
     pub deny: Option<Arc<crate::perms::PermList>>,
@@ -138,6 +141,8 @@ pub struct ClientShared {
     pub in_msgs: AtomicU64,
     /// Payload bytes received from this client.
     pub in_bytes: AtomicU64,
+    /// A route to another server of the cluster (not a client).
+    pub is_route: bool,
     /// `ip:port - cid:N` prefix for log lines.
     pub log_prefix: String,
     /// Client-declared facts and timings, for monitoring.
@@ -174,6 +179,7 @@ impl ClientShared {
             in_msgs: AtomicU64::new(0),
             in_bytes: AtomicU64::new(0),
             log_prefix,
+            is_route: false,
             meta: Mutex::new(ClientMeta::default()),
             nonce: String::new(),
             tracks_replies: AtomicBool::new(false),
@@ -293,15 +299,7 @@ pub fn deliver(
     }
     let need = payload.len() + msg.subject.len() + sub.sid.len() + 32;
     if out.pending() + need > dst.max_pending {
-        out.closed = Some(ClosedReason::SlowConsumerPendingBytes);
-        out.buf = Vec::new();
-        out.wbuf = Vec::new();
-        out.wpos = 0;
-        out.discarded = true;
-        drop(out);
-        dst.close.cancel();
-        dst.wake.notify_one();
-        return Delivery::SlowConsumer;
+        return slow_consumer(dst, out);
     }
     proto::encode::msg(
         &mut out.buf,
@@ -333,6 +331,78 @@ pub fn deliver(
         );
     }
     Delivery::Delivered { last, stall }
+}
+
+/// Closes `dst` as a slow consumer: its queue is dropped.
+fn slow_consumer(dst: &ClientShared, mut out: parking_lot::MutexGuard<'_, Outbound>) -> Delivery {
+    out.closed = Some(ClosedReason::SlowConsumerPendingBytes);
+    out.buf = Vec::new();
+    out.wbuf = Vec::new();
+    out.wpos = 0;
+    out.discarded = true;
+    drop(out);
+    dst.close.cancel();
+    dst.wake.notify_one();
+    Delivery::SlowConsumer
+}
+
+/// Queues `msg` for a route as `RMSG`/`HMSG` in `account`, asking the
+/// remote server to serve the space-separated `queues`.
+pub fn deliver_route(
+    dst: &Arc<ClientShared>,
+    account: &[u8],
+    msg: &Msg<'_>,
+    queues: &[u8],
+    flush: &mut Vec<Arc<ClientShared>>,
+) -> Delivery {
+    let (header_len, payload) = match msg.header_len {
+        Some(h) if !dst.headers.load(Ordering::Relaxed) => (None, &msg.payload[h..]),
+        other => (other, msg.payload),
+    };
+    let mut out = dst.out.lock();
+    if out.closed.is_some() {
+        return Delivery::Skipped;
+    }
+    let need = payload.len() + msg.subject.len() + queues.len() + 48;
+    if out.pending() + need > dst.max_pending {
+        return slow_consumer(dst, out);
+    }
+    proto::route::msg(
+        &mut out.buf,
+        account,
+        msg.subject,
+        msg.reply,
+        queues,
+        header_len,
+        payload,
+    );
+    out.out_msgs += 1;
+    out.out_bytes += payload.len() as u64;
+    let stall = out.pending() > stall_threshold(dst.max_pending);
+    if !out.signaled {
+        out.signaled = true;
+        flush.push(dst.clone());
+    }
+    drop(out);
+    if dst.trace.load(Ordering::Relaxed) {
+        crate::trace!(
+            "{} - ->> [{} {} {}{}{} {}]",
+            dst.log_prefix,
+            if header_len.is_some() { "HMSG" } else { "RMSG" },
+            String::from_utf8_lossy(account),
+            String::from_utf8_lossy(msg.subject),
+            msg.reply
+                .map(|r| format!(" {}", String::from_utf8_lossy(r)))
+                .unwrap_or_default(),
+            if queues.is_empty() {
+                String::new()
+            } else {
+                format!(" {}", String::from_utf8_lossy(queues))
+            },
+            payload.len()
+        );
+    }
+    Delivery::Delivered { last: false, stall }
 }
 
 /// Queue size past which a publisher pauses for its receiver: half of

@@ -53,6 +53,8 @@ pub struct Server {
     pub sublist: Arc<RwLock<Sublist<SubRef>>>,
     /// Accounts (the global one shares `sublist`).
     pub accounts: crate::accounts::Accounts,
+    /// The cluster: routes to the other servers.
+    pub routes: crate::route::Routes,
     /// Connected clients by cid.
     pub clients: Mutex<HashMap<u64, ClientEntry>>,
     next_cid: AtomicU64,
@@ -97,6 +99,7 @@ impl Server {
             id,
             name,
             accounts,
+            routes: crate::route::Routes::default(),
             sublist: global,
             clients: Mutex::new(HashMap::new()),
             next_cid: AtomicU64::new(0),
@@ -205,6 +208,21 @@ impl Server {
             client_ip: client_ip.to_string(),
             nonce: nonce.to_string(),
             ldm,
+            cluster: if self.routes.enabled() {
+                self.routes.name()
+            } else {
+                String::new()
+            },
+            connect_urls: if websocket || opts.cluster.no_advertise {
+                Vec::new()
+            } else {
+                self.routes.connect_urls(false)
+            },
+            ws_connect_urls: if websocket && !opts.cluster.no_advertise {
+                self.routes.connect_urls(true)
+            } else {
+                Vec::new()
+            },
             ..Default::default()
         };
         serde_json::to_vec(&info).expect("INFO serializes")
@@ -216,8 +234,14 @@ impl Server {
         let shared = &entry.shared;
         let subs: Vec<_> = shared.subs.lock().drain().map(|(_, s)| s).collect();
         for s in &subs {
-            s.sl.write()
+            s.acc
+                .sublist
+                .write()
                 .remove(&s.subject, s.queue.as_deref(), &SubRef(s.clone()));
+            if !shared.is_route {
+                self.routes
+                    .local_interest(&s.acc, &s.subject, s.queue.as_deref(), -1);
+            }
         }
         self.clients.lock().remove(&shared.cid);
         if reason.is_slow_consumer() {
@@ -312,6 +336,27 @@ impl Server {
         }
     }
 
+    /// Sends a fresh `INFO` to every client that takes asynchronous
+    /// updates (cluster membership changed).
+    pub fn send_async_info(&self) {
+        let clients: Vec<_> = self.clients.lock().values().cloned().collect();
+        for c in &clients {
+            if !c.shared.async_info.load(Ordering::Relaxed) {
+                continue;
+            }
+            let json = self.info_json(
+                c.shared.cid,
+                &c.addr.ip().to_string(),
+                self.lame_duck.load(Ordering::Relaxed),
+                &c.shared.nonce,
+                c.shared.ws_compress.is_some(),
+            );
+            let mut b = Vec::new();
+            proto::encode::info(&mut b, &json);
+            c.shared.send_now(&b);
+        }
+    }
+
     /// Closes every client with `reason`.
     pub fn close_all(&self, reason: ClosedReason) {
         let clients: Vec<_> = self.clients.lock().values().cloned().collect();
@@ -329,22 +374,8 @@ impl Server {
         let opts = self.opts();
         crate::info!("Entering lame duck mode, stop accepting new clients");
         self.stop_accepting.cancel();
-        let clients: Vec<_> = self.clients.lock().values().cloned().collect();
-        for c in &clients {
-            if !c.shared.async_info.load(Ordering::Relaxed) {
-                continue;
-            }
-            let json = self.info_json(
-                c.shared.cid,
-                &c.addr.ip().to_string(),
-                true,
-                &c.shared.nonce,
-                c.shared.ws_compress.is_some(),
-            );
-            let mut b = Vec::new();
-            proto::encode::info(&mut b, &json);
-            c.shared.send_now(&b);
-        }
+        self.routes.announce_lame_duck(&self);
+        self.send_async_info();
         tokio::select! {
             _ = tokio::time::sleep(opts.lame_duck_grace_period) => {}
             _ = self.shutdown.cancelled() => return,

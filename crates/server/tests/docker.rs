@@ -310,6 +310,7 @@ fn static_binary_links_nothing_and_serves_the_seed_config() {
     // The image's default config, on free ports: clients, and monitoring
     // once rnatsd serves it.
     let m = free_port();
+    let cluster = format!("nats://127.0.0.1:{}", free_port());
     let image_conf = root().join("deploy/image.conf");
     let srv = Proc::start(
         &bin,
@@ -322,9 +323,15 @@ fn static_binary_links_nothing_and_serves_the_seed_config() {
             "-1",
             "-m",
             &m.to_string(),
+            "--cluster",
+            &cluster,
         ],
     );
-    assert!(srv.logged("clustering"), "{:#?}", srv.startup);
+    assert!(
+        srv.logged("Listening for route connections"),
+        "{:#?}",
+        srv.startup
+    );
     let url = if srv.logged("Starting http monitor") {
         format!("http://127.0.0.1:{m}/healthz")
     } else {

@@ -83,7 +83,6 @@ pub(crate) fn apply_key(
         "http_base_path" => opts.http_base_path = cx.str(v)?,
         "cluster" => {
             network::parse_cluster(cx, v, &mut opts.cluster)?;
-            unsupported(opts, "clustering");
         }
         "gateway" => {
             network::parse_gateway(cx, v, &mut opts.gateway)?;

@@ -104,6 +104,9 @@ pub(crate) fn parse_cluster(cx: &mut Ctx, item: &Spanned, c: &mut ClusterOpts) -
             "cluster_advertise" | "advertise" => c.advertise = Some(cx.str(v)?),
             "no_advertise" => c.no_advertise = cx.bool(v)?,
             "connect_retries" => c.connect_retries = cx.int(v)?,
+            // nats-server 2.10's route pooling: accepted, routes stay single
+            // connections as in 2.9.
+            "pool_size" => c.pool_size = cx.int(v)?,
             "permissions" => {
                 let Some(p) = parse_user_permissions(cx, v)? else {
                     continue;

@@ -141,6 +141,8 @@ pub struct ClusterOpts {
     pub connect_retries: i64,
     /// Routes to solicit.
     pub routes: Vec<String>,
+    /// `pool_size` (nats-server 2.10); accepted, not used.
+    pub pool_size: i64,
 }
 
 /// One entry of `gateway { gateways: [...] }`.

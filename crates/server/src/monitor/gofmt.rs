@@ -110,6 +110,13 @@ impl Serialize for GoTime {
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Default)]
 pub struct GoFloat(pub f64);
 
+impl GoFloat {
+    /// True for 0 (an omitted field).
+    pub fn is_zero(&self) -> bool {
+        self.0 == 0.0
+    }
+}
+
 impl Serialize for GoFloat {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let v = self.0;

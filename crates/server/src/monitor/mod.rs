@@ -9,11 +9,22 @@
 //! same short locks the message path takes for one delivery; nothing here
 //! holds a lock while formatting or writing.
 
+/// Unwraps a query parameter, or answers 400 with the parse error.
+macro_rules! try_q {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(e) => return Reply::Bad(e),
+        }
+    };
+}
+
 mod connz;
 pub mod gofmt;
 mod metrics;
 mod others;
 mod pages;
+mod routez;
 mod varz;
 
 use crate::server::Server;
@@ -317,7 +328,7 @@ impl Monitor {
             }
             "/connz" => connz::handle(self, q),
             "/subsz" | "/subscriptionsz" => others::subsz(self, q),
-            "/routez" => others::routez(self, q),
+            "/routez" => routez::routez(self, q),
             "/gatewayz" => others::gatewayz(self, q),
             "/leafz" => others::leafz(self, q),
             "/accountz" => others::accountz(self, q),

@@ -1,5 +1,5 @@
 //! `/subsz`, `/accountz`, `/accstatz`, `/healthz`, and the endpoints of
-//! features rnatsd does not serve yet (`/routez`, `/gatewayz`, `/leafz`,
+//! features rnatsd does not serve yet (`/gatewayz`, `/leafz`,
 //! `/jsz`, `/ipqueuesz`), which answer as nats-server does with the
 //! feature off.
 
@@ -41,15 +41,6 @@ impl SublistStats {
 
 fn now() -> GoTime {
     GoTime(chrono::Utc::now())
-}
-
-macro_rules! try_q {
-    ($e:expr) => {
-        match $e {
-            Ok(v) => v,
-            Err(e) => return Reply::Bad(e),
-        }
-    };
 }
 
 #[derive(Serialize)]
@@ -109,26 +100,6 @@ pub(super) fn subsz(m: &Monitor, q: &Query) -> Reply {
         offset,
         limit,
         subscriptions_list: page,
-    }))
-}
-
-#[derive(Serialize)]
-struct Routez {
-    server_id: String,
-    now: GoTime,
-    num_routes: u32,
-    routes: Vec<()>,
-}
-
-/// `GET /routez`: no routes.
-pub(super) fn routez(m: &Monitor, q: &Query) -> Reply {
-    try_q!(q.subs());
-    m.count("/routez");
-    Reply::Json(json_pretty(&Routez {
-        server_id: m.srv.id.clone(),
-        now: now(),
-        num_routes: 0,
-        routes: Vec::new(),
     }))
 }
 

@@ -1,0 +1,525 @@
+//! Zero-copy parser and encoders for the route protocol spoken between
+//! servers of one cluster (nats-server 2.9's `RS+`, `RS-`, `RMSG`, `HMSG`,
+//! plus `INFO`, `CONNECT`, `PING`, `PONG`, `+OK`, `-ERR`).
+//!
+//! Like [`crate::parser`], the parser works on the unconsumed read buffer and
+//! returns operations borrowing from it; an incomplete operation yields
+//! [`RouteParsed::Incomplete`].
+
+use crate::parser::{parse_size, snippet, split_args, trim};
+use memchr::memchr;
+
+/// Most queue names one routed message may carry.
+pub const MAX_QUEUES: usize = 64;
+
+/// One operation received from a route.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RouteOp<'a> {
+    /// `INFO {json}`.
+    Info(&'a [u8]),
+    /// `CONNECT {json}`.
+    Connect(&'a [u8]),
+    /// `PING`.
+    Ping,
+    /// `PONG`.
+    Pong,
+    /// `+OK`.
+    Ok,
+    /// `-ERR <text>`.
+    Err(&'a [u8]),
+    /// `RS+ <account> <subject> [<queue> <weight>]` (also `LS+ <origin> ...`).
+    Sub {
+        /// Account name.
+        account: &'a [u8],
+        /// Subject (may contain wildcards).
+        subject: &'a [u8],
+        /// Queue group and its weight (members on the remote server).
+        queue: Option<(&'a [u8], u32)>,
+    },
+    /// `RS- <account> <subject> [<queue>]` (also `LS-`).
+    Unsub {
+        /// Account name.
+        account: &'a [u8],
+        /// Subject.
+        subject: &'a [u8],
+        /// Queue group.
+        queue: Option<&'a [u8]>,
+    },
+    /// `RMSG`, `HMSG` or `LMSG`.
+    Msg(RouteMsg<'a>),
+    /// An operation that needs no action here (`A+`, `A-`).
+    Ignored,
+}
+
+/// A message routed from another server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteMsg<'a> {
+    /// Account the message was published in.
+    pub account: &'a [u8],
+    /// Subject.
+    pub subject: &'a [u8],
+    /// Reply subject.
+    pub reply: Option<&'a [u8]>,
+    /// Space-separated queue groups that should get one copy each (empty:
+    /// plain subscribers only).
+    pub queues: &'a [u8],
+    /// Length of the header block at the start of `payload`.
+    pub header_len: Option<usize>,
+    /// Headers and body.
+    pub payload: &'a [u8],
+}
+
+impl<'a> RouteMsg<'a> {
+    /// The queue group names.
+    pub fn queue_names(&self) -> impl Iterator<Item = &'a [u8]> {
+        self.queues
+            .split(|&b| b == b' ' || b == b'\t')
+            .filter(|q| !q.is_empty())
+    }
+}
+
+/// The result of one parse step.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RouteParsed<'a> {
+    /// A whole operation and how many bytes of the buffer it used.
+    Op(RouteOp<'a>, usize),
+    /// More bytes are needed.
+    Incomplete,
+}
+
+/// Why a route's input was rejected; the route is closed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteParseError(pub String);
+
+impl std::fmt::Display for RouteParseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for RouteParseError {}
+
+/// Route protocol parser. One per route connection.
+#[derive(Debug, Clone)]
+pub struct RouteParser {
+    max_control_line: usize,
+    need: usize,
+    scanned: usize,
+}
+
+impl RouteParser {
+    /// A parser with the given control line limit. Routed payloads have no
+    /// size limit (the publishing server checked it).
+    pub fn new(max_control_line: usize) -> Self {
+        RouteParser {
+            max_control_line,
+            need: 0,
+            scanned: 0,
+        }
+    }
+
+    /// Bytes the pending operation needs in total, or 0.
+    pub fn pending_need(&self) -> usize {
+        self.need
+    }
+
+    /// Parses the next operation at the start of `buf`.
+    pub fn parse<'a>(&mut self, buf: &'a [u8]) -> Result<RouteParsed<'a>, RouteParseError> {
+        if self.need > buf.len() {
+            return Ok(RouteParsed::Incomplete);
+        }
+        let nl = match memchr(b'\n', &buf[self.scanned.min(buf.len())..]) {
+            Some(i) => self.scanned + i,
+            None => {
+                if buf.len() > self.max_control_line + 16 {
+                    return Err(RouteParseError(format!(
+                        "maximum control line exceeded: max_control_line {}, line len {}",
+                        self.max_control_line,
+                        buf.len()
+                    )));
+                }
+                self.scanned = buf.len();
+                return Ok(RouteParsed::Incomplete);
+            }
+        };
+        let mut line = &buf[..nl];
+        if let [rest @ .., b'\r'] = line {
+            line = rest;
+        }
+        let op_end = line
+            .iter()
+            .position(|&b| b == b' ' || b == b'\t')
+            .unwrap_or(line.len());
+        let word = &line[..op_end];
+        let arg = trim(&line[op_end..]);
+        let line_len = nl + 1;
+        let upper = |w: &[u8], op: &[u8]| w.eq_ignore_ascii_case(op);
+        let op = match word {
+            w if upper(w, b"RMSG") => return self.parse_msg(buf, arg, line_len, false, false),
+            w if upper(w, b"HMSG") => return self.parse_msg(buf, arg, line_len, true, false),
+            w if upper(w, b"LMSG") => return self.parse_msg(buf, arg, line_len, true, true),
+            w if upper(w, b"RS+") => parse_sub(arg, false)?,
+            w if upper(w, b"LS+") => parse_sub(arg, true)?,
+            w if upper(w, b"RS-") => parse_unsub(arg, false)?,
+            w if upper(w, b"LS-") => parse_unsub(arg, true)?,
+            w if upper(w, b"A+") || upper(w, b"A-") => RouteOp::Ignored,
+            w if w.len() >= 4 && upper(&w[..4], b"PING") => RouteOp::Ping,
+            w if w.len() >= 4 && upper(&w[..4], b"PONG") => RouteOp::Pong,
+            w if upper(w, b"CONNECT") => RouteOp::Connect(arg),
+            w if upper(w, b"INFO") => RouteOp::Info(arg),
+            w if upper(w, b"+OK") => RouteOp::Ok,
+            w if upper(w, b"-ERR") => RouteOp::Err(arg),
+            _ => {
+                return Err(RouteParseError(format!(
+                    "Route parser ERROR: proto='{:?}...'",
+                    snippet(buf)
+                )))
+            }
+        };
+        self.scanned = 0;
+        Ok(RouteParsed::Op(op, line_len))
+    }
+
+    fn parse_msg<'a>(
+        &mut self,
+        buf: &'a [u8],
+        arg: &'a [u8],
+        line_len: usize,
+        with_headers: bool,
+        with_origin: bool,
+    ) -> Result<RouteParsed<'a>, RouteParseError> {
+        let name = if with_origin {
+            "processRoutedOriginClusterMsgArgs"
+        } else if with_headers {
+            "processRoutedHeaderMsgArgs"
+        } else {
+            "processRoutedMsgArgs"
+        };
+        let bad = |what: &str| {
+            RouteParseError(format!("{name} {what}: '{}'", String::from_utf8_lossy(arg)))
+        };
+        let mut a: [&[u8]; MAX_QUEUES + 8] = [&[]; MAX_QUEUES + 8];
+        let n = split_args(arg, &mut a);
+        if n > a.len() {
+            return Err(bad("Too Many Queues"));
+        }
+        let args = &a[usize::from(with_origin)..n];
+        let sizes = if with_headers { 2 } else { 1 };
+        if args.len() < 2 + sizes {
+            return Err(bad("Parse Error"));
+        }
+        let (account, subject) = (args[0], args[1]);
+        let rest = &args[2..args.len() - sizes];
+        let (reply, queues) = match rest.len() {
+            0 => (None, &b""[..]),
+            1 => (Some(rest[0]), &b""[..]),
+            _ => {
+                let (reply, qs) = match rest[0] {
+                    b"+" => (Some(rest[1]), &rest[2..]),
+                    b"|" => (None, &rest[1..]),
+                    _ => return Err(bad("Bad or Missing Reply Indicator")),
+                };
+                (reply, span(arg, qs))
+            }
+        };
+        let size = parse_size(args[args.len() - 1]).ok_or_else(|| bad("Bad or Missing Size"))?;
+        let header_len = if with_headers {
+            let h = parse_size(args[args.len() - 2])
+                .ok_or_else(|| bad("Bad or Missing Header Size"))?;
+            if h > size {
+                return Err(bad("Header Size larger then TotalSize"));
+            }
+            Some(h)
+        } else {
+            None
+        };
+        let end = line_len + size;
+        let total = end + 2;
+        if buf.len() < total {
+            self.need = total;
+            self.scanned = 0;
+            return Ok(RouteParsed::Incomplete);
+        }
+        self.need = 0;
+        self.scanned = 0;
+        if buf[end] != b'\r' || buf[end + 1] != b'\n' {
+            return Err(RouteParseError(format!(
+                "Route parser ERROR: proto='{:?}...'",
+                snippet(&buf[end..])
+            )));
+        }
+        Ok(RouteParsed::Op(
+            RouteOp::Msg(RouteMsg {
+                account,
+                subject,
+                reply,
+                queues,
+                header_len,
+                payload: &buf[line_len..end],
+            }),
+            total,
+        ))
+    }
+}
+
+/// The bytes of `arg` from the first to the last of `parts` (all slices of
+/// `arg`).
+fn span<'a>(arg: &'a [u8], parts: &[&'a [u8]]) -> &'a [u8] {
+    let (Some(first), Some(last)) = (parts.first(), parts.last()) else {
+        return b"";
+    };
+    let base = arg.as_ptr() as usize;
+    let start = first.as_ptr() as usize - base;
+    let end = last.as_ptr() as usize - base + last.len();
+    &arg[start..end]
+}
+
+fn parse_sub(arg: &[u8], with_origin: bool) -> Result<RouteOp<'_>, RouteParseError> {
+    let mut a: [&[u8]; 5] = [&[]; 5];
+    let n = split_args(arg, &mut a);
+    let off = usize::from(with_origin);
+    let err = || {
+        RouteParseError(format!(
+            "processRemoteSub Parse Error: '{}'",
+            String::from_utf8_lossy(arg)
+        ))
+    };
+    let queue = match n.checked_sub(off) {
+        Some(2) => None,
+        Some(4) => {
+            let w = parse_size(a[3 + off]).ok_or_else(err)?;
+            Some((a[2 + off], u32::try_from(w).map_err(|_| err())?))
+        }
+        _ => return Err(err()),
+    };
+    Ok(RouteOp::Sub {
+        account: a[off],
+        subject: a[1 + off],
+        queue,
+    })
+}
+
+fn parse_unsub(arg: &[u8], with_origin: bool) -> Result<RouteOp<'_>, RouteParseError> {
+    let mut a: [&[u8]; 4] = [&[]; 4];
+    let n = split_args(arg, &mut a);
+    let off = usize::from(with_origin);
+    let queue = match n.checked_sub(off) {
+        Some(2) => None,
+        Some(3) => Some(a[2 + off]),
+        _ => {
+            return Err(RouteParseError(format!(
+                "processRemoteUnsub parse error: '{}'",
+                String::from_utf8_lossy(arg)
+            )))
+        }
+    };
+    Ok(RouteOp::Unsub {
+        account: a[off],
+        subject: a[1 + off],
+        queue,
+    })
+}
+
+/// Appends `RS+ account subject [queue weight]\r\n`.
+pub fn sub(out: &mut Vec<u8>, account: &[u8], subject: &[u8], queue: Option<(&[u8], u32)>) {
+    out.extend_from_slice(b"RS+ ");
+    out.extend_from_slice(account);
+    out.push(b' ');
+    out.extend_from_slice(subject);
+    if let Some((q, w)) = queue {
+        out.push(b' ');
+        out.extend_from_slice(q);
+        out.push(b' ');
+        crate::encode::push_num(out, w as usize);
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Appends `RS- account subject [queue]\r\n`.
+pub fn unsub(out: &mut Vec<u8>, account: &[u8], subject: &[u8], queue: Option<&[u8]>) {
+    out.extend_from_slice(b"RS- ");
+    out.extend_from_slice(account);
+    out.push(b' ');
+    out.extend_from_slice(subject);
+    if let Some(q) = queue {
+        out.push(b' ');
+        out.extend_from_slice(q);
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Appends an `RMSG` (or `HMSG` when `header_len` is given). `queues` is
+/// the space-separated list of queue groups the receiver should serve.
+pub fn msg(
+    out: &mut Vec<u8>,
+    account: &[u8],
+    subject: &[u8],
+    reply: Option<&[u8]>,
+    queues: &[u8],
+    header_len: Option<usize>,
+    payload: &[u8],
+) {
+    out.reserve(account.len() + subject.len() + queues.len() + payload.len() + 64);
+    out.extend_from_slice(if header_len.is_some() {
+        b"HMSG "
+    } else {
+        b"RMSG "
+    });
+    out.extend_from_slice(account);
+    out.push(b' ');
+    out.extend_from_slice(subject);
+    out.push(b' ');
+    if !queues.is_empty() {
+        match reply {
+            Some(r) => {
+                out.extend_from_slice(b"+ ");
+                out.extend_from_slice(r);
+                out.push(b' ');
+            }
+            None => out.extend_from_slice(b"| "),
+        }
+        out.extend_from_slice(queues);
+        out.push(b' ');
+    } else if let Some(r) = reply {
+        out.extend_from_slice(r);
+        out.push(b' ');
+    }
+    if let Some(h) = header_len {
+        crate::encode::push_num(out, h);
+        out.push(b' ');
+    }
+    crate::encode::push_num(out, payload.len());
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(payload);
+    out.extend_from_slice(b"\r\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(input: &[u8]) -> RouteOp<'_> {
+        match RouteParser::new(4096).parse(input).unwrap() {
+            RouteParsed::Op(op, n) => {
+                assert_eq!(n, input.len());
+                op
+            }
+            RouteParsed::Incomplete => panic!("incomplete"),
+        }
+    }
+
+    #[test]
+    fn subs() {
+        assert_eq!(
+            one(b"RS+ $G foo.*\r\n"),
+            RouteOp::Sub {
+                account: b"$G",
+                subject: b"foo.*",
+                queue: None
+            }
+        );
+        assert_eq!(
+            one(b"RS+ $G foo q 3\r\n"),
+            RouteOp::Sub {
+                account: b"$G",
+                subject: b"foo",
+                queue: Some((b"q", 3))
+            }
+        );
+        assert_eq!(
+            one(b"LS+ c1 A foo\r\n"),
+            RouteOp::Sub {
+                account: b"A",
+                subject: b"foo",
+                queue: None
+            }
+        );
+        assert_eq!(
+            one(b"RS- $G foo q\r\n"),
+            RouteOp::Unsub {
+                account: b"$G",
+                subject: b"foo",
+                queue: Some(b"q")
+            }
+        );
+        assert!(RouteParser::new(4096).parse(b"RS+ $G\r\n").is_err());
+        assert!(RouteParser::new(4096).parse(b"RS+ $G foo q x\r\n").is_err());
+    }
+
+    #[test]
+    fn msgs() {
+        let RouteOp::Msg(m) = one(b"RMSG $G foo 2\r\nhi\r\n") else {
+            panic!()
+        };
+        assert_eq!(
+            (m.subject, m.reply, m.payload),
+            (&b"foo"[..], None, &b"hi"[..])
+        );
+        let RouteOp::Msg(m) = one(b"RMSG $G foo + in.1 q1 q2 2\r\nhi\r\n") else {
+            panic!()
+        };
+        assert_eq!(m.reply, Some(&b"in.1"[..]));
+        assert_eq!(m.queue_names().collect::<Vec<_>>(), [&b"q1"[..], b"q2"]);
+        let RouteOp::Msg(m) = one(b"RMSG $G foo | q1 0\r\n\r\n") else {
+            panic!()
+        };
+        assert_eq!((m.reply, m.queues), (None, &b"q1"[..]));
+        let RouteOp::Msg(m) = one(b"HMSG A foo r 12 14\r\nNATS/1.0\r\n\r\nhi\r\n") else {
+            panic!()
+        };
+        assert_eq!((m.account, m.header_len), (&b"A"[..], Some(12)));
+        let RouteOp::Msg(m) = one(b"LMSG c1 A foo 0 2\r\nhi\r\n") else {
+            panic!()
+        };
+        assert_eq!((m.account, m.subject), (&b"A"[..], &b"foo"[..]));
+        assert!(RouteParser::new(4096)
+            .parse(b"RMSG $G foo x r q 2\r\nhi\r\n")
+            .is_err());
+        assert!(RouteParser::new(4096)
+            .parse(b"RMSG $G foo 2\r\nhiX\n")
+            .is_err());
+    }
+
+    #[test]
+    fn split_payload() {
+        let input = b"RMSG $G foo 5\r\nhello\r\nPING\r\n";
+        let mut p = RouteParser::new(4096);
+        for cut in 1..input.len() {
+            let mut p2 = p.clone();
+            match p2.parse(&input[..cut]).unwrap() {
+                RouteParsed::Incomplete => {}
+                RouteParsed::Op(_, n) => assert!(n <= cut),
+            }
+        }
+        let RouteParsed::Op(_, n) = p.parse(input).unwrap() else {
+            panic!()
+        };
+        assert_eq!(&input[n..], b"PING\r\n");
+    }
+
+    #[test]
+    fn encoders_round_trip() {
+        let mut v = Vec::new();
+        sub(&mut v, b"$G", b"foo", Some((b"q", 2)));
+        unsub(&mut v, b"$G", b"foo", Some(b"q"));
+        msg(&mut v, b"$G", b"foo", Some(b"r"), b"q1 q2", None, b"hi");
+        msg(&mut v, b"$G", b"foo", None, b"q1", Some(2), b"h:hi");
+        msg(&mut v, b"$G", b"foo", Some(b"r"), b"", None, b"");
+        assert_eq!(
+            String::from_utf8_lossy(&v),
+            "RS+ $G foo q 2\r\nRS- $G foo q\r\nRMSG $G foo + r q1 q2 2\r\nhi\r\n\
+             HMSG $G foo | q1 2 4\r\nh:hi\r\nRMSG $G foo r 0\r\n\r\n"
+        );
+        let mut p = RouteParser::new(4096);
+        let mut rest = &v[..];
+        let mut n_ops = 0;
+        while !rest.is_empty() {
+            let RouteParsed::Op(_, n) = p.parse(rest).unwrap() else {
+                panic!()
+            };
+            rest = &rest[n..];
+            n_ops += 1;
+        }
+        assert_eq!(n_ops, 5);
+    }
+}

@@ -1,0 +1,311 @@
+//! Message fan-out: from one inbound message to every interested
+//! subscription of an account, across accounts through imports, and to the
+//! routes of the cluster. Client connections and route connections each own
+//! one [`Fanout`]; it collects the receivers to flush after a read.
+
+use crate::accounts::Account;
+use crate::outbound::{self, ClientShared, Delivery, Msg, Subscription};
+use crate::server::Server;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+/// Where a message came from, which decides where it may go.
+#[derive(Debug, Clone, Copy)]
+pub enum Origin<'a> {
+    /// A client: deliver locally and to routes with interest.
+    Client {
+        /// Connection id of the publisher.
+        cid: u64,
+        /// The publisher wants its own messages back.
+        echo: bool,
+    },
+    /// A route: deliver to local subscribers only (one hop), and to local
+    /// members of the listed queue groups.
+    Route {
+        /// Space-separated queue groups to serve.
+        queues: &'a [u8],
+    },
+}
+
+/// Per-connection delivery state.
+pub struct Fanout {
+    /// The server.
+    pub srv: Arc<Server>,
+    /// Receivers whose writer must be woken after this batch.
+    pub flush: Vec<Arc<ClientShared>>,
+    /// Receivers filled past half of their limit: the publisher pauses.
+    pub stalled: Vec<Arc<ClientShared>>,
+    /// Messages delivered since the last stats flush.
+    pub out_msgs: u64,
+    /// Payload bytes delivered since the last stats flush.
+    pub out_bytes: u64,
+    /// Routes to send the current message to, with the queue groups each
+    /// should serve (space-separated).
+    rts: Vec<(Arc<ClientShared>, Vec<u8>)>,
+}
+
+impl Fanout {
+    /// Empty state for a connection of `srv`.
+    pub fn new(srv: Arc<Server>) -> Self {
+        Fanout {
+            srv,
+            flush: Vec::new(),
+            stalled: Vec::new(),
+            out_msgs: 0,
+            out_bytes: 0,
+            rts: Vec::new(),
+        }
+    }
+
+    /// Delivers a client's message published in `acc` to every interested
+    /// subscription, across accounts through imports; true if anyone got it.
+    pub fn publish(&mut self, acc: &Arc<Account>, msg: &Msg<'_>, cid: u64, echo: bool) -> bool {
+        let origin = Origin::Client { cid, echo };
+        // A response to a request that came in through a service import.
+        if let Some((to, reply)) = acc.take_response(msg.subject) {
+            let m = Msg {
+                subject: &reply,
+                ..*msg
+            };
+            return self.route_in(&to, &m, origin);
+        }
+        let mut delivered = self.route_in(acc, msg, origin);
+        if acc.has_links() {
+            delivered |= self.route_links(acc, msg, origin);
+        }
+        delivered
+    }
+
+    /// Stream exports to importing accounts, and service imports to
+    /// exporting accounts (with the reply subject rewritten).
+    fn route_links(&mut self, acc: &Arc<Account>, msg: &Msg<'_>, origin: Origin<'_>) -> bool {
+        let Some(links) = acc.links.get() else {
+            return false;
+        };
+        let mut delivered = false;
+        for s in &links.streams_out {
+            if !sublist::subject_matches(&s.pattern, msg.subject) {
+                continue;
+            }
+            if let Some(to) = s.to.upgrade() {
+                let subject = crate::accounts::stream_subject(s, msg.subject);
+                let m = Msg {
+                    subject: &subject,
+                    ..*msg
+                };
+                delivered |= self.route_in(&to, &m, origin);
+            }
+        }
+        for si in &links.services {
+            if !sublist::subject_matches(&si.local, msg.subject) {
+                continue;
+            }
+            if let Some(target) = si.target.upgrade() {
+                let reply = msg.reply.map(|r| target.add_response(acc, r));
+                let subject: &[u8] = if sublist::is_literal(&si.local) {
+                    &si.remote
+                } else {
+                    msg.subject
+                };
+                let m = Msg {
+                    subject,
+                    reply: reply.as_deref(),
+                    ..*msg
+                };
+                delivered |= self.route_in(&target, &m, origin);
+            }
+        }
+        delivered
+    }
+
+    /// Delivers within one account; true if anyone got the message.
+    pub fn route_in(&mut self, acc: &Account, msg: &Msg<'_>, origin: Origin<'_>) -> bool {
+        let result = acc.sublist.read().match_subject(msg.subject);
+        if result.is_empty() {
+            return false;
+        }
+        let (cid, echo, from_route) = match origin {
+            Origin::Client { cid, echo } => (cid, echo, None),
+            Origin::Route { queues } => (0, true, Some(queues)),
+        };
+        let mut rts = std::mem::take(&mut self.rts);
+        rts.clear();
+        let mut delivered = false;
+        for sub in &result.psubs {
+            let sub = &sub.0;
+            if sub.client.is_route {
+                if from_route.is_none() {
+                    add_route_target(&mut rts, &sub.client, None);
+                }
+                continue;
+            }
+            delivered |= self.deliver_one(sub, cid, echo, msg);
+        }
+        for (name, members) in &result.qsubs {
+            match from_route {
+                Some(queues) => {
+                    if !queue_listed(queues, name) {
+                        continue;
+                    }
+                    // Routed: local members only, any of them.
+                    let n = members.len();
+                    let start = fastrand::usize(..n);
+                    for i in 0..n {
+                        let sub = &members[(start + i) % n].0;
+                        if !sub.client.is_route && self.deliver_one(sub, cid, echo, msg) {
+                            delivered = true;
+                            break;
+                        }
+                    }
+                }
+                None => {
+                    delivered |= self.pick_member(members, name, cid, echo, msg, &mut rts);
+                }
+            }
+        }
+        for (route, queues) in &rts {
+            match outbound::deliver_route(route, acc.name.as_bytes(), msg, queues, &mut self.flush)
+            {
+                Delivery::Delivered { stall, .. } => {
+                    delivered = true;
+                    self.out_msgs += 1;
+                    self.out_bytes += msg.payload.len() as u64;
+                    if stall && !self.stalled.iter().any(|c| c.cid == route.cid) {
+                        self.stalled.push(route.clone());
+                    }
+                }
+                Delivery::SlowConsumer => {
+                    crate::error!("{} - Slow Consumer Detected", route.log_prefix);
+                }
+                Delivery::Skipped => {}
+            }
+        }
+        self.rts = rts;
+        delivered
+    }
+
+    /// One member of a queue group for a client's message: local members
+    /// and routes (weighted by their member counts) at random; a member that
+    /// cannot take it is skipped.
+    fn pick_member(
+        &mut self,
+        members: &[crate::outbound::SubRef],
+        name: &[u8],
+        cid: u64,
+        echo: bool,
+        msg: &Msg<'_>,
+        rts: &mut Vec<(Arc<ClientShared>, Vec<u8>)>,
+    ) -> bool {
+        let n = members.len();
+        let weight = |s: &Subscription| {
+            if s.client.is_route {
+                s.qw.load(Ordering::Relaxed).max(1) as usize
+            } else {
+                1
+            }
+        };
+        let total: usize = members.iter().map(|m| weight(&m.0)).sum();
+        let mut r = fastrand::usize(..total.max(1));
+        let mut start = 0;
+        for (i, m) in members.iter().enumerate() {
+            let w = weight(&m.0);
+            if r < w {
+                start = i;
+                break;
+            }
+            r -= w;
+        }
+        for i in 0..n {
+            let sub = &members[(start + i) % n].0;
+            if sub.client.is_route {
+                add_route_target(rts, &sub.client, Some(name));
+                return true;
+            }
+            if self.deliver_one(sub, cid, echo, msg) {
+                return true;
+            }
+        }
+        false
+    }
+
+    fn deliver_one(
+        &mut self,
+        sub: &Arc<Subscription>,
+        cid: u64,
+        echo: bool,
+        msg: &Msg<'_>,
+    ) -> bool {
+        match outbound::deliver(sub, cid, echo, msg, &mut self.flush) {
+            Delivery::Delivered { last, stall } => {
+                self.out_msgs += 1;
+                self.out_bytes += msg.payload.len() as u64;
+                if last {
+                    crate::conn::remove_sub(&self.srv, sub);
+                }
+                if stall && !self.stalled.iter().any(|c| c.cid == sub.client.cid) {
+                    self.stalled.push(sub.client.clone());
+                }
+                true
+            }
+            Delivery::Skipped => false,
+            Delivery::SlowConsumer => {
+                crate::debug!("{} - Slow Consumer Detected", sub.client.log_prefix);
+                false
+            }
+        }
+    }
+
+    /// Adds `msgs`/`bytes` received on `conn` to its counters and the
+    /// server's, and zeroes them.
+    pub fn count_in(&self, conn: &ClientShared, msgs: &mut u64, bytes: &mut u64) {
+        if *msgs > 0 {
+            let s = &self.srv.stats;
+            s.in_msgs.fetch_add(*msgs, Ordering::Relaxed);
+            s.in_bytes.fetch_add(*bytes, Ordering::Relaxed);
+            conn.in_msgs.fetch_add(*msgs, Ordering::Relaxed);
+            conn.in_bytes.fetch_add(*bytes, Ordering::Relaxed);
+            *msgs = 0;
+            *bytes = 0;
+        }
+    }
+
+    /// Adds the delivered counts to the server's.
+    pub fn flush_stats(&mut self) {
+        if self.out_msgs > 0 {
+            let s = &self.srv.stats;
+            s.out_msgs.fetch_add(self.out_msgs, Ordering::Relaxed);
+            s.out_bytes.fetch_add(self.out_bytes, Ordering::Relaxed);
+            self.out_msgs = 0;
+            self.out_bytes = 0;
+        }
+    }
+}
+
+/// Notes that `route` gets the message, serving queue group `queue`.
+fn add_route_target(
+    rts: &mut Vec<(Arc<ClientShared>, Vec<u8>)>,
+    route: &Arc<ClientShared>,
+    queue: Option<&[u8]>,
+) {
+    let i = match rts.iter().position(|(r, _)| Arc::ptr_eq(r, route)) {
+        Some(i) => i,
+        None => {
+            rts.push((route.clone(), Vec::new()));
+            rts.len() - 1
+        }
+    };
+    if let Some(q) = queue {
+        let qs = &mut rts[i].1;
+        if !qs.is_empty() {
+            qs.push(b' ');
+        }
+        qs.extend_from_slice(q);
+    }
+}
+
+/// True when `name` is one of the space-separated `queues`.
+fn queue_listed(queues: &[u8], name: &[u8]) -> bool {
+    queues
+        .split(|&b| b == b' ' || b == b'\t')
+        .any(|q| q == name)
+}

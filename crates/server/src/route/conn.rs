@@ -1,0 +1,692 @@
+//! One route connection: the handshake (`CONNECT` from the dialing side,
+//! `INFO` both ways), registration and duplicate resolution, gossip of new
+//! members, remote interest (`RS+`/`RS-`) kept in the account sublists as
+//! subscriptions of the route, and routed messages delivered to local
+//! subscribers.
+
+use super::{Link, LinkState, RouteUrl};
+use crate::closed::ClosedReason;
+use crate::config::types::{Permissions, SubjectPermission};
+use crate::fanout::{Fanout, Origin};
+use crate::options::Options;
+use crate::outbound::{ClientShared, Msg, SubRef, Subscription};
+use crate::server::Server;
+use crate::writer;
+use parking_lot::Mutex;
+use proto::{RouteConnect, RouteMsg, RouteOp, RouteParsed, RouteParser, ServerInfo};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpStream;
+
+/// First PING on a new route.
+const FIRST_PING: Duration = Duration::from_secs(1);
+/// Read buffer size.
+const READ_SIZE: usize = 64 * 1024;
+
+/// How a route connection ended, for the dialing loop.
+#[derive(Debug, Default)]
+pub struct RouteEnd {
+    /// The remote server's id, once known.
+    pub remote_id: Option<String>,
+    /// The connection was registered as the route to that server.
+    pub registered: bool,
+    /// The connection reached this server itself.
+    pub to_self: bool,
+}
+
+type Step = Result<(), ClosedReason>;
+
+struct RouteConn {
+    srv: Arc<Server>,
+    opts: Arc<Options>,
+    shared: Arc<ClientShared>,
+    link: Arc<Link>,
+    parser: RouteParser,
+    fan: Fanout,
+    /// Permissions on what this server imports and exports.
+    perms: Option<crate::perms::ClientPerms>,
+    got_connect: bool,
+    got_info: bool,
+    to_self: bool,
+    pings_out: u32,
+    ping_sent: Option<std::time::Instant>,
+    in_msgs: u64,
+    in_bytes: u64,
+}
+
+/// JSON form of a subject permission, as sent in route `INFO`.
+pub fn perm_json(p: &SubjectPermission) -> serde_json::Value {
+    let mut m = serde_json::Map::new();
+    if let Some(a) = &p.allow {
+        m.insert("allow".into(), serde_json::json!(a));
+    }
+    if let Some(d) = &p.deny {
+        m.insert("deny".into(), serde_json::json!(d));
+    }
+    serde_json::Value::Object(m)
+}
+
+/// Serves one route connection until it closes. `url` is set when this
+/// server dialed it.
+pub async fn run(
+    srv: Arc<Server>,
+    stream: TcpStream,
+    addr: SocketAddr,
+    url: Option<RouteUrl>,
+) -> RouteEnd {
+    let _ = stream.set_nodelay(true);
+    let opts = srv.opts();
+    let cid = srv.next_cid();
+    let prefix = format!("{addr} - rid:{cid}");
+    let mut shared = ClientShared::new(cid, Arc::new(stream), opts.max_pending, prefix);
+    shared.is_route = true;
+    shared.headers.store(true, Ordering::Relaxed);
+    let shared = Arc::new(shared);
+    shared.trace.store(opts.trace, Ordering::Relaxed);
+    let writer = tokio::spawn(writer::writer(shared.clone(), opts.write_deadline));
+    let solicited = url.is_some();
+    let link = Arc::new(Link {
+        shared: shared.clone(),
+        addr,
+        start: chrono::Utc::now(),
+        solicited,
+        state: Mutex::new(LinkState {
+            url: url.clone(),
+            ..Default::default()
+        }),
+    });
+    srv.routes.add_link(&link);
+    let perms = opts.cluster.permissions.as_ref().and_then(|p| {
+        crate::perms::ClientPerms::new(&Permissions {
+            publish: p.import.clone(),
+            subscribe: p.export.clone(),
+            response: None,
+        })
+    });
+    let mut c = RouteConn {
+        parser: RouteParser::new(opts.max_control_line.max(4096)),
+        fan: Fanout::new(srv.clone()),
+        srv: srv.clone(),
+        opts: opts.clone(),
+        shared: shared.clone(),
+        link: link.clone(),
+        perms,
+        got_connect: solicited,
+        got_info: false,
+        to_self: false,
+        pings_out: 0,
+        ping_sent: None,
+        in_msgs: 0,
+        in_bytes: 0,
+    };
+    if let Some(u) = &url {
+        let connect = RouteConnect {
+            echo: true,
+            user: u.user.clone(),
+            pass: u.pass.clone(),
+            headers: true,
+            name: srv.id.clone(),
+            cluster: srv.routes.name(),
+            cluster_dynamic: srv.routes.dynamic(),
+            lnoc: true,
+            ..Default::default()
+        };
+        let json = serde_json::to_vec(&connect).unwrap_or_default();
+        let mut b = b"CONNECT ".to_vec();
+        b.extend_from_slice(&json);
+        b.extend_from_slice(b"\r\n");
+        c.send(&b);
+    }
+    let mut info = srv.routes.info(&srv);
+    info.nonce = crate::auth::nonce();
+    let mut b = Vec::new();
+    proto::encode::info(&mut b, &serde_json::to_vec(&info).unwrap_or_default());
+    c.send(&b);
+    crate::info!("{} - Route connection created", shared.log_prefix);
+    let reason = c.read_loop().await;
+    writer::flush_all(&mut c.fan.flush);
+    c.flush_stats();
+    shared.mark_closed(reason, false);
+    let reason = shared.closed_reason().unwrap_or(reason);
+    let _ = writer.await;
+    let urls_changed = srv.routes.remove_link(&link);
+    // Forget the remote's interest.
+    let subs: Vec<_> = shared.subs.lock().drain().map(|(_, s)| s).collect();
+    for s in &subs {
+        s.acc
+            .sublist
+            .write()
+            .remove(&s.subject, s.queue.as_deref(), &SubRef(s.clone()));
+    }
+    if urls_changed && !opts.cluster.no_advertise {
+        srv.send_async_info();
+    }
+    crate::info!(
+        "{} - Router connection closed: {}",
+        shared.log_prefix,
+        reason.as_str()
+    );
+    let st = link.state.lock().clone();
+    // A kept route whose duplicate was refused may have been dropped by the
+    // other side: dial it again (nats-server's retry).
+    if st.registered && st.retry && !solicited && !srv.shutdown.is_cancelled() {
+        if let Some(u) = st.url.clone().filter(|u| !super::configured(&srv, u)) {
+            super::solicit(srv.clone(), u, false);
+        }
+    }
+    RouteEnd {
+        remote_id: (!st.remote_id.is_empty()).then_some(st.remote_id),
+        registered: st.registered,
+        to_self: c.to_self,
+    }
+}
+
+impl RouteConn {
+    fn send(&mut self, bytes: &[u8]) {
+        super::trace_out(&self.shared, bytes);
+        self.shared.send_now(bytes);
+    }
+
+    fn send_err(&mut self, text: &str) {
+        let mut b = Vec::new();
+        proto::encode::err(&mut b, text);
+        self.send(&b);
+    }
+
+    async fn read_loop(&mut self) -> ClosedReason {
+        let sock = self.shared.sock.clone();
+        let mut buf: Vec<u8> = Vec::with_capacity(READ_SIZE);
+        let close = self.shared.close.clone();
+        let auth_deadline =
+            (!self.link.solicited && self.opts.cluster.username.is_some()).then(|| {
+                let secs = if self.opts.cluster.auth_timeout > 0.0 {
+                    self.opts.cluster.auth_timeout
+                } else {
+                    2.0
+                };
+                tokio::time::Instant::now() + Duration::from_secs_f64(secs)
+            });
+        let mut next_ping = tokio::time::Instant::now() + FIRST_PING;
+        loop {
+            let need = self.parser.pending_need();
+            if need > buf.len() {
+                buf.reserve(need - buf.len());
+            } else if buf.capacity() - buf.len() < READ_SIZE / 2 {
+                buf.reserve(READ_SIZE);
+            }
+            tokio::select! {
+                biased;
+                _ = close.cancelled() => {
+                    return self.shared.closed_reason().unwrap_or(ClosedReason::ServerShutdown);
+                }
+                r = crate::conn::read_some(&sock, &mut buf) => {
+                    match r {
+                        Ok(0) => return ClosedReason::ClientClosed,
+                        Ok(_) => {
+                            self.shared.meta.lock().last_activity = Some(chrono::Utc::now());
+                            let res = self.process(&mut buf);
+                            writer::flush_all(&mut self.fan.flush);
+                            self.flush_stats();
+                            if let Err(reason) = res {
+                                return reason;
+                            }
+                            if !self.fan.stalled.is_empty() {
+                                crate::outbound::stall(&mut self.fan.stalled, Duration::from_millis(25)).await;
+                            }
+                        }
+                        Err(_) => return ClosedReason::ReadError,
+                    }
+                }
+                _ = tokio::time::sleep_until(next_ping) => {
+                    next_ping = tokio::time::Instant::now() + self.opts.ping_interval;
+                    if self.pings_out + 1 > self.opts.ping_max {
+                        crate::debug!("{} - Stale Client Connection - Closing", self.shared.log_prefix);
+                        return ClosedReason::StaleConnection;
+                    }
+                    self.pings_out += 1;
+                    self.ping_sent = Some(std::time::Instant::now());
+                    self.send(proto::encode::PING);
+                }
+                _ = crate::conn::sleep_until_opt(auth_deadline), if !self.got_connect => {
+                    crate::error!("{} - Authentication Timeout", self.shared.log_prefix);
+                    self.send_err("Authentication Timeout");
+                    return ClosedReason::AuthenticationTimeout;
+                }
+            }
+        }
+    }
+
+    fn process(&mut self, buf: &mut Vec<u8>) -> Step {
+        let mut off = 0;
+        let res = loop {
+            match self.parser.parse(&buf[off..]) {
+                Ok(RouteParsed::Op(op, n)) => {
+                    if let Err(e) = self.handle(op) {
+                        break Err(e);
+                    }
+                    off += n;
+                }
+                Ok(RouteParsed::Incomplete) => break Ok(()),
+                Err(e) => {
+                    crate::error!("{} - {e}", self.shared.log_prefix);
+                    break Err(ClosedReason::ParseError);
+                }
+            }
+        };
+        buf.drain(..off);
+        res
+    }
+
+    fn handle(&mut self, op: RouteOp<'_>) -> Step {
+        if self.shared.trace.load(Ordering::Relaxed) {
+            self.trace_in(&op);
+        }
+        if !self.got_connect && !matches!(op, RouteOp::Connect(_)) {
+            crate::error!("{} - Authorization Error", self.shared.log_prefix);
+            self.send_err("Authorization Violation");
+            return Err(ClosedReason::AuthenticationViolation);
+        }
+        match op {
+            RouteOp::Connect(json) => self.on_connect(json),
+            RouteOp::Info(json) => self.on_info(json),
+            RouteOp::Ping => {
+                self.send(proto::encode::PONG);
+                Ok(())
+            }
+            RouteOp::Pong => {
+                self.pings_out = 0;
+                if let Some(t) = self.ping_sent.take() {
+                    self.shared.meta.lock().rtt = Some(t.elapsed());
+                }
+                Ok(())
+            }
+            RouteOp::Ok | RouteOp::Ignored => Ok(()),
+            RouteOp::Err(text) => {
+                crate::error!(
+                    "{} - Route Error {}",
+                    self.shared.log_prefix,
+                    String::from_utf8_lossy(text)
+                );
+                Err(ClosedReason::ParseError)
+            }
+            RouteOp::Sub {
+                account,
+                subject,
+                queue,
+            } => {
+                self.on_sub(account, subject, queue);
+                Ok(())
+            }
+            RouteOp::Unsub {
+                account,
+                subject,
+                queue,
+            } => {
+                self.on_unsub(account, subject, queue);
+                Ok(())
+            }
+            RouteOp::Msg(m) => {
+                self.on_msg(&m);
+                Ok(())
+            }
+        }
+    }
+
+    fn on_connect(&mut self, json: &[u8]) -> Step {
+        if self.link.solicited {
+            return Ok(());
+        }
+        let c: RouteConnect = match serde_json::from_slice(json) {
+            Ok(c) => c,
+            Err(e) => {
+                crate::error!("{} - {e}", self.shared.log_prefix);
+                return Err(ClosedReason::ParseError);
+            }
+        };
+        if c.lang.as_deref().is_some_and(|l| !l.is_empty()) {
+            let text = "attempted to connect to route port";
+            crate::error!("{} - {text}", self.shared.log_prefix);
+            self.send_err(text);
+            return Err(ClosedReason::WrongPort);
+        }
+        if let Some(gw) = c.gateway.as_deref().filter(|g| !g.is_empty()) {
+            let text = format!("Rejecting connection from gateway {gw:?} on the Route port");
+            crate::error!("{} - {text}", self.shared.log_prefix);
+            self.send_err(&text);
+            return Err(ClosedReason::WrongPort);
+        }
+        let cl = &self.opts.cluster;
+        if let Some(user) = &cl.username {
+            let ok = c.user.as_deref() == Some(user.as_str())
+                && crate::auth::secret_matches(
+                    cl.password.as_deref().unwrap_or(""),
+                    c.pass.as_deref().unwrap_or(""),
+                );
+            if !ok {
+                crate::error!("{} - Authorization Error", self.shared.log_prefix);
+                self.send_err("Authorization Violation");
+                return Err(ClosedReason::AuthenticationViolation);
+            }
+        }
+        let ours = self.srv.routes.name();
+        if c.cluster != ours {
+            if self.srv.routes.dynamic() && (!c.cluster_dynamic || ours < c.cluster) {
+                self.adopt_cluster_name(&c.cluster);
+            } else {
+                let text = format!(
+                    "Rejecting connection, cluster name {:?} does not match {:?}",
+                    c.cluster, ours
+                );
+                crate::error!("{} - {text}", self.shared.log_prefix);
+                self.send_err(&text);
+                return Err(ClosedReason::ClusterNameConflict);
+            }
+        }
+        self.shared.headers.store(c.headers, Ordering::Relaxed);
+        self.link.state.lock().remote_id = c.name;
+        self.got_connect = true;
+        Ok(())
+    }
+
+    /// Takes on the other cluster's name and drops the other routes.
+    fn adopt_cluster_name(&mut self, name: &str) {
+        self.srv.routes.set_name(name);
+        crate::info!("Cluster name updated to {name}");
+        for l in self.srv.routes.links() {
+            if l.shared.cid != self.shared.cid {
+                l.shared
+                    .mark_closed(ClosedReason::ClusterNameConflict, false);
+            }
+        }
+    }
+
+    fn on_info(&mut self, json: &[u8]) -> Step {
+        let info: ServerInfo = match serde_json::from_slice(json) {
+            Ok(i) => i,
+            Err(e) => {
+                crate::error!("{} - {e}", self.shared.log_prefix);
+                return Err(ClosedReason::ParseError);
+            }
+        };
+        let srv = self.srv.clone();
+        if info.server_id == srv.id {
+            self.link.state.lock().remote_id = info.server_id;
+            self.to_self = true;
+            return Err(ClosedReason::DuplicateRoute);
+        }
+        let ours = srv.routes.name();
+        if !info.cluster.is_empty() && info.cluster != ours {
+            if srv.routes.dynamic() && (!info.cluster_dynamic || ours < info.cluster) {
+                self.adopt_cluster_name(&info.cluster);
+            } else {
+                return Err(ClosedReason::ClusterNameConflict);
+            }
+        }
+        if self.got_info {
+            return self.on_async_info(info);
+        }
+        if !self.link.solicited && info.server_name == srv.name {
+            crate::error!(
+                "{} - Remote server has a duplicate name: {:?}",
+                self.shared.log_prefix,
+                info.server_name
+            );
+            return Err(ClosedReason::DuplicateServerName);
+        }
+        self.got_info = true;
+        self.shared.headers.store(info.headers, Ordering::Relaxed);
+        {
+            let mut st = self.link.state.lock();
+            st.remote_id = info.server_id.clone();
+            st.remote_name = info.server_name.clone();
+            st.connect_urls = info.connect_urls.clone();
+            st.ws_connect_urls = info.ws_connect_urls.clone();
+            st.import = info.import.clone();
+            st.export = info.export.clone();
+            if st.url.is_none() {
+                st.url = RouteUrl::parse(&format!(
+                    "nats-route://{}/",
+                    crate::util::host_port(&info.host, info.port)
+                ));
+                // Dialing back needs this server's route credentials.
+                if let Some(u) = st.url.as_mut() {
+                    if info.auth_required {
+                        u.user = self.opts.cluster.username.clone();
+                        u.pass = self.opts.cluster.password.clone();
+                    }
+                }
+            }
+        }
+        match srv.routes.register(&srv, &self.link) {
+            Ok(others) => {
+                crate::debug!(
+                    "{} - Registering remote route {:?}",
+                    self.shared.log_prefix,
+                    info.server_id
+                );
+                if others {
+                    // Tell the other members about the new one.
+                    let mut fwd = info.clone();
+                    fwd.nonce.clear();
+                    if fwd.ip.is_empty() {
+                        fwd.ip = format!(
+                            "nats-route://{}/",
+                            crate::util::host_port(&self.link.addr.ip().to_string(), info.port)
+                        );
+                    }
+                    let mut b = Vec::new();
+                    proto::encode::info(&mut b, &serde_json::to_vec(&fwd).unwrap_or_default());
+                    srv.routes.broadcast(&b, Some(&info.server_id));
+                }
+                if !self.opts.cluster.no_advertise {
+                    srv.send_async_info();
+                }
+                Ok(())
+            }
+            Err(()) => {
+                crate::debug!(
+                    "{} - Detected duplicate remote route {:?}",
+                    self.shared.log_prefix,
+                    info.server_id
+                );
+                self.link.state.lock().registered = false;
+                Err(ClosedReason::DuplicateRoute)
+            }
+        }
+    }
+
+    /// An `INFO` after the first: another member to connect to (gossip),
+    /// or the remote's lame duck mode.
+    fn on_async_info(&mut self, info: ServerInfo) -> Step {
+        let srv = self.srv.clone();
+        let remote_id = self.link.state.lock().remote_id.clone();
+        if info.server_id != remote_id {
+            if info.server_id == srv.id || srv.routes.is_connected(&info.server_id) {
+                return Ok(());
+            }
+            let Some(mut url) = RouteUrl::parse(&info.ip)
+                .or_else(|| RouteUrl::parse(&crate::util::host_port(&info.host, info.port)))
+            else {
+                return Ok(());
+            };
+            let known = RouteUrl::parse(&crate::util::host_port(&info.host, info.port));
+            if known.is_some_and(|k| super::configured(&srv, &k)) {
+                return Ok(());
+            }
+            if info.auth_required {
+                url.user = self.opts.cluster.username.clone();
+                url.pass = self.opts.cluster.password.clone();
+            }
+            super::solicit(srv, url, false);
+            return Ok(());
+        }
+        if info.ldm && srv.routes.withdraw_urls(&self.link) && !self.opts.cluster.no_advertise {
+            srv.send_async_info();
+        }
+        Ok(())
+    }
+
+    fn on_sub(&mut self, account: &[u8], subject: &[u8], queue: Option<(&[u8], u32)>) {
+        let Some(acc) = self.srv.accounts.lookup(account) else {
+            // nats-server's internal system account has no users here.
+            if account != b"$SYS" {
+                crate::error!(
+                    "{} - Unknown account {:?} for remote subject {:?}",
+                    self.shared.log_prefix,
+                    String::from_utf8_lossy(account),
+                    String::from_utf8_lossy(subject)
+                );
+            }
+            return;
+        };
+        if self
+            .perms
+            .as_ref()
+            .is_some_and(|p| !p.can_subscribe(subject, None))
+        {
+            crate::debug!(
+                "{} - Can not export {:?}, ignoring remote subscription request",
+                self.shared.log_prefix,
+                String::from_utf8_lossy(subject)
+            );
+            return;
+        }
+        let key = sub_key(account, subject, queue.map(|q| q.0));
+        let mut subs = self.shared.subs.lock();
+        if let Some(existing) = subs.get(key.as_slice()) {
+            if let Some((_, w)) = queue {
+                existing.qw.store(w, Ordering::Relaxed);
+            }
+            return;
+        }
+        if !sublist::is_valid_subject(subject) {
+            drop(subs);
+            crate::error!(
+                "{} - Could not insert subscription: invalid subject",
+                self.shared.log_prefix
+            );
+            self.send_err("Invalid Subscription");
+            return;
+        }
+        let sub = Arc::new(Subscription {
+            client: self.shared.clone(),
+            subject: subject.into(),
+            queue: queue.map(|q| q.0.into()),
+            sid: key.clone().into_boxed_slice(),
+            max: AtomicU64::new(0),
+            delivered: AtomicU64::new(0),
+            acc: acc.clone(),
+            qw: AtomicU32::new(queue.map(|q| q.1).unwrap_or(1)),
+            deny: None,
+        });
+        subs.insert(key.into_boxed_slice(), sub.clone());
+        drop(subs);
+        let _ = acc
+            .sublist
+            .write()
+            .insert(subject, queue.map(|q| q.0), SubRef(sub));
+    }
+
+    fn on_unsub(&mut self, account: &[u8], subject: &[u8], queue: Option<&[u8]>) {
+        let Some(acc) = self.srv.accounts.lookup(account) else {
+            return;
+        };
+        let key = sub_key(account, subject, queue);
+        let sub = self.shared.subs.lock().remove(key.as_slice());
+        if let Some(sub) = sub {
+            acc.sublist
+                .write()
+                .remove(&sub.subject, sub.queue.as_deref(), &SubRef(sub.clone()));
+        }
+    }
+
+    fn on_msg(&mut self, m: &RouteMsg<'_>) {
+        self.in_msgs += 1;
+        self.in_bytes += m.payload.len() as u64;
+        let Some(acc) = self.srv.accounts.lookup(m.account) else {
+            crate::debug!(
+                "{} - Unknown account {:?} for routed message on subject: {:?}",
+                self.shared.log_prefix,
+                String::from_utf8_lossy(m.account),
+                String::from_utf8_lossy(m.subject)
+            );
+            return;
+        };
+        let msg = Msg {
+            subject: m.subject,
+            reply: m.reply,
+            header_len: m.header_len.filter(|&h| h > 0),
+            payload: m.payload,
+        };
+        self.fan
+            .route_in(&acc, &msg, Origin::Route { queues: m.queues });
+    }
+
+    fn flush_stats(&mut self) {
+        self.fan
+            .count_in(&self.shared, &mut self.in_msgs, &mut self.in_bytes);
+        self.fan.flush_stats();
+    }
+
+    fn trace_in(&self, op: &RouteOp<'_>) {
+        let s = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        let line = match op {
+            RouteOp::Connect(j) => format!("CONNECT {}", crate::auth::redact(&s(j))),
+            RouteOp::Info(j) => format!("INFO {}", s(j)),
+            RouteOp::Ping => "PING".into(),
+            RouteOp::Pong => "PONG".into(),
+            RouteOp::Ok => "+OK".into(),
+            RouteOp::Err(t) => format!("-ERR {}", s(t)),
+            RouteOp::Sub {
+                account,
+                subject,
+                queue,
+            } => match queue {
+                Some((q, w)) => format!("RS+ {} {} {} {w}", s(account), s(subject), s(q)),
+                None => format!("RS+ {} {}", s(account), s(subject)),
+            },
+            RouteOp::Unsub {
+                account,
+                subject,
+                queue,
+            } => match queue {
+                Some(q) => format!("RS- {} {} {}", s(account), s(subject), s(q)),
+                None => format!("RS- {} {}", s(account), s(subject)),
+            },
+            RouteOp::Msg(m) => format!(
+                "{} {} {}{}{} {}",
+                if m.header_len.is_some() {
+                    "HMSG"
+                } else {
+                    "RMSG"
+                },
+                s(m.account),
+                s(m.subject),
+                m.reply.map(|r| format!(" {}", s(r))).unwrap_or_default(),
+                if m.queues.is_empty() {
+                    String::new()
+                } else {
+                    format!(" {}", s(m.queues))
+                },
+                m.payload.len()
+            ),
+            RouteOp::Ignored => return,
+        };
+        crate::trace!("{} - <<- [{line}]", self.shared.log_prefix);
+    }
+}
+
+/// The key a route's subscription is stored under: `account subject [queue]`.
+fn sub_key(account: &[u8], subject: &[u8], queue: Option<&[u8]>) -> Vec<u8> {
+    let mut k = Vec::with_capacity(account.len() + subject.len() + 16);
+    k.extend_from_slice(account);
+    k.push(b' ');
+    k.extend_from_slice(subject);
+    if let Some(q) = queue {
+        k.push(b' ');
+        k.extend_from_slice(q);
+    }
+    k
+}
