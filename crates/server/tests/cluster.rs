@@ -488,3 +488,60 @@ async fn partition_heals_without_duplicates() {
     q.dedup();
     assert_eq!((n, q.len()), (100, 100), "queue group after heal");
 }
+
+/// Reads from a raw client until an `INFO` line arrives (`secs` at most).
+fn next_info(raw: &mut common::Raw, secs: u64) -> Option<serde_json::Value> {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < deadline {
+        let got = raw.read_quiet(Duration::from_millis(100));
+        let text = String::from_utf8_lossy(&got).into_owned();
+        if let Some(line) = text.lines().find(|l| l.starts_with("INFO ")) {
+            return serde_json::from_str(&line[5..]).ok();
+        }
+    }
+    None
+}
+
+#[test]
+fn connect_urls_follow_cluster_membership_as_nats_server() {
+    for (name, bin) in [("nats-server", reference_bin()), ("rnatsd", rnatsd_bin())] {
+        for no_advertise in [false, true] {
+            let pa = free_port();
+            let extra: &[&str] = if no_advertise {
+                &["--no_advertise"]
+            } else {
+                &[]
+            };
+            let a = node(&bin, "A", pa, &[], extra);
+            let mut raw = a.proc.raw();
+            raw.send(b"CONNECT {\"verbose\":false,\"protocol\":1}\r\n");
+            raw.sync();
+            // A member joins: clients that take async INFO hear of it.
+            let b = node(&rnatsd_bin(), "B", free_port(), &[pa], &[]);
+            let b_url = format!("127.0.0.1:{}", b.proc.port);
+            let info = next_info(&mut raw, if no_advertise { 3 } else { 10 });
+            if no_advertise {
+                assert!(info.is_none(), "{name}: {info:?}");
+                continue;
+            }
+            let info = info.unwrap_or_else(|| panic!("{name}: no async INFO"));
+            let urls: Vec<String> = serde_json::from_value(info["connect_urls"].clone()).unwrap();
+            assert!(urls.contains(&b_url), "{name}: {urls:?}");
+            assert_eq!(
+                urls[0],
+                format!("127.0.0.1:{}", a.proc.port),
+                "{name}: {urls:?}"
+            );
+            assert_eq!(info["cluster"], "T", "{name}");
+            // New clients see the list in their first INFO.
+            let fresh = a.proc.raw();
+            assert!(fresh.info.contains(&b_url), "{name}: {}", fresh.info);
+            // The member leaves: its URL is withdrawn.
+            drop(b);
+            let info =
+                next_info(&mut raw, 10).unwrap_or_else(|| panic!("{name}: no INFO on leave"));
+            let urls: Vec<String> = serde_json::from_value(info["connect_urls"].clone()).unwrap();
+            assert!(!urls.contains(&b_url), "{name}: {urls:?}");
+        }
+    }
+}
