@@ -42,6 +42,10 @@ pub struct BenchArgs {
     /// Give up when nothing arrives for this many seconds.
     #[arg(long, default_value_t = 10)]
     pub stall_secs: u64,
+    /// Connect subscribers (or responders) to this server instead, e.g.
+    /// another member of a cluster, to measure routes.
+    #[arg(long)]
+    pub sub_server: Option<String>,
 }
 
 /// A finished run.
@@ -115,6 +119,57 @@ async fn bench_conn(conn: &ConnArgs) -> Result<async_nats::Client, String> {
     connect_with(conn, o).await
 }
 
+/// The connection settings for subscribers and responders.
+fn sub_conn(conn: &ConnArgs, args: &BenchArgs) -> ConnArgs {
+    let mut c = conn.clone();
+    if let Some(s) = &args.sub_server {
+        c.server = s.clone();
+    }
+    c
+}
+
+/// With subscribers on another server: waits until their interest has
+/// reached the publishers' server (a probe subscribed after them answers
+/// through it).
+async fn await_interest(conn: &ConnArgs, args: &BenchArgs) -> Result<(), String> {
+    if args.sub_server.is_none() {
+        return Ok(());
+    }
+    let responder = bench_conn(&sub_conn(conn, args)).await?;
+    let mut probe = responder
+        .subscribe("_rnats_bench.ready")
+        .await
+        .map_err(|e| e.to_string())?;
+    round_trip(&responder).await;
+    let r2 = responder.clone();
+    let task = tokio::spawn(async move {
+        while let Some(m) = probe.next().await {
+            if let Some(r) = m.reply {
+                let _ = r2.publish(r, "".into()).await;
+            }
+        }
+    });
+    let asker = bench_conn(conn).await?;
+    let deadline = Instant::now() + Duration::from_secs(args.stall_secs);
+    loop {
+        let r = tokio::time::timeout(
+            Duration::from_secs(1),
+            asker.request("_rnats_bench.ready", "".into()),
+        )
+        .await;
+        if matches!(r, Ok(Ok(_))) {
+            break;
+        }
+        if Instant::now() > deadline {
+            task.abort();
+            return Err("subscribers' interest never reached the publishers' server".into());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    task.abort();
+    Ok(())
+}
+
 /// Makes sure every command sent on `c` so far reached the server.
 async fn round_trip(c: &async_nats::Client) {
     let _ = c.flush().await;
@@ -133,8 +188,9 @@ async fn pub_sub(conn: &ConnArgs, args: &BenchArgs) -> Result<Report, String> {
     let received = Arc::new(AtomicU64::new(0));
     let last = Arc::new(AtomicU64::new(0));
     let mut sub_tasks = Vec::new();
+    let sconn = sub_conn(conn, args);
     for _ in 0..args.subs {
-        let c = bench_conn(conn).await?;
+        let c = bench_conn(&sconn).await?;
         let mut sub = if args.queue {
             c.queue_subscribe(args.subject.clone(), "bench".into())
                 .await
@@ -160,6 +216,7 @@ async fn pub_sub(conn: &ConnArgs, args: &BenchArgs) -> Result<Report, String> {
             n
         }));
     }
+    await_interest(conn, args).await?;
     let pb = progress(args, if expected > 0 { expected } else { args.msgs });
     let published = Arc::new(AtomicU64::new(0));
     let payload = bytes::Bytes::from(vec![b'x'; args.size]);
@@ -246,8 +303,9 @@ fn now_nanos() -> u64 {
 async fn request_reply(conn: &ConnArgs, args: &BenchArgs) -> Result<Report, String> {
     let responders = args.subs.max(1);
     let mut resp_tasks = Vec::new();
+    let sconn = sub_conn(conn, args);
     for _ in 0..responders {
-        let c = bench_conn(conn).await?;
+        let c = bench_conn(&sconn).await?;
         let mut sub = c
             .queue_subscribe(args.subject.clone(), "bench-responders".into())
             .await
@@ -263,6 +321,7 @@ async fn request_reply(conn: &ConnArgs, args: &BenchArgs) -> Result<Report, Stri
             }
         }));
     }
+    await_interest(conn, args).await?;
     let pb = progress(args, args.msgs);
     let done = Arc::new(AtomicU64::new(0));
     let payload = bytes::Bytes::from(vec![b'x'; args.size]);
