@@ -9,9 +9,6 @@
 use crate::parser::{parse_size, snippet, split_args, trim};
 use memchr::memchr;
 
-/// Most queue names one routed message may carry.
-pub const MAX_QUEUES: usize = 64;
-
 /// One operation received from a route.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RouteOp<'a> {
@@ -131,7 +128,7 @@ impl RouteParser {
         let nl = match memchr(b'\n', &buf[self.scanned.min(buf.len())..]) {
             Some(i) => self.scanned + i,
             None => {
-                if buf.len() > self.max_control_line + 16 {
+                if buf.len() > self.max_control_line.saturating_add(16) {
                     return Err(RouteParseError(format!(
                         "maximum control line exceeded: max_control_line {}, line len {}",
                         self.max_control_line,
@@ -161,7 +158,8 @@ impl RouteParser {
             w if upper(w, b"RS+") => parse_sub(arg, false)?,
             w if upper(w, b"LS+") => parse_sub(arg, true)?,
             w if upper(w, b"RS-") => parse_unsub(arg, false)?,
-            w if upper(w, b"LS-") => parse_unsub(arg, true)?,
+            // nats-server writes `LS-` without the origin.
+            w if upper(w, b"LS-") => parse_unsub(arg, false)?,
             w if upper(w, b"A+") || upper(w, b"A-") => RouteOp::Ignored,
             w if w.len() >= 4 && upper(&w[..4], b"PING") => RouteOp::Ping,
             w if w.len() >= 4 && upper(&w[..4], b"PONG") => RouteOp::Pong,
@@ -198,12 +196,20 @@ impl RouteParser {
         let bad = |what: &str| {
             RouteParseError(format!("{name} {what}: '{}'", String::from_utf8_lossy(arg)))
         };
-        let mut a: [&[u8]; MAX_QUEUES + 8] = [&[]; MAX_QUEUES + 8];
+        // Any number of queue names: past the fixed array, collect them.
+        let mut a: [&[u8]; 16] = [&[]; 16];
         let n = split_args(arg, &mut a);
-        if n > a.len() {
-            return Err(bad("Too Many Queues"));
-        }
-        let args = &a[usize::from(with_origin)..n];
+        let many: Vec<&[u8]>;
+        let all: &[&[u8]] = if n <= a.len() {
+            &a[..n]
+        } else {
+            many = arg
+                .split(|&b| b == b' ' || b == b'\t')
+                .filter(|t| !t.is_empty())
+                .collect();
+            &many
+        };
+        let args = &all[usize::from(with_origin).min(all.len())..];
         let sizes = if with_headers { 2 } else { 1 };
         if args.len() < 2 + sizes {
             return Err(bad("Parse Error"));
@@ -442,6 +448,14 @@ mod tests {
                 queue: Some(b"q")
             }
         );
+        assert_eq!(
+            one(b"LS- A foo\r\n"),
+            RouteOp::Unsub {
+                account: b"A",
+                subject: b"foo",
+                queue: None
+            }
+        );
         assert!(RouteParser::new(4096).parse(b"RS+ $G\r\n").is_err());
         assert!(RouteParser::new(4096).parse(b"RS+ $G foo q x\r\n").is_err());
     }
@@ -468,6 +482,12 @@ mod tests {
             panic!()
         };
         assert_eq!((m.account, m.header_len), (&b"A"[..], Some(12)));
+        let many: Vec<String> = (0..100).map(|i| format!("q{i}")).collect();
+        let line = format!("RMSG $G foo | {} 2\r\nhi\r\n", many.join(" "));
+        let RouteOp::Msg(m) = one(line.as_bytes()) else {
+            panic!()
+        };
+        assert_eq!(m.queue_names().count(), 100);
         let RouteOp::Msg(m) = one(b"LMSG c1 A foo 0 2\r\nhi\r\n") else {
             panic!()
         };

@@ -82,6 +82,9 @@ pub struct Account {
     /// Local interest announced to routes: `subject` or `subject queue` →
     /// number of local subscriptions.
     pub route_interest: Mutex<HashMap<Box<[u8]>, u32>>,
+    /// Interest in this account's rewritten reply subjects was announced
+    /// to routes (responses may come back through another server).
+    reply_announced: std::sync::atomic::AtomicBool,
 }
 
 /// `n` random characters from nats-server's reply alphabet.
@@ -102,6 +105,7 @@ impl Account {
             responses: Mutex::new(HashMap::new()),
             reply_prefix: random_token(6),
             route_interest: Mutex::new(HashMap::new()),
+            reply_announced: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -128,6 +132,21 @@ impl Account {
             (Arc::downgrade(from), reply.into(), Instant::now()),
         );
         id
+    }
+
+    /// `_R_.<prefix>.>` the first time it is asked for: the interest to
+    /// announce to routes so responses from other servers come back here.
+    pub fn reply_wildcard_once(&self) -> Option<Vec<u8>> {
+        if self
+            .reply_announced
+            .swap(true, std::sync::atomic::Ordering::AcqRel)
+        {
+            return None;
+        }
+        let mut w = REPLY_PREFIX.to_vec();
+        w.extend_from_slice(self.reply_prefix.as_bytes());
+        w.extend_from_slice(b".>");
+        Some(w)
     }
 
     /// Takes the route of a response published to a rewritten reply subject.

@@ -24,6 +24,8 @@ pub enum Origin<'a> {
     Route {
         /// Space-separated queue groups to serve.
         queues: &'a [u8],
+        /// Connection id of the route it came on (never sent back there).
+        from: u64,
     },
 }
 
@@ -102,6 +104,11 @@ impl Fanout {
             }
             if let Some(target) = si.target.upgrade() {
                 let reply = msg.reply.map(|r| target.add_response(acc, r));
+                if reply.is_some() && self.srv.routes.enabled() {
+                    if let Some(w) = target.reply_wildcard_once() {
+                        self.srv.routes.local_interest(&target, &w, None, 1);
+                    }
+                }
                 let subject: &[u8] = if sublist::is_literal(&si.local) {
                     &si.remote
                 } else {
@@ -126,7 +133,7 @@ impl Fanout {
         }
         let (cid, echo, from_route) = match origin {
             Origin::Client { cid, echo } => (cid, echo, None),
-            Origin::Route { queues } => (0, true, Some(queues)),
+            Origin::Route { queues, from } => (from, true, Some(queues)),
         };
         let mut rts = std::mem::take(&mut self.rts);
         rts.clear();
@@ -147,16 +154,29 @@ impl Fanout {
                     if !queue_listed(queues, name) {
                         continue;
                     }
-                    // Routed: local members only, any of them.
+                    // Routed: local members, any of them; if none can take
+                    // it, another server's members (as nats-server).
                     let n = members.len();
                     let start = fastrand::usize(..n);
+                    let mut fallback = None;
+                    let mut done = false;
                     for i in 0..n {
                         let sub = &members[(start + i) % n].0;
-                        if !sub.client.is_route && self.deliver_one(sub, cid, echo, msg) {
-                            delivered = true;
+                        if sub.client.is_route {
+                            if sub.client.cid != cid {
+                                fallback.get_or_insert_with(|| sub.client.clone());
+                            }
+                        } else if self.deliver_one(sub, cid, echo, msg) {
+                            done = true;
                             break;
                         }
                     }
+                    if !done {
+                        if let Some(route) = fallback {
+                            add_route_target(&mut rts, &route, Some(name));
+                        }
+                    }
+                    delivered |= done;
                 }
                 None => {
                     delivered |= self.pick_member(members, name, cid, echo, msg, &mut rts);

@@ -85,10 +85,11 @@ pub async fn serve(opts: Options) -> std::io::Result<()> {
         std::fs::write(pid, std::process::id().to_string())?;
     }
     let ports_file = write_ports_file(&srv, &opts)?;
-    tokio::spawn(srv.clone().accept_loop(listener));
+    // Routes first, so interest of the first clients reaches the cluster.
     if opts.cluster.port != 0 {
         route::start(&srv).await?;
     }
+    tokio::spawn(srv.clone().accept_loop(listener));
     if let Some(l) = ws_listener {
         tokio::spawn(ws_listen::accept_loop(srv.clone(), l));
     }

@@ -363,10 +363,8 @@ pub fn deliver_route(
     if out.closed.is_some() {
         return Delivery::Skipped;
     }
-    let need = payload.len() + msg.subject.len() + queues.len() + 48;
-    if out.pending() + need > dst.max_pending {
-        return slow_consumer(dst, out);
-    }
+    // Routes are not closed for pending bytes (as nats-server): the
+    // publisher stalls, and the write deadline still applies.
     proto::route::msg(
         &mut out.buf,
         account,

@@ -213,15 +213,12 @@ impl Server {
             } else {
                 String::new()
             },
-            connect_urls: if websocket || opts.cluster.no_advertise {
+            // Websocket clients get the websocket URLs (nats-server never
+            // sends `ws_connect_urls` to clients).
+            connect_urls: if opts.cluster.no_advertise {
                 Vec::new()
             } else {
-                self.routes.connect_urls(false)
-            },
-            ws_connect_urls: if websocket && !opts.cluster.no_advertise {
-                self.routes.connect_urls(true)
-            } else {
-                Vec::new()
+                self.routes.connect_urls(websocket, ldm)
             },
             ..Default::default()
         };

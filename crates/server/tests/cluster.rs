@@ -545,3 +545,79 @@ fn connect_urls_follow_cluster_membership_as_nats_server() {
         }
     }
 }
+
+/// A cluster member started from a config file (accounts), with `--cluster`
+/// and `--routes` flags.
+fn node_conf(bin: &str, name: &str, conf: &str, cport: u16, routes: &[u16]) -> Node {
+    let cluster = format!("nats://127.0.0.1:{cport}");
+    let routes = routes
+        .iter()
+        .map(|p| format!("nats://127.0.0.1:{p}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let mut args = vec!["-n", name, "--cluster", &cluster, "--cluster_name", "T"];
+    if !routes.is_empty() {
+        args.push("--routes");
+        args.push(&routes);
+    }
+    Node {
+        proc: ServerProc::start_bin(bin, Some(conf), &args),
+    }
+}
+
+#[tokio::test]
+async fn service_import_across_servers() {
+    let conf = r#"
+accounts {
+  SVC { users: [ { user: svc, password: svc } ], exports: [ { service: "svc.>" } ] }
+  APP { users: [ { user: app, password: app } ], imports: [ { service: { account: SVC, subject: "svc.>" } } ] }
+}
+"#;
+    // Requester's server, responder's server: rnatsd↔rnatsd, rnatsd↔nats-server
+    // both ways.
+    for (req_bin, resp_bin) in [
+        (rnatsd_bin(), rnatsd_bin()),
+        (rnatsd_bin(), reference_bin()),
+        (reference_bin(), rnatsd_bin()),
+    ] {
+        let (p1, p2) = (free_port(), free_port());
+        let n1 = node_conf(&req_bin, "R1", conf, p1, &[]);
+        let n2 = node_conf(&resp_bin, "R2", conf, p2, &[p1]);
+        let app = async_nats::ConnectOptions::with_user_and_password("app".into(), "app".into())
+            .connect(n1.proc.url())
+            .await
+            .unwrap();
+        let svc = async_nats::ConnectOptions::with_user_and_password("svc".into(), "svc".into())
+            .connect(n2.proc.url())
+            .await
+            .unwrap();
+        let mut sub = svc.subscribe("svc.echo").await.unwrap();
+        let svc2 = svc.clone();
+        let task = tokio::spawn(async move {
+            while let Some(m) = sub.next().await {
+                if let Some(r) = m.reply {
+                    let _ = svc2.publish(r, m.payload).await;
+                }
+            }
+        });
+        sync(&svc).await;
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let r = tokio::time::timeout(
+                Duration::from_secs(2),
+                app.request("svc.echo", "ping".into()),
+            )
+            .await;
+            if let Ok(Ok(m)) = r {
+                assert_eq!(m.payload, "ping");
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no response across servers ({req_bin} -> {resp_bin}): {r:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        task.abort();
+    }
+}

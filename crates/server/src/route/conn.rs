@@ -106,7 +106,8 @@ pub async fn run(
         })
     });
     let mut c = RouteConn {
-        parser: RouteParser::new(opts.max_control_line.max(4096)),
+        // No control line limit between servers, as nats-server.
+        parser: RouteParser::new(usize::MAX / 2),
         fan: Fanout::new(srv.clone()),
         srv: srv.clone(),
         opts: opts.clone(),
@@ -460,7 +461,7 @@ impl RouteConn {
             }
         }
         match srv.routes.register(&srv, &self.link) {
-            Ok(others) => {
+            Ok((others, urls_changed)) => {
                 crate::debug!(
                     "{} - Registering remote route {:?}",
                     self.shared.log_prefix,
@@ -480,7 +481,7 @@ impl RouteConn {
                     proto::encode::info(&mut b, &serde_json::to_vec(&fwd).unwrap_or_default());
                     srv.routes.broadcast(&b, Some(&info.server_id));
                 }
-                if !self.opts.cluster.no_advertise {
+                if urls_changed && !self.opts.cluster.no_advertise {
                     srv.send_async_info();
                 }
                 Ok(())
@@ -620,8 +621,28 @@ impl RouteConn {
             header_len: m.header_len.filter(|&h| h > 0),
             payload: m.payload,
         };
-        self.fan
-            .route_in(&acc, &msg, Origin::Route { queues: m.queues });
+        // A response to a request this server forwarded through a service
+        // import: back to the requester's account and reply subject.
+        if let Some((to, reply)) = acc.take_response(m.subject) {
+            let back = Msg {
+                subject: &reply,
+                ..msg
+            };
+            let origin = Origin::Route {
+                queues: b"",
+                from: self.shared.cid,
+            };
+            self.fan.route_in(&to, &back, origin);
+            return;
+        }
+        self.fan.route_in(
+            &acc,
+            &msg,
+            Origin::Route {
+                queues: m.queues,
+                from: self.shared.cid,
+            },
+        );
     }
 
     fn flush_stats(&mut self) {

@@ -141,9 +141,9 @@ impl Routes {
     }
 
     /// Client URLs for client `INFO` (`websocket`: the websocket ones):
-    /// this server's, then the other servers'. Empty until a route
-    /// announced some, as nats-server.
-    pub fn connect_urls(&self, websocket: bool) -> Vec<String> {
+    /// this server's (unless `lame_duck`), then the other servers'. Empty
+    /// until a route announced some, as nats-server.
+    pub fn connect_urls(&self, websocket: bool, lame_duck: bool) -> Vec<String> {
         let inner = self.inner.lock();
         if !inner.advertised {
             return Vec::new();
@@ -153,10 +153,11 @@ impl Routes {
         } else {
             (self.own_urls.get(), &inner.client_urls)
         };
-        let mut v: Vec<String> = own.cloned().unwrap_or_default();
-        if websocket && v.is_empty() && others.is_empty() {
-            return v;
-        }
+        let mut v: Vec<String> = if lame_duck {
+            Vec::new()
+        } else {
+            own.cloned().unwrap_or_default()
+        };
         v.extend(others.iter().map(|(u, _)| u.clone()));
         v
     }
@@ -218,13 +219,22 @@ impl Routes {
 
     /// Registers `link` as the route to its remote server and sends it all
     /// local interest. `Err` when that server already has a route (the
-    /// registered one is then marked for retry). `Ok(true)` when other
-    /// routes exist, which must hear of the new server.
-    fn register(&self, srv: &Server, link: &Arc<Link>) -> Result<bool, ()> {
+    /// registered one is then marked for retry). `Ok((others, urls))`:
+    /// other routes exist, which must hear of the new server; the client
+    /// URLs changed.
+    fn register(&self, srv: &Server, link: &Arc<Link>) -> Result<(bool, bool), ()> {
         let mut inner = self.inner.lock();
         let id = link.state.lock().remote_id.clone();
         if let Some(existing) = inner.by_id.get(&id) {
-            existing.state.lock().retry = true;
+            let mut ex = existing.state.lock();
+            ex.retry = true;
+            // Keep the address this server dialed: the remote's announced
+            // host may be a wildcard (nats-server's upgrade to solicited).
+            if link.solicited && !existing.solicited {
+                if let Some(u) = link.state.lock().url.clone() {
+                    ex.url = Some(u);
+                }
+            }
             return Err(());
         }
         inner.by_id.insert(id, link.clone());
@@ -252,7 +262,7 @@ impl Routes {
             inner.advertised = true;
         }
         drop(st);
-        Ok(inner.by_id.len() > 1)
+        Ok((inner.by_id.len() > 1, urls_changed))
     }
 
     /// Forgets a closed route. Returns true when client URLs changed.
