@@ -1,7 +1,8 @@
-//! TLS for client connections (rustls with the ring provider): the server
-//! configuration built from `tls { cert_file, key_file, ca_file, verify }`
-//! (or the `--tls*` flags), and the per-connection session that the reader
-//! decrypts through and the writer encrypts through.
+//! TLS (rustls with the ring provider): the server configuration built
+//! from `tls { cert_file, key_file, ca_file, verify }` (or the `--tls*`
+//! flags), the client configuration a server uses to dial TLS routes, and
+//! the per-connection session that the reader decrypts through and the
+//! writer encrypts through.
 //!
 //! As nats-server does by default, the server sends `INFO` in plaintext
 //! (with `tls_required`) and the client then starts the TLS handshake; a
@@ -19,26 +20,14 @@ pub const HANDSHAKE_RECORD: u8 = 0x16;
 
 /// Builds the server's TLS configuration.
 pub fn server_config(t: &TlsOpts) -> Result<Arc<rustls::ServerConfig>, String> {
-    let cert_file = t.cert_file.as_deref().ok_or("tls: cert_file is required")?;
-    let key_file = t.key_file.as_deref().ok_or("tls: key_file is required")?;
-    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert_file)
-        .map_err(|e| format!("error parsing X509 certificate/key pair: {cert_file}: {e}"))?
-        .collect::<Result<_, _>>()
-        .map_err(|e| format!("error parsing X509 certificate/key pair: {cert_file}: {e}"))?;
-    let key = PrivateKeyDer::from_pem_file(key_file)
-        .map_err(|e| format!("error parsing X509 certificate/key pair: {key_file}: {e}"))?;
+    let (certs, key) = cert_and_key(t)?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?;
     let builder = if t.verify || t.map {
         let ca = t.ca_file.as_deref().ok_or("tls: verify needs ca_file")?;
-        let mut roots = rustls::RootCertStore::empty();
-        for c in CertificateDer::pem_file_iter(ca).map_err(|e| format!("{ca}: {e}"))? {
-            roots
-                .add(c.map_err(|e| format!("{ca}: {e}"))?)
-                .map_err(|e| format!("{ca}: {e}"))?;
-        }
+        let roots = roots(ca)?;
         let verifier =
             rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
                 .build()
@@ -53,9 +42,59 @@ pub fn server_config(t: &TlsOpts) -> Result<Arc<rustls::ServerConfig>, String> {
     Ok(Arc::new(config))
 }
 
-/// One connection's TLS session.
+fn roots(ca: &str) -> Result<rustls::RootCertStore, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    for c in CertificateDer::pem_file_iter(ca).map_err(|e| format!("{ca}: {e}"))? {
+        roots
+            .add(c.map_err(|e| format!("{ca}: {e}"))?)
+            .map_err(|e| format!("{ca}: {e}"))?;
+    }
+    Ok(roots)
+}
+
+fn cert_and_key(
+    t: &TlsOpts,
+) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), String> {
+    let cert_file = t.cert_file.as_deref().ok_or("tls: cert_file is required")?;
+    let key_file = t.key_file.as_deref().ok_or("tls: key_file is required")?;
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert_file)
+        .map_err(|e| format!("error parsing X509 certificate/key pair: {cert_file}: {e}"))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("error parsing X509 certificate/key pair: {cert_file}: {e}"))?;
+    let key = PrivateKeyDer::from_pem_file(key_file)
+        .map_err(|e| format!("error parsing X509 certificate/key pair: {key_file}: {e}"))?;
+    Ok((certs, key))
+}
+
+/// The configuration for dialing TLS routes: the peer's certificate is
+/// checked against `ca_file` (the system roots without one), and this
+/// server's own certificate is presented for mutual TLS.
+pub fn client_config(t: &TlsOpts) -> Result<Arc<rustls::ClientConfig>, String> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?;
+    let roots = match t.ca_file.as_deref() {
+        Some(ca) => roots(ca)?,
+        None => rustls::RootCertStore::empty(),
+    };
+    let builder = builder.with_root_certificates(roots);
+    let config = match (t.cert_file.is_some(), t.key_file.is_some()) {
+        (true, true) => {
+            let (certs, key) = cert_and_key(t)?;
+            builder
+                .with_client_auth_cert(certs, key)
+                .map_err(|e| format!("error parsing X509 certificate/key pair: {e}"))?
+        }
+        _ => builder.with_no_client_auth(),
+    };
+    Ok(Arc::new(config))
+}
+
+/// One connection's TLS session (server side for clients and accepted
+/// routes, client side for dialed routes).
 pub struct Session {
-    conn: Mutex<rustls::ServerConnection>,
+    conn: Mutex<rustls::Connection>,
 }
 
 impl std::fmt::Debug for Session {
@@ -67,13 +106,38 @@ impl std::fmt::Debug for Session {
 impl Session {
     /// A session for a new client.
     pub fn new(config: Arc<rustls::ServerConfig>) -> Result<Session, String> {
-        let mut conn = rustls::ServerConnection::new(config).map_err(|e| e.to_string())?;
+        let conn = rustls::ServerConnection::new(config).map_err(|e| e.to_string())?;
+        Ok(Session::wrap(conn.into()))
+    }
+
+    /// A session dialing `host` (checked against its certificate).
+    pub fn client(config: Arc<rustls::ClientConfig>, host: &str) -> Result<Session, String> {
+        let name = rustls::pki_types::ServerName::try_from(host.to_string())
+            .map_err(|e| format!("{host}: {e}"))?;
+        let conn = rustls::ClientConnection::new(config, name).map_err(|e| e.to_string())?;
+        Ok(Session::wrap(conn.into()))
+    }
+
+    fn wrap(mut conn: rustls::Connection) -> Session {
         // The outbound queue (max_pending) bounds what waits; rustls must
         // not drop plaintext past its own default limit.
         conn.set_buffer_limit(None);
-        Ok(Session {
+        Session {
             conn: Mutex::new(conn),
-        })
+        }
+    }
+
+    /// The negotiated protocol version and cipher suite, once known, in
+    /// nats-server's words (`1.3`, `TLS_AES_128_GCM_SHA256`).
+    pub fn details(&self) -> Option<(String, String)> {
+        let c = self.conn.lock();
+        let v = match c.protocol_version()? {
+            rustls::ProtocolVersion::TLSv1_3 => "1.3".to_string(),
+            rustls::ProtocolVersion::TLSv1_2 => "1.2".to_string(),
+            other => format!("{other:?}"),
+        };
+        let suite = c.negotiated_cipher_suite()?.suite();
+        Some((v, suite.as_str().unwrap_or("unknown").to_string()))
     }
 
     /// Feeds received TLS records from `raw` (all of them) and appends the

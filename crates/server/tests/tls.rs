@@ -238,3 +238,94 @@ async fn expired_certificate_is_refused() {
     let ok = ServerProc::start(Some(&tls_config(&pki, false)));
     tls_client(&ok, &pki.path("ca.pem"), None).await.unwrap();
 }
+
+/// A cluster member with `cluster { tls }` from `pki` (mutual TLS),
+/// dialing `routes`. Returns the process and its route port.
+fn tls_node(bin: &str, pki: &Pki, name: &str, routes: &[u16]) -> (ServerProc, u16) {
+    let cport = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let routes: Vec<String> = routes
+        .iter()
+        .map(|p| format!("\"nats-route://127.0.0.1:{p}\""))
+        .collect();
+    let conf = format!(
+        "server_name: {name}\ncluster {{\n  name: T\n  listen: 127.0.0.1:{cport}\n  routes: [{}]\n  tls {{\n    cert_file: \"{}\"\n    key_file: \"{}\"\n    ca_file: \"{}\"\n    verify: true\n    timeout: 2\n  }}\n}}\n",
+        routes.join(", "),
+        pki.path("server.pem"),
+        pki.path("server-key.pem"),
+        pki.path("ca.pem")
+    );
+    (ServerProc::start_bin(bin, Some(&conf), &[]), cport)
+}
+
+/// Publishes on `from` until `to`'s subscriber gets a message (the route
+/// is up and carries traffic), within 15 s.
+async fn route_carries(from: &ServerProc, to: &ServerProc) -> bool {
+    let a = async_nats::connect(from.url()).await.unwrap();
+    let b = async_nats::connect(to.url()).await.unwrap();
+    let mut sub = b.subscribe("over.tls").await.unwrap();
+    b.flush().await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while std::time::Instant::now() < deadline {
+        a.publish("over.tls", "x".into()).await.unwrap();
+        a.flush().await.unwrap();
+        if let Ok(Some(m)) = tokio::time::timeout(Duration::from_millis(200), sub.next()).await {
+            return m.payload == "x";
+        }
+    }
+    false
+}
+
+#[tokio::test]
+async fn tls_routes_between_rnatsd_and_nats_server() {
+    let pki = make_pki("tls-routes");
+    let rn = common::rnatsd_bin();
+    let go = common::reference_bin();
+    // rnatsd dials rnatsd; the reference dials rnatsd; rnatsd dials the
+    // reference.
+    let (a, pa) = tls_node(&rn, &pki, "A", &[]);
+    let (b, _) = tls_node(&rn, &pki, "B", &[pa]);
+    assert!(
+        route_carries(&a, &b).await && route_carries(&b, &a).await,
+        "rnatsd-rnatsd"
+    );
+    let (g, pg) = tls_node(&go, &pki, "G", &[pa]);
+    assert!(
+        route_carries(&g, &a).await && route_carries(&a, &g).await,
+        "nats-server dials rnatsd"
+    );
+    let (c, _) = tls_node(&rn, &pki, "C", &[pg]);
+    assert!(
+        route_carries(&c, &g).await && route_carries(&g, &c).await,
+        "rnatsd dials nats-server"
+    );
+    // A node without TLS cannot join the TLS cluster.
+    let plain_conf =
+        format!(
+        "cluster {{ name: T, listen: 127.0.0.1:{}, routes: [\"nats-route://127.0.0.1:{pa}\"] }}\n",
+        std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    );
+    let plain = ServerProc::start(Some(&plain_conf));
+    let joined = {
+        let p = async_nats::connect(plain.url()).await.unwrap();
+        let x = async_nats::connect(a.url()).await.unwrap();
+        let mut sub = x.subscribe("plain.try").await.unwrap();
+        x.flush().await.unwrap();
+        let mut got = false;
+        for _ in 0..10 {
+            p.publish("plain.try", "y".into()).await.unwrap();
+            p.flush().await.unwrap();
+            if let Ok(Some(_)) = tokio::time::timeout(Duration::from_millis(200), sub.next()).await
+            {
+                got = true;
+                break;
+            }
+        }
+        got
+    };
+    assert!(!joined, "a plaintext route joined a TLS cluster");
+    drop((b, c, g));
+}

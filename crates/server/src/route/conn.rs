@@ -83,6 +83,22 @@ pub async fn run(
     let mut shared = ClientShared::new(cid, Arc::new(stream), opts.max_pending, prefix);
     shared.is_route = true;
     shared.headers.store(true, Ordering::Relaxed);
+    // TLS routes start with the handshake (as nats-server).
+    if let Some(t) = srv.routes.tls.get() {
+        let session = match &url {
+            Some(u) => crate::tls::Session::client(t.client.clone(), &u.host),
+            None => crate::tls::Session::new(t.server.clone()),
+        };
+        match session {
+            Ok(s) => {
+                let _ = shared.tls.set(s);
+            }
+            Err(e) => {
+                crate::error!("{} - TLS route setup error: {e}", shared.log_prefix);
+                return RouteEnd::default();
+            }
+        }
+    }
     let shared = Arc::new(shared);
     shared.trace.store(opts.trace, Ordering::Relaxed);
     let writer = tokio::spawn(writer::writer(shared.clone(), opts.write_deadline));
@@ -185,6 +201,10 @@ pub async fn run(
 }
 
 impl RouteConn {
+    fn tls_established(&self) -> bool {
+        self.shared.tls.get().is_some_and(|t| t.established())
+    }
+
     fn send(&mut self, bytes: &[u8]) {
         super::trace_out(&self.shared, bytes);
         self.shared.send_now(bytes);
@@ -199,6 +219,19 @@ impl RouteConn {
     async fn read_loop(&mut self) -> ClosedReason {
         let sock = self.shared.sock.clone();
         let mut buf: Vec<u8> = Vec::with_capacity(READ_SIZE);
+        // TLS: records are read into `raw` and decrypted into `buf`.
+        let tls = self.shared.tls.get().is_some();
+        let mut raw: Vec<u8> = Vec::new();
+        let tls_deadline = self
+            .srv
+            .routes
+            .tls
+            .get()
+            .map(|t| tokio::time::Instant::now() + t.timeout);
+        if tls {
+            // A dialing side sends its ClientHello now.
+            writer::flush_in_place(&self.shared);
+        }
         let close = self.shared.close.clone();
         let auth_deadline =
             (!self.link.solicited && self.opts.cluster.username.is_some()).then(|| {
@@ -217,15 +250,28 @@ impl RouteConn {
             } else if buf.capacity() - buf.len() < READ_SIZE / 2 {
                 buf.reserve(READ_SIZE);
             }
+            if tls && raw.capacity() - raw.len() < READ_SIZE / 2 {
+                raw.reserve(READ_SIZE);
+            }
             tokio::select! {
                 biased;
                 _ = close.cancelled() => {
                     return self.shared.closed_reason().unwrap_or(ClosedReason::ServerShutdown);
                 }
-                r = crate::conn::read_some(&sock, &mut buf) => {
+                r = crate::conn::read_some(&sock, if tls { &mut raw } else { &mut buf }) => {
                     match r {
                         Ok(0) => return ClosedReason::ClientClosed,
                         Ok(_) => {
+                            if let Some(t) = self.shared.tls.get() {
+                                let res = t.decrypt(&mut raw, &mut buf);
+                                if t.wants_write() {
+                                    writer::flush_in_place(&self.shared);
+                                }
+                                if let Err(e) = res {
+                                    crate::error!("{} - TLS route handshake error: {e}", self.shared.log_prefix);
+                                    return ClosedReason::TlsHandshakeError;
+                                }
+                            }
                             self.shared.meta.lock().last_activity = Some(chrono::Utc::now());
                             let res = self.process(&mut buf);
                             writer::flush_all(&mut self.fan.flush);
@@ -249,6 +295,10 @@ impl RouteConn {
                     self.pings_out += 1;
                     self.ping_sent = Some(std::time::Instant::now());
                     self.send(proto::encode::PING);
+                }
+                _ = crate::conn::sleep_until_opt(tls_deadline), if tls && !self.tls_established() => {
+                    crate::error!("{} - TLS route handshake timeout", self.shared.log_prefix);
+                    return ClosedReason::TlsHandshakeError;
                 }
                 _ = crate::conn::sleep_until_opt(auth_deadline), if !self.got_connect => {
                     crate::error!("{} - Authentication Timeout", self.shared.log_prefix);

@@ -93,6 +93,16 @@ pub struct Routes {
     /// `cluster { permissions { import } }`: interest is only asked for
     /// subjects this server may import.
     import: Mutex<Option<crate::perms::ClientPerms>>,
+    /// `cluster { tls }`: the configurations to accept and to dial routes.
+    pub(crate) tls: OnceLock<RouteTls>,
+}
+
+/// TLS for routes: every route starts with a handshake (accepted routes as
+/// the server side, dialed ones as the client side).
+pub(crate) struct RouteTls {
+    pub(crate) server: Arc<rustls::ServerConfig>,
+    pub(crate) client: Arc<rustls::ClientConfig>,
+    pub(crate) timeout: Duration,
 }
 
 impl Routes {
@@ -350,6 +360,8 @@ impl Routes {
             port,
             headers: true,
             auth_required: c.username.is_some(),
+            tls_required: self.tls.get().is_some(),
+            tls_verify: self.tls.get().is_some(),
             max_payload: opts.max_payload as i64,
             ip,
             cluster: self.name(),
@@ -483,6 +495,23 @@ pub async fn start(srv: &Arc<Server>) -> std::io::Result<()> {
             response: None,
         })
     });
+    if let Some(t) = &c.tls {
+        let tls = crate::tls::server_config(t)
+            .and_then(|server| Ok((server, crate::tls::client_config(t)?)));
+        match tls {
+            Ok((server, client)) => {
+                let _ = routes.tls.set(RouteTls {
+                    server,
+                    client,
+                    timeout: Duration::from_secs_f64(if t.timeout > 0.0 { t.timeout } else { 2.0 }),
+                });
+            }
+            Err(e) => {
+                crate::fatal!("Error configuring cluster TLS: {e}");
+                return Err(std::io::Error::other(e));
+            }
+        }
+    }
     routes.enabled.store(true, Ordering::Relaxed);
     let client_port = srv.client_addr.get().map(|a| a.port()).unwrap_or(0);
     let _ = routes.own_urls.set(connect_urls_for(
