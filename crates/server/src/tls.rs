@@ -137,7 +137,12 @@ impl Session {
             other => format!("{other:?}"),
         };
         let suite = c.negotiated_cipher_suite()?.suite();
-        Some((v, suite.as_str().unwrap_or("unknown").to_string()))
+        // rustls names TLS 1.3 suites `TLS13_...`; Go's names are `TLS_...`.
+        let name = suite.as_str().unwrap_or("unknown");
+        let name = name
+            .strip_prefix("TLS13_")
+            .map_or(name.to_string(), |n| format!("TLS_{n}"));
+        Some((v, name))
     }
 
     /// Feeds received TLS records from `raw` (all of them) and appends the

@@ -2,10 +2,9 @@
 //! nats-server, checked with async-nats clients on every node.
 
 mod common;
-use common::{reference_bin, rnatsd_bin, ServerProc};
+use common::{http_json, reference_bin, rnatsd_bin, ServerProc};
 use futures::StreamExt;
 use std::collections::HashMap;
-use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -274,16 +273,6 @@ async fn gossip_meshes_a_node_given_one_seed() {
     assert_eq!(varz["routes"], 2, "{varz}");
     assert_eq!(varz["cluster"]["name"], "T");
     drop((b, c));
-}
-
-/// GET on a monitoring port, parsed as JSON.
-fn http_json(port: u16, path: &str) -> serde_json::Value {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(s, "GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").unwrap();
-    let mut body = String::new();
-    s.read_to_string(&mut body).unwrap();
-    let json = body.split("\r\n\r\n").nth(1).unwrap_or_default();
-    serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}: {body}"))
 }
 
 #[tokio::test]

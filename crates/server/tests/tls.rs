@@ -91,7 +91,7 @@ async fn tls_client(
 #[tokio::test]
 async fn tls_clients_pub_sub_and_request_reply() {
     let pki = make_pki("tls-basic");
-    let srv = ServerProc::start(Some(&tls_config(&pki, false)));
+    let srv = ServerProc::start_args(Some(&tls_config(&pki, false)), &["-m", "-1"]);
     let raw = srv.raw();
     assert!(raw.info.contains("\"tls_required\":true"), "{}", raw.info);
     let a = tls_client(&srv, &pki.path("ca.pem"), None).await.unwrap();
@@ -107,6 +107,25 @@ async fn tls_clients_pub_sub_and_request_reply() {
         .unwrap()
         .unwrap();
     assert!(m.payload == big);
+    // /connz shows the negotiated TLS version and cipher suite.
+    let connz = common::http_json(srv.http_port, "/connz");
+    let c = connz["connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["lang"] == "rust")
+        .unwrap();
+    assert_eq!(c["tls_version"], "1.3", "{connz}");
+    let suite = c["tls_cipher_suite"].as_str().unwrap_or_default();
+    assert!(
+        [
+            "TLS_AES_128_GCM_SHA256",
+            "TLS_AES_256_GCM_SHA384",
+            "TLS_CHACHA20_POLY1305_SHA256"
+        ]
+        .contains(&suite),
+        "{connz}"
+    );
     let err = b
         .request("nobody", "x".into())
         .await

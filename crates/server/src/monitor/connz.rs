@@ -74,6 +74,10 @@ pub struct ConnInfo {
     #[serde(skip_serializing_if = "String::is_empty")]
     version: String,
     #[serde(skip_serializing_if = "String::is_empty")]
+    tls_version: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    tls_cipher_suite: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
     authorized_user: String,
     #[serde(skip_serializing_if = "String::is_empty")]
     account: String,
@@ -322,6 +326,7 @@ fn open_info(e: &ClientEntry, now: DateTime<Utc>, o: &Opts) -> ConnInfo {
     };
     let last = meta.last_activity.unwrap_or(e.start);
     let up = since(e.start, now);
+    let tls = sh.tls.get().and_then(|t| t.details()).unwrap_or_default();
     let mut ci = ConnInfo {
         cid: sh.cid,
         kind: "Client",
@@ -344,6 +349,8 @@ fn open_info(e: &ClientEntry, now: DateTime<Utc>, o: &Opts) -> ConnInfo {
         name: meta.name,
         lang: meta.lang,
         version: meta.version,
+        tls_version: tls.0,
+        tls_cipher_suite: tls.1,
         authorized_user: String::new(),
         account: String::new(),
         subscriptions_list: Vec::new(),
@@ -390,6 +397,8 @@ fn closed_info(cc: &ClosedClient, o: &Opts) -> ConnInfo {
         name: cc.name.clone(),
         lang: cc.lang.clone(),
         version: cc.version.clone(),
+        tls_version: String::new(),
+        tls_cipher_suite: String::new(),
         authorized_user: String::new(),
         account: String::new(),
         subscriptions_list: Vec::new(),
