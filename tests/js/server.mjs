@@ -25,7 +25,7 @@ export function startServer(config = "") {
       log += d.toString();
       const m = log.match(/Listening for client connections on [^\s]+:(\d+)/);
       if (m) port = Number(m[1]);
-      const w = log.match(/Listening for websocket clients on ws:\/\/[^\s]+:(\d+)/);
+      const w = log.match(/Listening for websocket clients on wss?:\/\/[^\s]+:(\d+)/);
       if (w) wsPort = Number(w[1]);
       if (log.includes("Server is ready") && port) {
         clearTimeout(timer);

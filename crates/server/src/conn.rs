@@ -55,6 +55,9 @@ pub struct WsSetup {
     pub compress: bool,
     /// Frame bytes that arrived with the upgrade request.
     pub leftover: Vec<u8>,
+    /// `wss`: the TLS session the upgrade ran over; `leftover` is then
+    /// already decrypted.
+    pub tls: Option<crate::tls::Session>,
 }
 
 /// Serves one client until it closes; `ws` for websocket clients.
@@ -69,6 +72,10 @@ pub async fn run(srv: Arc<Server>, stream: TcpStream, addr: SocketAddr, ws: Opti
         shared.nonce = crate::auth::nonce();
     }
     shared.ws_compress = ws.as_ref().map(|w| w.compress);
+    let mut ws = ws;
+    if let Some(t) = ws.as_mut().and_then(|w| w.tls.take()) {
+        let _ = shared.tls.set(t);
+    }
     // Websocket clients authenticate against the websocket block's settings.
     let opts = if ws.is_some() {
         Arc::new(crate::auth::for_websocket(&opts))
@@ -213,7 +220,17 @@ impl Conn {
         // decrypted into `buf`.
         let tls_mode = self.shared.tls.get().is_some();
         let ws_mode = ws.is_some() || tls_mode;
-        let mut raw: Vec<u8> = ws.as_ref().map(|w| w.leftover.clone()).unwrap_or(first);
+        // Websocket over TLS: decrypted frames wait in `mid`.
+        let wss = ws.is_some() && tls_mode;
+        let mut mid: Vec<u8> = Vec::new();
+        let mut raw: Vec<u8> = match &ws {
+            Some(w) if wss => {
+                mid = w.leftover.clone();
+                Vec::new()
+            }
+            Some(w) => w.leftover.clone(),
+            None => first,
+        };
         let mut decoder =
             ws.map(|w| crate::ws::Decoder::new(w.compress, self.opts.max_pending.max(1 << 20)));
         let mut ws_need = 0usize;
@@ -227,8 +244,8 @@ impl Conn {
         let mut next_ping = tokio::time::Instant::now() + FIRST_PING.min(self.opts.ping_interval);
         let mut reloads = self.srv.watch_reloads();
         // Bytes that arrived with the websocket upgrade or the TLS start.
-        if !raw.is_empty() {
-            match self.transport_input(decoder.as_mut(), tls_mode, &mut raw, &mut buf) {
+        if !raw.is_empty() || !mid.is_empty() {
+            match self.transport_input(decoder.as_mut(), tls_mode, &mut raw, &mut mid, &mut buf) {
                 Ok(need) => ws_need = need,
                 Err(reason) => return reason,
             }
@@ -258,7 +275,7 @@ impl Conn {
                     match r {
                         Ok(0) => return ClosedReason::ClientClosed,
                         Ok(n) => {
-                            match self.transport_input(decoder.as_mut(), tls_mode, &mut raw, &mut buf) {
+                            match self.transport_input(decoder.as_mut(), tls_mode, &mut raw, &mut mid, &mut buf) {
                                 Ok(need) => ws_need = need,
                                 Err(reason) => return reason,
                             }
@@ -312,17 +329,23 @@ impl Conn {
         }
     }
 
-    /// Turns transport bytes (`raw`) into protocol bytes (`buf`): websocket
-    /// frames are decoded, TLS records decrypted. Returns the bytes the next
-    /// websocket frame still needs.
+    /// Turns transport bytes (`raw`) into protocol bytes (`buf`): TLS
+    /// records are decrypted, websocket frames decoded (both for `wss`, the
+    /// frames passing through `mid`). Returns the bytes the next websocket
+    /// frame still needs.
     fn transport_input(
         &mut self,
         decoder: Option<&mut crate::ws::Decoder>,
         tls: bool,
         raw: &mut Vec<u8>,
+        mid: &mut Vec<u8>,
         buf: &mut Vec<u8>,
     ) -> Result<usize, ClosedReason> {
         match decoder {
+            Some(dec) if tls => {
+                self.tls_input(raw, mid)?;
+                self.ws_input(dec, mid, buf)
+            }
             Some(dec) => self.ws_input(dec, raw, buf),
             None if tls => self.tls_input(raw, buf).map(|()| 0),
             None => Ok(0),

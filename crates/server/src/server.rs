@@ -80,6 +80,8 @@ pub struct Server {
     pub tls_config: RwLock<Option<Arc<rustls::ServerConfig>>>,
     /// Bound monitoring address.
     pub http_addr: OnceLock<SocketAddr>,
+    /// `websocket { tls }`: websocket clients connect with `wss`.
+    pub ws_tls: OnceLock<Arc<rustls::ServerConfig>>,
     config_time: Mutex<chrono::DateTime<chrono::Utc>>,
     /// Bumped on every successful reload; connections watch it.
     reloads: tokio::sync::watch::Sender<u64>,
@@ -113,6 +115,7 @@ impl Server {
             ws_addr: OnceLock::new(),
             tls_config: RwLock::new(None),
             http_addr: OnceLock::new(),
+            ws_tls: OnceLock::new(),
             config_time: Mutex::new(start_time),
             reloads: tokio::sync::watch::channel(0).0,
         })

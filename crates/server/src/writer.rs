@@ -46,8 +46,18 @@ fn take(c: &ClientShared, flush_on_close: bool) -> Option<(Vec<u8>, usize)> {
         let out = &mut *out;
         out.wbuf.clear();
         if let Some(t) = tls {
-            // TLS: encrypt the protocol bytes (and any handshake records).
-            t.encrypt(&out.buf, &mut out.wbuf);
+            // TLS: encrypt the protocol bytes (and any handshake records);
+            // websocket over TLS: frame first, then encrypt.
+            match c.ws_compress {
+                Some(compress) => {
+                    let mut framed = std::mem::take(&mut out.ctrl);
+                    if !out.buf.is_empty() {
+                        crate::ws::encode_binary(&mut framed, &out.buf, compress);
+                    }
+                    t.encrypt(&framed, &mut out.wbuf);
+                }
+                None => t.encrypt(&out.buf, &mut out.wbuf),
+            }
             out.buf.clear();
             out.wpos = 0;
             out.signaled = false;

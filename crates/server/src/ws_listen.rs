@@ -34,11 +34,15 @@ pub async fn bind(srv: &Arc<Server>) -> std::io::Result<Option<TcpListener>> {
     let listener = TcpListener::bind((bind_host.as_str(), port)).await?;
     let addr = listener.local_addr()?;
     let _ = srv.ws_addr.set(addr);
-    if w.no_tls {
+    if let Some(t) = &w.tls {
+        let cfg = crate::tls::server_config(t).map_err(std::io::Error::other)?;
+        let _ = srv.ws_tls.set(cfg);
+    } else if w.no_tls {
         crate::warn!("Websocket not configured with TLS. DO NOT USE IN PRODUCTION!");
     }
     crate::info!(
-        "Listening for websocket clients on ws://{}",
+        "Listening for websocket clients on {}://{}",
+        if w.tls.is_some() { "wss" } else { "ws" },
         crate::util::host_port(&host, addr.port())
     );
     Ok(Some(listener))
@@ -62,8 +66,20 @@ async fn serve(srv: Arc<Server>, mut stream: TcpStream, addr: SocketAddr) {
         allowed: opts.websocket.allowed_origins.clone(),
     };
     let compression = opts.websocket.compression;
+    // `wss`: the TLS handshake comes first, then the HTTP upgrade inside.
+    let tls = match srv.ws_tls.get() {
+        Some(cfg) => match crate::tls::Session::new(cfg.clone()) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                crate::error!("{addr} - websocket TLS error: {e}");
+                return;
+            }
+        },
+        None => None,
+    };
     let handshake = async {
         let mut buf = Vec::with_capacity(1024);
+        let mut raw = Vec::new();
         loop {
             if let Some(end) = ws::request_end(&buf) {
                 return Ok::<_, String>((buf, end));
@@ -71,11 +87,24 @@ async fn serve(srv: Arc<Server>, mut stream: TcpStream, addr: SocketAddr) {
             if buf.len() > ws::MAX_REQUEST {
                 return Err("request too large".to_string());
             }
-            let mut chunk = [0u8; 2048];
-            match stream.read(&mut chunk).await {
+            let mut chunk = [0u8; 4096];
+            let n = match stream.read(&mut chunk).await {
                 Ok(0) => return Err("connection closed".into()),
-                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                Ok(n) => n,
                 Err(e) => return Err(e.to_string()),
+            };
+            match &tls {
+                Some(t) => {
+                    raw.extend_from_slice(&chunk[..n]);
+                    let res = t.decrypt(&mut raw, &mut buf);
+                    if t.wants_write() {
+                        let mut out = Vec::new();
+                        t.encrypt(&[], &mut out);
+                        stream.write_all(&out).await.map_err(|e| e.to_string())?;
+                    }
+                    res.map_err(|e| format!("TLS handshake error: {e}"))?;
+                }
+                None => buf.extend_from_slice(&chunk[..n]),
             }
         }
     };
@@ -90,20 +119,30 @@ async fn serve(srv: Arc<Server>, mut stream: TcpStream, addr: SocketAddr) {
             return;
         }
     };
+    // Bytes to the client go through TLS when there is TLS.
+    let seal = |plain: &[u8]| match &tls {
+        Some(t) => {
+            let mut out = Vec::new();
+            t.encrypt(plain, &mut out);
+            out
+        }
+        None => plain.to_vec(),
+    };
     match ws::check_upgrade(&buf[..end], compression, &policy) {
         Ok(up) => {
-            if stream.write_all(&up.response).await.is_err() {
+            if stream.write_all(&seal(&up.response)).await.is_err() {
                 return;
             }
             let setup = WsSetup {
                 compress: up.compress,
                 leftover: buf[end..].to_vec(),
+                tls,
             };
             crate::conn::run(srv, stream, addr, Some(setup)).await;
         }
         Err(refusal) => {
             crate::error!("{addr} - websocket handshake error: {}", refusal.reason);
-            let _ = stream.write_all(&refusal.response()).await;
+            let _ = stream.write_all(&seal(&refusal.response())).await;
             let _ = stream.shutdown().await;
         }
     }

@@ -348,3 +348,56 @@ async fn tls_routes_between_rnatsd_and_nats_server() {
     assert!(!joined, "a plaintext route joined a TLS cluster");
     drop((b, c, g));
 }
+
+#[tokio::test]
+async fn wss_websocket_clients() {
+    let pki = make_pki("tls-wss");
+    let conf = format!(
+        "websocket {{\n  port: -1\n  tls {{\n    cert_file: \"{}\"\n    key_file: \"{}\"\n  }}\n}}\n",
+        pki.path("server.pem"),
+        pki.path("server-key.pem")
+    );
+    let srv = ServerProc::start(Some(&conf));
+    let port = srv
+        .logged_port("Listening for websocket clients on wss://")
+        .expect("wss listener");
+    let ws = async_nats::ConnectOptions::new()
+        .add_root_certificates(PathBuf::from(pki.path("ca.pem")))
+        .connect(format!("wss://127.0.0.1:{port}"))
+        .await
+        .expect("wss connect");
+    let tcp = async_nats::connect(srv.url()).await.unwrap();
+    let mut sub = ws.subscribe("wss.>").await.unwrap();
+    ws.flush().await.unwrap();
+    let _ = ws.request("_sync", "".into()).await;
+    let big: bytes::Bytes = vec![3u8; 900_000].into();
+    tcp.publish("wss.big", big.clone()).await.unwrap();
+    tcp.flush().await.unwrap();
+    let m = tokio::time::timeout(Duration::from_secs(5), sub.next())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(m.payload == big);
+    // Websocket requester, TCP responder.
+    let mut svc = tcp.subscribe("svc").await.unwrap();
+    let t2 = tcp.clone();
+    tokio::spawn(async move {
+        while let Some(m) = svc.next().await {
+            let _ = t2.publish(m.reply.unwrap(), m.payload).await;
+        }
+    });
+    let _ = tcp.request("_sync", "".into()).await;
+    let r = ws.request("svc", "over wss".into()).await.unwrap();
+    assert_eq!(r.payload, "over wss");
+    // A plaintext websocket client gets no upgrade.
+    let plain = async_nats::ConnectOptions::new().connection_timeout(Duration::from_millis(500));
+    let plain = tokio::time::timeout(
+        Duration::from_secs(2),
+        plain.connect(format!("ws://127.0.0.1:{port}")),
+    )
+    .await;
+    assert!(
+        !matches!(plain, Ok(Ok(_))),
+        "plain ws connected to a wss port"
+    );
+}
