@@ -49,8 +49,38 @@ pub async fn serve(opts: Options) -> std::io::Result<()> {
     for feature in &opts.unsupported {
         warn!("The configuration enables {feature}, which rnatsd does not serve yet: ignored");
     }
-    if opts.http_port != 0 {
-        if let Err(e) = monitor::start(&srv).await {
+    if opts.http_port != 0 && opts.https_port != 0 {
+        let e = format!(
+            "can't specify both HTTP ({}) and HTTPs ({}) ports",
+            opts.http_port, opts.https_port
+        );
+        fatal!("Can't start monitoring: {e}");
+        return Err(std::io::Error::other(e));
+    }
+    if opts.http_port != 0 || opts.https_port != 0 {
+        // HTTPS monitoring uses the client TLS certificate, without asking
+        // for client certificates (as nats-server).
+        let tls = match (opts.https_port != 0, &opts.tls) {
+            (false, _) => None,
+            (true, None) => {
+                let e = "TLS cert and key required for HTTPS";
+                fatal!("Can't start monitoring: {e}");
+                return Err(std::io::Error::other(e));
+            }
+            (true, Some(t)) => {
+                let mut t = t.clone();
+                t.verify = false;
+                t.map = false;
+                match tls::server_config(&t) {
+                    Ok(c) => Some(c),
+                    Err(e) => {
+                        fatal!("Can't start monitoring: {e}");
+                        return Err(std::io::Error::other(e));
+                    }
+                }
+            }
+        };
+        if let Err(e) = monitor::start(&srv, tls).await {
             fatal!("Can't start monitoring: {e}");
             return Err(e);
         }

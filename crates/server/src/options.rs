@@ -396,13 +396,11 @@ impl Options {
             self.tls = Some(t);
         }
         self.apply_cluster_flags(f)?;
-        for (flag, feature) in [
-            ("jetstream", "JetStream"),
-            ("https_port", "HTTPS monitoring"),
-        ] {
-            if f.has(flag) && !self.unsupported.iter().any(|u| u == feature) {
-                self.unsupported.push(feature.to_string());
-            }
+        if let Some(p) = int("https_port")? {
+            self.https_port = p as i32;
+        }
+        if f.has("jetstream") && !self.unsupported.iter().any(|u| u == "JetStream") {
+            self.unsupported.push("JetStream".to_string());
         }
         Ok(())
     }

@@ -4,6 +4,7 @@ mod common;
 use common::ServerProc;
 use futures::StreamExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 struct Pki {
@@ -400,4 +401,92 @@ async fn wss_websocket_clients() {
         !matches!(plain, Ok(Ok(_))),
         "plain ws connected to a wss port"
     );
+}
+
+/// GET `path` over HTTPS on `port`, trusting `ca`; returns status line and
+/// body.
+fn https_get(port: u16, ca: &str, path: &str) -> (String, String) {
+    use rustls::pki_types::pem::PemObject;
+    use std::io::{Read, Write};
+    let mut roots = rustls::RootCertStore::empty();
+    for c in rustls::pki_types::CertificateDer::pem_file_iter(ca).unwrap() {
+        roots.add(c.unwrap()).unwrap();
+    }
+    let cfg = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let conn =
+        rustls::ClientConnection::new(Arc::new(cfg), "127.0.0.1".try_into().unwrap()).unwrap();
+    let sock = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let mut tls = rustls::StreamOwned::new(conn, sock);
+    write!(tls, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
+    let mut text = String::new();
+    let _ = tls.read_to_string(&mut text);
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    (
+        head.lines().next().unwrap_or_default().to_string(),
+        body.to_string(),
+    )
+}
+
+#[test]
+fn https_monitoring_as_nats_server() {
+    let pki = make_pki("tls-https");
+    for bin in [common::reference_bin(), common::rnatsd_bin()] {
+        // The client TLS block may verify clients; monitoring does not ask.
+        let srv =
+            ServerProc::start_bin(&bin, Some(&tls_config(&pki, true)), &["--https_port", "-1"]);
+        let port = srv
+            .logged_port("Starting https monitor on")
+            .unwrap_or_else(|| panic!("{bin}: {:#?}", srv.startup_log));
+        let (status, body) = https_get(port, &pki.path("ca.pem"), "/varz");
+        assert!(status.contains("200"), "{bin}: {status}");
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["https_port"], -1, "{bin}");
+        let (status, body) = https_get(port, &pki.path("ca.pem"), "/healthz");
+        assert!(
+            status.contains("200") && body.contains("ok"),
+            "{bin}: {status} {body}"
+        );
+    }
+}
+
+#[test]
+fn https_monitoring_needs_tls_and_excludes_http() {
+    for bin in [common::reference_bin(), common::rnatsd_bin()] {
+        for (args, want) in [
+            (
+                &["--https_port", "-1"][..],
+                "TLS cert and key required for HTTPS",
+            ),
+            (
+                &["-m", "-1", "--https_port", "-1"][..],
+                "can't specify both HTTP (-1) and HTTPs (-1) ports",
+            ),
+        ] {
+            let mut child = std::process::Command::new(&bin)
+                .args(["-a", "127.0.0.1", "-p", "-1"])
+                .args(args)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            let deadline = std::time::Instant::now() + Duration::from_secs(5);
+            while child.try_wait().unwrap().is_none() {
+                if std::time::Instant::now() > deadline {
+                    let _ = child.kill();
+                    panic!("{bin} {args:?} kept running");
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let out = child.wait_with_output().unwrap();
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(!out.status.success(), "{bin} {args:?}");
+            assert!(err.contains(want), "{bin} {args:?}: {err}");
+        }
+    }
 }

@@ -71,14 +71,12 @@ pub(crate) fn apply_key(
             Ok((h, p)) => {
                 opts.http_host = h;
                 opts.https_port = p;
-                unsupported(opts, "HTTPS monitoring");
             }
             Err(e) => cx.err(&v.pos, e),
         },
         "http_port" | "monitor_port" => opts.http_port = cx.int32(v)?,
         "https_port" => {
             opts.https_port = cx.int32(v)?;
-            unsupported(opts, "HTTPS monitoring");
         }
         "http_base_path" => opts.http_base_path = cx.str(v)?,
         "cluster" => {

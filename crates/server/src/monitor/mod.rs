@@ -188,13 +188,17 @@ fn normalize_base(p: &str) -> String {
 
 /// Binds the monitoring listener, logs as nats-server does and serves
 /// until shutdown. The error text is nats-server's.
-pub async fn start(srv: &Arc<Server>) -> std::io::Result<()> {
+pub async fn start(
+    srv: &Arc<Server>,
+    tls: Option<Arc<rustls::ServerConfig>>,
+) -> std::io::Result<()> {
     let opts = srv.opts();
-    let port = if opts.http_port < 0 {
-        0
+    let configured = if tls.is_some() {
+        opts.https_port
     } else {
-        opts.http_port as u16
+        opts.http_port
     };
+    let port = if configured < 0 { 0 } else { configured as u16 };
     let host = opts.http_host.trim_start_matches('[').trim_end_matches(']');
     let listener = TcpListener::bind((host, port)).await.map_err(|e| {
         let hp = crate::util::host_port(&opts.http_host, port);
@@ -213,7 +217,8 @@ pub async fn start(srv: &Arc<Server>) -> std::io::Result<()> {
     let addr = listener.local_addr()?;
     let _ = srv.http_addr.set(addr);
     crate::info!(
-        "Starting http monitor on {}",
+        "Starting {} monitor on {}",
+        if tls.is_some() { "https" } else { "http" },
         crate::util::host_port(&opts.http_host, addr.port())
     );
     let mon = Arc::new(Monitor {
@@ -223,12 +228,16 @@ pub async fn start(srv: &Arc<Server>) -> std::io::Result<()> {
         usage: varz::Usage::new(),
     });
     tokio::spawn(mon.clone().usage_sampler());
-    tokio::spawn(mon.accept_loop(listener));
+    tokio::spawn(mon.accept_loop(listener, tls.map(tokio_rustls::TlsAcceptor::from)));
     Ok(())
 }
 
 impl Monitor {
-    async fn accept_loop(self: Arc<Self>, listener: TcpListener) {
+    async fn accept_loop(
+        self: Arc<Self>,
+        listener: TcpListener,
+        tls: Option<tokio_rustls::TlsAcceptor>,
+    ) {
         let stop = self.srv.shutdown.clone();
         loop {
             let accepted = tokio::select! {
@@ -240,17 +249,38 @@ impl Monitor {
                 continue;
             };
             let mon = self.clone();
+            let tls = tls.clone();
             tokio::spawn(async move {
-                let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
-                    let mon = mon.clone();
-                    async move { Ok::<_, Infallible>(mon.respond(&req)) }
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .title_case_headers(true)
-                    .serve_connection(TokioIo::new(stream), svc)
-                    .await;
+                match tls {
+                    Some(acceptor) => {
+                        let hs = tokio::time::timeout(
+                            std::time::Duration::from_secs(2),
+                            acceptor.accept(stream),
+                        );
+                        if let Ok(Ok(s)) = hs.await {
+                            mon.serve(s).await;
+                        }
+                    }
+                    None => mon.serve(stream).await,
+                }
             });
         }
+    }
+
+    /// Serves HTTP/1.1 requests on one connection (plain or TLS).
+    async fn serve<S>(self: Arc<Self>, stream: S)
+    where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        let mon = self;
+        let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
+            let mon = mon.clone();
+            async move { Ok::<_, Infallible>(mon.respond(&req)) }
+        });
+        let _ = hyper::server::conn::http1::Builder::new()
+            .title_case_headers(true)
+            .serve_connection(TokioIo::new(stream), svc)
+            .await;
     }
 
     async fn usage_sampler(self: Arc<Self>) {
