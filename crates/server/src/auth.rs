@@ -67,11 +67,46 @@ pub struct Identity {
     pub perms: Option<Permissions>,
     /// Account name (`None`: the global account).
     pub account: Option<String>,
+    /// The user a TLS certificate mapped to (`verify_and_map`).
+    pub mapped_user: Option<String>,
 }
 
 /// Authenticates a CONNECT: `None` when refused, otherwise who the client is.
 pub fn authenticate(opts: &Options, c: &ConnectOptions, nonce: &str) -> Option<Identity> {
-    authenticate_perms(opts, c, nonce).map(|(perms, account)| Identity { perms, account })
+    authenticate_cert(opts, c, nonce, None)
+}
+
+/// As [`authenticate`], for a client that presented a TLS certificate:
+/// with `verify_and_map` its names pick the user.
+pub fn authenticate_cert(
+    opts: &Options,
+    c: &ConnectOptions,
+    nonce: &str,
+    cert: Option<&crate::certmap::CertNames>,
+) -> Option<Identity> {
+    let tls_map = opts.tls.as_ref().is_some_and(|t| t.map);
+    let nkey_given = !opts.nkeys.is_empty() && c.nkey.as_deref().is_some_and(|k| !k.is_empty());
+    if tls_map && opts.auth_required() && !opts.users.is_empty() && !nkey_given {
+        let names: Vec<String> = opts.users.iter().map(|u| u.username.clone()).collect();
+        let user = cert?.find_user(&names)?.to_string();
+        if c.user.as_deref().is_some_and(|u| !u.is_empty()) {
+            crate::warn!(
+                "User {:?} found in connect proto, but user required from cert",
+                c.user.as_deref().unwrap_or_default()
+            );
+        }
+        let entry = opts.auth_users.iter().find(|u| u.username == user);
+        return Some(Identity {
+            perms: entry.and_then(|u| u.permissions.clone()),
+            account: entry.and_then(|u| u.account.clone()),
+            mapped_user: Some(user),
+        });
+    }
+    authenticate_perms(opts, c, nonce).map(|(perms, account)| Identity {
+        perms,
+        account,
+        mapped_user: None,
+    })
 }
 
 type Verdict = Option<(Option<Permissions>, Option<String>)>;
@@ -138,6 +173,7 @@ pub fn no_auth_user(opts: &Options) -> Option<Identity> {
     Some(Identity {
         perms: entry.and_then(|u| u.permissions.clone()),
         account: entry.and_then(|u| u.account.clone()),
+        mapped_user: None,
     })
 }
 

@@ -545,9 +545,15 @@ impl Conn {
             self.send_err("no responders requires headers support");
             return Err(ClosedReason::ProtocolViolation);
         }
-        let Some(id) = crate::auth::authenticate(&self.opts, &opts, &self.shared.nonce) else {
+        let cert = self.shared.tls.get().and_then(|t| t.peer_names());
+        let Some(id) =
+            crate::auth::authenticate_cert(&self.opts, &opts, &self.shared.nonce, cert.as_ref())
+        else {
             return Err(self.auth_violation());
         };
+        if let Some(u) = &id.mapped_user {
+            self.shared.meta.lock().user = u.clone();
+        }
         self.set_perms(id.perms.as_ref());
         self.account = self.srv.accounts.get(id.account.as_deref());
         self.shared.meta.lock().account = self.account.name.clone();
@@ -757,7 +763,13 @@ impl Conn {
         if !self.connected || !auth_changed {
             return Ok(());
         }
-        let verdict = crate::auth::authenticate(&self.opts, &self.connect, &self.shared.nonce);
+        let cert = self.shared.tls.get().and_then(|t| t.peer_names());
+        let verdict = crate::auth::authenticate_cert(
+            &self.opts,
+            &self.connect,
+            &self.shared.nonce,
+            cert.as_ref(),
+        );
         if let Some(id) = &verdict {
             self.set_perms(id.perms.as_ref());
         }

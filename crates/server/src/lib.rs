@@ -10,6 +10,7 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod certmap;
 pub mod closed;
 pub mod config;
 pub mod conn;

@@ -127,6 +127,13 @@ impl Session {
         }
     }
 
+    /// The names in the peer's certificate (for `verify_and_map`).
+    pub fn peer_names(&self) -> Option<crate::certmap::CertNames> {
+        let c = self.conn.lock();
+        let cert = c.peer_certificates()?.first()?;
+        crate::certmap::CertNames::of(cert.as_ref())
+    }
+
     /// The negotiated protocol version and cipher suite, once known, in
     /// nats-server's words (`1.3`, `TLS_AES_128_GCM_SHA256`).
     pub fn details(&self) -> Option<(String, String)> {

@@ -52,6 +52,7 @@ fn make_pki(name: &str) -> Pki {
     let other = other_params.self_signed(&other_key).unwrap();
     let write = |n: &str, s: String| std::fs::write(dir.join(n), s).unwrap();
     write("ca.pem", ca.pem());
+    write("ca-key.pem", ca_key.serialize_pem());
     write("server.pem", server.pem());
     write("server-key.pem", server_key.serialize_pem());
     write("client.pem", client.pem());
@@ -488,5 +489,103 @@ fn https_monitoring_needs_tls_and_excludes_http() {
             assert!(!out.status.success(), "{bin} {args:?}");
             assert!(err.contains(want), "{bin} {args:?}: {err}");
         }
+    }
+}
+
+/// Client certificates for `verify_and_map`: one named by a DNS SAN, one
+/// by its subject only, one unknown; signed by the test CA.
+fn map_certs(pki: &Pki) {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
+    // The test CA again (same key and name), to sign with.
+    let ca_key =
+        KeyPair::from_pem(&std::fs::read_to_string(pki.path("ca-key.pem")).unwrap()).unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let make = |file: &str, sans: Vec<String>, dn: &[(DnType, &str)]| {
+        let key = KeyPair::generate().unwrap();
+        let mut p = CertificateParams::new(sans).unwrap();
+        p.distinguished_name = rcgen::DistinguishedName::new();
+        for (t, v) in dn {
+            p.distinguished_name.push(t.clone(), *v);
+        }
+        let cert = p.signed_by(&key, &ca, &ca_key).unwrap();
+        std::fs::write(pki.dir.join(format!("{file}.pem")), cert.pem()).unwrap();
+        std::fs::write(pki.dir.join(format!("{file}-key.pem")), key.serialize_pem()).unwrap();
+    };
+    make(
+        "by-san",
+        vec!["app.example".into()],
+        &[(DnType::CommonName, "ignored")],
+    );
+    make(
+        "by-dn",
+        vec![],
+        &[
+            (DnType::OrganizationName, "Acme"),
+            (DnType::CommonName, "dn-user"),
+        ],
+    );
+    make(
+        "unknown",
+        vec!["stranger.example".into()],
+        &[(DnType::CommonName, "stranger")],
+    );
+}
+
+#[tokio::test]
+async fn verify_and_map_picks_the_user_as_nats_server() {
+    let pki = make_pki("tls-map");
+    map_certs(&pki);
+    let conf = format!(
+        "tls {{\n  cert_file: \"{}\"\n  key_file: \"{}\"\n  ca_file: \"{}\"\n  verify_and_map: true\n}}\nauthorization {{\n  users: [\n    {{ user: \"app.example\" }}\n    {{ user: \"CN=dn-user,O=Acme\" }}\n  ]\n}}\n",
+        pki.path("server.pem"),
+        pki.path("server-key.pem"),
+        pki.path("ca.pem")
+    );
+    for bin in [common::reference_bin(), common::rnatsd_bin()] {
+        let srv = ServerProc::start_bin(&bin, Some(&conf), &["-m", "-1"]);
+        let ca = pki.path("ca.pem");
+        let mut users = Vec::new();
+        for who in ["by-san", "by-dn"] {
+            let c = tls_client(
+                &srv,
+                &ca,
+                Some((
+                    &pki.path(&format!("{who}.pem")),
+                    &pki.path(&format!("{who}-key.pem")),
+                )),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{bin}: {who}: {e}"));
+            c.flush().await.unwrap();
+            users.push(c);
+        }
+        let connz = common::http_json(srv.http_port, "/connz?auth=1");
+        let mut mapped: Vec<String> = connz["connections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                c["authorized_user"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string()
+            })
+            .collect();
+        mapped.sort();
+        assert_eq!(
+            mapped,
+            ["CN=dn-user,O=Acme", "app.example"],
+            "{bin}: {connz}"
+        );
+        let refused = tls_client(
+            &srv,
+            &ca,
+            Some((&pki.path("unknown.pem"), &pki.path("unknown-key.pem"))),
+        )
+        .await;
+        assert!(refused.is_err(), "{bin}: an unmapped certificate got in");
+        drop(users);
     }
 }
