@@ -39,6 +39,8 @@ struct Conn {
     perms: Option<crate::perms::ClientPerms>,
     account: Arc<crate::accounts::Account>,
     fan: crate::fanout::Fanout,
+    /// `pinned_certs` was checked once the TLS handshake finished.
+    pin_checked: bool,
     in_msgs: u64,
     in_bytes: u64,
     scratch: Vec<u8>,
@@ -106,6 +108,7 @@ pub async fn run(srv: Arc<Server>, stream: TcpStream, addr: SocketAddr, ws: Opti
         perms: None,
         account: srv.accounts.get(None),
         fan: crate::fanout::Fanout::new(srv.clone()),
+        pin_checked: false,
         in_msgs: 0,
         in_bytes: 0,
         scratch: Vec::with_capacity(256),
@@ -401,6 +404,17 @@ impl Conn {
         let res = t.decrypt(raw, buf);
         if t.wants_write() {
             writer::flush_in_place(&self.shared);
+        }
+        if res.is_ok() && !self.pin_checked && t.established() {
+            self.pin_checked = true;
+            let pinned = self.opts.tls.as_ref().map(|o| o.pinned_certs.as_slice());
+            if let Err(id) = t.check_pinned(pinned.unwrap_or_default()) {
+                crate::error!(
+                    "{} - TLS handshake error: certificate not pinned: {id}",
+                    self.shared.log_prefix
+                );
+                return Err(ClosedReason::TlsHandshakeError);
+            }
         }
         res.map_err(|e| {
             crate::error!("{} - TLS handshake error: {e}", self.shared.log_prefix);

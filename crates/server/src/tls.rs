@@ -18,10 +18,56 @@ use std::sync::Arc;
 /// The TLS record type of a handshake: the first byte a TLS client sends.
 pub const HANDSHAKE_RECORD: u8 = 0x16;
 
+/// The ring provider restricted to `cipher_suites` and
+/// `curve_preferences` where rustls has them (nats-server's names; the TLS
+/// 1.3 suites always stay, as in Go). Names rustls lacks are skipped.
+fn provider(t: &TlsOpts) -> Arc<rustls::crypto::CryptoProvider> {
+    let mut p = rustls::crypto::ring::default_provider();
+    if !t.cipher_suites.is_empty() {
+        let wanted: Vec<String> = t
+            .cipher_suites
+            .iter()
+            .map(|c| {
+                // Go's short names for the ChaCha20 suites.
+                if c.ends_with("CHACHA20_POLY1305") {
+                    format!("{c}_SHA256")
+                } else {
+                    c.clone()
+                }
+            })
+            .collect();
+        p.cipher_suites.retain(|s| match s {
+            rustls::SupportedCipherSuite::Tls13(_) => true,
+            rustls::SupportedCipherSuite::Tls12(_) => s
+                .suite()
+                .as_str()
+                .is_some_and(|n| wanted.iter().any(|w| w == n)),
+        });
+    }
+    if !t.curve_preferences.is_empty() {
+        let mut groups = Vec::new();
+        for c in &t.curve_preferences {
+            let name = match c.as_str() {
+                "X25519" => rustls::NamedGroup::X25519,
+                "CurveP256" => rustls::NamedGroup::secp256r1,
+                "CurveP384" => rustls::NamedGroup::secp384r1,
+                _ => continue,
+            };
+            if let Some(g) = p.kx_groups.iter().find(|g| g.name() == name) {
+                groups.push(*g);
+            }
+        }
+        if !groups.is_empty() {
+            p.kx_groups = groups;
+        }
+    }
+    Arc::new(p)
+}
+
 /// Builds the server's TLS configuration.
 pub fn server_config(t: &TlsOpts) -> Result<Arc<rustls::ServerConfig>, String> {
     let (certs, key) = cert_and_key(t)?;
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = provider(t);
     let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?;
@@ -70,7 +116,7 @@ fn cert_and_key(
 /// checked against `ca_file` (the system roots without one), and this
 /// server's own certificate is presented for mutual TLS.
 pub fn client_config(t: &TlsOpts) -> Result<Arc<rustls::ClientConfig>, String> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = provider(t);
     let builder = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?;
@@ -127,6 +173,32 @@ impl Session {
         }
     }
 
+    /// True when `pinned` is empty or holds the SHA-256 (lower-case hex) of
+    /// the peer certificate's SubjectPublicKeyInfo (`pinned_certs`).
+    /// `Err` carries the peer's key id for the log.
+    pub fn check_pinned(&self, pinned: &[String]) -> Result<(), String> {
+        if pinned.is_empty() {
+            return Ok(());
+        }
+        let c = self.conn.lock();
+        let Some(cert) = c.peer_certificates().and_then(|p| p.first()) else {
+            return Err("no peer certificate".into());
+        };
+        let spki = x509_parser::parse_x509_certificate(cert.as_ref())
+            .map_err(|e| e.to_string())?
+            .1
+            .public_key()
+            .raw
+            .to_vec();
+        let digest = ring::digest::digest(&ring::digest::SHA256, &spki);
+        let id: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+        if pinned.iter().any(|p| p.eq_ignore_ascii_case(&id)) {
+            Ok(())
+        } else {
+            Err(id)
+        }
+    }
+
     /// The names in the peer's certificate (for `verify_and_map`).
     pub fn peer_names(&self) -> Option<crate::certmap::CertNames> {
         let c = self.conn.lock();
@@ -149,6 +221,11 @@ impl Session {
         let name = name
             .strip_prefix("TLS13_")
             .map_or(name.to_string(), |n| format!("TLS_{n}"));
+        // Go names the TLS 1.2 ChaCha20 suites without the hash.
+        let name = match name.strip_suffix("_CHACHA20_POLY1305_SHA256") {
+            Some(head) if head.starts_with("TLS_ECDHE_") => format!("{head}_CHACHA20_POLY1305"),
+            _ => name,
+        };
         Some((v, name))
     }
 

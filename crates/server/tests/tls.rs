@@ -589,3 +589,120 @@ async fn verify_and_map_picks_the_user_as_nats_server() {
         drop(users);
     }
 }
+
+/// Lower-case hex SHA-256 of a PEM certificate's SubjectPublicKeyInfo.
+fn spki_sha256(pem_file: &str) -> String {
+    use rustls::pki_types::pem::PemObject;
+    let der = rustls::pki_types::CertificateDer::from_pem_file(pem_file).unwrap();
+    let (_, cert) = x509_parser::parse_x509_certificate(der.as_ref()).unwrap();
+    let d = ring::digest::digest(&ring::digest::SHA256, cert.public_key().raw);
+    d.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[tokio::test]
+async fn pinned_client_certificates_as_nats_server() {
+    let pki = make_pki("tls-pinned");
+    map_certs(&pki);
+    let conf = format!(
+        "tls {{\n  cert_file: \"{}\"\n  key_file: \"{}\"\n  ca_file: \"{}\"\n  verify: true\n  pinned_certs: [\"{}\"]\n}}\n",
+        pki.path("server.pem"),
+        pki.path("server-key.pem"),
+        pki.path("ca.pem"),
+        spki_sha256(&pki.path("client.pem"))
+    );
+    for bin in [common::reference_bin(), common::rnatsd_bin()] {
+        let srv = ServerProc::start_bin(&bin, Some(&conf), &[]);
+        let ca = pki.path("ca.pem");
+        let pinned = tls_client(
+            &srv,
+            &ca,
+            Some((&pki.path("client.pem"), &pki.path("client-key.pem"))),
+        )
+        .await;
+        let c = pinned.unwrap_or_else(|e| panic!("{bin}: pinned certificate refused: {e}"));
+        c.flush().await.unwrap();
+        let other = tls_client(
+            &srv,
+            &ca,
+            Some((&pki.path("by-san.pem"), &pki.path("by-san-key.pem"))),
+        )
+        .await;
+        assert!(
+            other.is_err(),
+            "{bin}: a certificate that is not pinned got in"
+        );
+    }
+}
+
+/// A TLS 1.2-only handshake after INFO, then CONNECT/PING; returns the
+/// connection (kept open).
+fn tls12_client(
+    port: u16,
+    ca: &str,
+) -> rustls::StreamOwned<rustls::ClientConnection, std::net::TcpStream> {
+    use rustls::pki_types::pem::PemObject;
+    use std::io::{BufRead, Read, Write};
+    let mut roots = rustls::RootCertStore::empty();
+    for c in rustls::pki_types::CertificateDer::pem_file_iter(ca).unwrap() {
+        roots.add(c.unwrap()).unwrap();
+    }
+    let cfg = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_protocol_versions(&[&rustls::version::TLS12])
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let mut sock = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(&mut sock)
+        .read_line(&mut line)
+        .unwrap();
+    assert!(line.starts_with("INFO "), "{line}");
+    let conn =
+        rustls::ClientConnection::new(Arc::new(cfg), "127.0.0.1".try_into().unwrap()).unwrap();
+    let mut tls = rustls::StreamOwned::new(conn, sock);
+    tls.write_all(b"CONNECT {\"verbose\":false,\"name\":\"tls12\"}\r\nPING\r\n")
+        .unwrap();
+    let mut got = Vec::new();
+    let mut b = [0u8; 256];
+    while !got.windows(4).any(|w| w == b"PONG") {
+        let n = tls.read(&mut b).unwrap();
+        assert!(n > 0);
+        got.extend_from_slice(&b[..n]);
+    }
+    tls
+}
+
+#[test]
+fn cipher_suites_and_curves_as_nats_server() {
+    let pki = make_pki("tls-ciphers");
+    let conf = format!(
+        "tls {{\n  cert_file: \"{}\"\n  key_file: \"{}\"\n  cipher_suites: [\"TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305\"]\n  curve_preferences: [\"CurveP384\"]\n}}\n",
+        pki.path("server.pem"),
+        pki.path("server-key.pem"),
+    );
+    let mut seen = Vec::new();
+    for bin in [common::reference_bin(), common::rnatsd_bin()] {
+        let srv = ServerProc::start_bin(&bin, Some(&conf), &["-m", "-1"]);
+        let _c = tls12_client(srv.port, &pki.path("ca.pem"));
+        let connz = common::http_json(srv.http_port, "/connz");
+        let c = &connz["connections"][0];
+        seen.push((
+            c["tls_version"].as_str().unwrap_or_default().to_string(),
+            c["tls_cipher_suite"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        ));
+    }
+    assert_eq!(seen[0], seen[1]);
+    assert_eq!(
+        seen[1],
+        (
+            "1.2".to_string(),
+            "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305".to_string()
+        )
+    );
+}

@@ -228,6 +228,7 @@ impl RouteConn {
             .tls
             .get()
             .map(|t| tokio::time::Instant::now() + t.timeout);
+        let mut pin_checked = false;
         if tls {
             // A dialing side sends its ClientHello now.
             writer::flush_in_place(&self.shared);
@@ -270,6 +271,14 @@ impl RouteConn {
                                 if let Err(e) = res {
                                     crate::error!("{} - TLS route handshake error: {e}", self.shared.log_prefix);
                                     return ClosedReason::TlsHandshakeError;
+                                }
+                                if !pin_checked && t.established() {
+                                    pin_checked = true;
+                                    let pinned = self.opts.cluster.tls.as_ref().map(|o| o.pinned_certs.as_slice());
+                                    if let Err(id) = t.check_pinned(pinned.unwrap_or_default()) {
+                                        crate::error!("{} - TLS route handshake error: certificate not pinned: {id}", self.shared.log_prefix);
+                                        return ClosedReason::TlsHandshakeError;
+                                    }
                                 }
                             }
                             self.shared.meta.lock().last_activity = Some(chrono::Utc::now());
