@@ -371,3 +371,53 @@ fn websocket_authorization_block() {
     tcp.send(b"CONNECT {\"verbose\":false,\"auth_token\":\"s3cr3t\"}\r\nPING\r\n");
     tcp.expect(b"PONG\r\n");
 }
+
+/// The INFO a websocket client of the server on websocket port `port`
+/// receives first.
+fn ws_info(port: u16) -> serde_json::Value {
+    let (mut w, head) = WsRaw::connect(port, "");
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    let info = w.read_until("\r\n");
+    let json = info.trim().strip_prefix("INFO ").unwrap_or_default();
+    serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}: {info}"))
+}
+
+#[test]
+fn websocket_clients_learn_other_members_websocket_urls() {
+    let free = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    };
+    let (ca, cb) = (free(), free());
+    let a = ServerProc::start(Some(&format!(
+        "websocket {{ port: -1, no_tls: true }}\ncluster {{ name: T, listen: 127.0.0.1:{ca} }}\n"
+    )));
+    let b = ServerProc::start(Some(&format!(
+        "websocket {{ port: -1, no_tls: true, advertise: \"ws-b.example:8443\" }}\ncluster {{ name: T, listen: 127.0.0.1:{cb}, routes: [\"nats://127.0.0.1:{ca}\"] }}\n"
+    )));
+    let a_ws = ws_port(&a);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let info = ws_info(a_ws);
+        let urls: Vec<String> =
+            serde_json::from_value(info["connect_urls"].clone()).unwrap_or_default();
+        if !urls.is_empty() {
+            // Websocket clients get websocket URLs, this server's first.
+            assert_eq!(urls[0], format!("127.0.0.1:{a_ws}"), "{info}");
+            assert!(urls.contains(&"ws-b.example:8443".to_string()), "{info}");
+            assert!(info.get("ws_connect_urls").is_none(), "{info}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "no connect_urls: {info}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // TCP clients get the client URLs.
+    let raw = a.raw();
+    let info: serde_json::Value =
+        serde_json::from_str(raw.info.trim().strip_prefix("INFO ").unwrap()).unwrap();
+    let urls: Vec<String> = serde_json::from_value(info["connect_urls"].clone()).unwrap();
+    assert!(urls.contains(&format!("127.0.0.1:{}", b.port)), "{info}");
+}
