@@ -20,14 +20,14 @@ pub fn set_cli_flags(f: Flags) {
 }
 
 /// Reloads the config file of `srv`.
-pub fn reload(srv: &Server) {
+pub fn reload(srv: &std::sync::Arc<Server>) {
     match try_reload(srv) {
         Ok(()) => crate::info!("Reloaded server configuration"),
         Err(e) => crate::error!("Failed to reload server configuration: {e}"),
     }
 }
 
-fn try_reload(srv: &Server) -> Result<(), String> {
+fn try_reload(srv: &std::sync::Arc<Server>) -> Result<(), String> {
     let old = srv.opts();
     let Some(file) = old.config_file.clone() else {
         return Err("no configuration file".into());
@@ -59,7 +59,11 @@ fn try_reload(srv: &Server) -> Result<(), String> {
         crate::info!("Reloaded: tls");
     }
     *srv.tls_config.write() = tls;
+    let routes = (old.cluster.routes != new.cluster.routes).then(|| new.cluster.routes.clone());
     srv.set_opts(new);
+    if let Some(routes) = routes {
+        crate::route::apply_routes(srv, &old.cluster.routes, &routes);
+    }
     srv.notify_reload();
     Ok(())
 }
@@ -118,6 +122,18 @@ pub fn diff(old: &Options, new: &Options) -> Result<Changes, String> {
     // accounts reload with the other users.
     fixed!("Accounts", accounts, |v: &_| debug(v));
     fixed!("SystemAccount", system_account, opt);
+    if old.cluster.host != new.cluster.host {
+        return Err(format!(
+            "config reload not supported for cluster host: old={}, new={}",
+            old.cluster.host, new.cluster.host
+        ));
+    }
+    if old.cluster.port != new.cluster.port {
+        return Err(format!(
+            "config reload not supported for cluster port: old={}, new={}",
+            old.cluster.port, new.cluster.port
+        ));
+    }
     fixed!("PidFile", pid_file, opt);
     fixed!("PortsFileDir", ports_file_dir, opt);
 
@@ -179,6 +195,9 @@ pub fn diff(old: &Options, new: &Options) -> Result<Changes, String> {
     }
     if old.default_permissions != new.default_permissions {
         c.auth = true;
+    }
+    if old.cluster.routes != new.cluster.routes {
+        c.notes.push("cluster routes".into());
     }
     if old.accounts != new.accounts || c.auth {
         c.notes.push("accounts".into());

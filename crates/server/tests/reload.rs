@@ -113,3 +113,73 @@ fn signal_flag_reloads() {
         .is_some());
     assert!(srv.raw().info.contains("\"max_payload\":3000"));
 }
+
+#[test]
+fn reload_adds_and_removes_routes_like_nats_server() {
+    let free = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    };
+    for bin in [common::reference_bin(), common::rnatsd_bin()] {
+        let (ca, cb) = (free(), free());
+        let b = ServerProc::start_bin(
+            &common::rnatsd_bin(),
+            Some(&format!(
+                "cluster {{ name: T, listen: 127.0.0.1:{ca_b} }}\n",
+                ca_b = cb
+            )),
+            &[],
+        );
+        let conf = |routes: &str| {
+            format!("http: 127.0.0.1:-1\ncluster {{ name: T, listen: 127.0.0.1:{ca}, routes: [{routes}] }}\n")
+        };
+        let a = ServerProc::start_bin(&bin, Some(&conf("")), &[]);
+        let routes = |srv: &ServerProc| {
+            common::http_json(srv.http_port, "/routez")["num_routes"]
+                .as_u64()
+                .unwrap()
+        };
+        let wait = |want: u64| {
+            let deadline = std::time::Instant::now() + Duration::from_secs(10);
+            while routes(&a) != want {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "{bin}: routes != {want}"
+                );
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        };
+        assert_eq!(routes(&a), 0);
+        std::fs::write(
+            a.dir.join("server.conf"),
+            conf(&format!("\"nats://127.0.0.1:{cb}\"")),
+        )
+        .unwrap();
+        sighup(&a);
+        wait(1);
+        std::fs::write(a.dir.join("server.conf"), conf("")).unwrap();
+        sighup(&a);
+        wait(0);
+        // A changed cluster port is refused, as nats-server does.
+        std::fs::write(
+            a.dir.join("server.conf"),
+            format!(
+                "http: 127.0.0.1:-1\ncluster {{ name: T, listen: 127.0.0.1:{} }}\n",
+                free()
+            ),
+        )
+        .unwrap();
+        sighup(&a);
+        let line = a
+            .wait_log(
+                "config reload not supported for cluster port",
+                Duration::from_secs(5),
+            )
+            .unwrap_or_else(|| panic!("{bin}: no refusal"));
+        assert!(line.contains(&format!("old={ca}")), "{line}");
+        drop(b);
+    }
+}

@@ -570,6 +570,34 @@ pub async fn start(srv: &Arc<Server>) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Applies a reloaded `routes` list: new routes are dialed, routes no
+/// longer configured are closed (their dialing loops stop).
+pub fn apply_routes(srv: &Arc<Server>, old: &[String], new: &[String]) {
+    if !srv.routes.enabled() {
+        return;
+    }
+    let parse =
+        |l: &[String]| -> Vec<RouteUrl> { l.iter().filter_map(|r| RouteUrl::parse(r)).collect() };
+    let (old, new) = (parse(old), parse(new));
+    for u in &new {
+        if !old.iter().any(|o| o.same_address(u)) {
+            solicit(srv.clone(), u.clone(), true);
+        }
+    }
+    for u in &old {
+        if new.iter().any(|n| n.same_address(u)) {
+            continue;
+        }
+        for l in srv.routes.links() {
+            let dialed = l.state.lock().url.clone();
+            if l.solicited && dialed.is_some_and(|d| d.same_address(u)) {
+                l.shared
+                    .mark_closed(crate::closed::ClosedReason::RouteRemoved, false);
+            }
+        }
+    }
+}
+
 /// True when `url` is one of the configured routes.
 fn configured(srv: &Server, url: &RouteUrl) -> bool {
     srv.opts()
