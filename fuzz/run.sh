@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs one fuzz target: bash fuzz/run.sh TARGET [SECONDS]
 # Targets: conf_parse, client_parser, route_parser, sublist_model, ws_frames.
-# The seed corpus is the project's test corpus (config fixtures, differential
-# scenarios); cargo-fuzz is installed when missing. Nightly features are
+# The seed corpus is fuzz/seeds/TARGET (committed) plus the project's test
+# corpus (config fixtures, differential scenarios); cargo-fuzz is installed
+# when missing. Nightly features are
 # enabled on the stable toolchain with RUSTC_BOOTSTRAP.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -11,6 +12,8 @@ secs=${2:-60}
 command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked
 corpus=corpus/$target
 mkdir -p "$corpus"
+# Committed seeds, then inputs taken from the test corpus.
+cp seeds/"$target"/* "$corpus"/ 2>/dev/null || true
 case $target in
   conf_parse)
     for f in ../crates/conf/tests/fixtures/* ../crates/server/tests/configs/*.conf; do

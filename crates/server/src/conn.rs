@@ -245,6 +245,17 @@ impl Conn {
             .auth_required()
             .then(|| tokio::time::Instant::now() + self.opts.auth_timeout);
         let mut next_ping = tokio::time::Instant::now() + FIRST_PING.min(self.opts.ping_interval);
+        // The whole TLS handshake must finish within the TLS timeout.
+        let tls_deadline = tls_mode.then(|| {
+            let secs = self
+                .opts
+                .tls
+                .as_ref()
+                .map(|t| t.timeout)
+                .filter(|t| *t > 0.0)
+                .unwrap_or(2.0);
+            tokio::time::Instant::now() + Duration::from_secs_f64(secs)
+        });
         let mut reloads = self.srv.watch_reloads();
         // Bytes that arrived with the websocket upgrade or the TLS start.
         if !raw.is_empty() || !mid.is_empty() {
@@ -323,6 +334,10 @@ impl Conn {
                         return reason;
                     }
                 }
+                _ = sleep_until_opt(tls_deadline), if tls_mode && !self.tls_established() => {
+                    crate::error!("{} - TLS handshake timeout", self.shared.log_prefix);
+                    return ClosedReason::TlsHandshakeError;
+                }
                 _ = sleep_until_opt(auth_deadline), if !self.connected => {
                     crate::error!("{} - Authentication Timeout", self.shared.log_prefix);
                     self.send_err("Authentication Timeout");
@@ -393,6 +408,10 @@ impl Conn {
                 Err(ClosedReason::ProtocolViolation)
             }
         }
+    }
+
+    fn tls_established(&self) -> bool {
+        self.shared.tls.get().is_none_or(|t| t.established())
     }
 
     /// Decrypts TLS records from `raw` into `buf`, and sends what the

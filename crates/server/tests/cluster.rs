@@ -610,3 +610,78 @@ accounts {
         task.abort();
     }
 }
+
+#[tokio::test]
+async fn route_credentials_in_urls_with_nats_server() {
+    // Both ends require route credentials; each dials the other with them
+    // in the URL. A node with a wrong password stays out.
+    let auth = "authorization { user: ruser, password: \"T0p!\" }";
+    let start = |bin: &str, name: &str, cport: u16, route: Option<(u16, &str)>| {
+        let routes = route
+            .map(|(p, pass)| format!("routes: [\"nats-route://ruser:{pass}@127.0.0.1:{p}\"]"))
+            .unwrap_or_default();
+        let conf = format!(
+            "server_name: {name}\nhttp: 127.0.0.1:-1\ncluster {{\n  name: T\n  listen: 127.0.0.1:{cport}\n  {auth}\n  {routes}\n}}\n"
+        );
+        ServerProc::start_bin(bin, Some(&conf), &[])
+    };
+    let (pa, pg, px) = (free_port(), free_port(), free_port());
+    let a = start(&rnatsd_bin(), "A", pa, None);
+    let g = start(&reference_bin(), "G", pg, Some((pa, "T0p%21")));
+    let ca = async_nats::connect(a.url()).await.unwrap();
+    let cg = async_nats::connect(g.url()).await.unwrap();
+    wait_mesh(&[ca.clone(), cg.clone()]).await;
+    let x = start(&rnatsd_bin(), "X", px, Some((pa, "wrong")));
+    assert!(
+        x.wait_log("Authorization Violation", Duration::from_secs(5))
+            .is_some()
+            || a.wait_log("Authorization Error", Duration::from_secs(1))
+                .is_some(),
+        "no refusal logged"
+    );
+    assert_eq!(http_json(a.http_port, "/routez")["num_routes"], 1);
+    assert_eq!(http_json(x.http_port, "/routez")["num_routes"], 0);
+}
+
+#[test]
+fn routez_and_varz_cluster_shape_match_nats_server() {
+    let keys = |v: &serde_json::Value| -> Vec<String> {
+        let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        k
+    };
+    let mut shapes = Vec::new();
+    for bin in [reference_bin(), rnatsd_bin()] {
+        let (pa, pb) = (free_port(), free_port());
+        let peer = node(&rnatsd_bin(), "P", pb, &[], &[]);
+        let srv = node(&bin, "S", pa, &[pb], &["-m", "-1"]);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let routez = loop {
+            let r = http_json(srv.proc.http_port, "/routez?subs=1");
+            if r["num_routes"] == 1 {
+                break r;
+            }
+            assert!(Instant::now() < deadline, "{bin}: no route");
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        let route = &routez["routes"][0];
+        assert_eq!(route["did_solicit"], true, "{bin}");
+        assert_eq!(route["is_configured"], true, "{bin}");
+        assert_eq!(route["port"], pb, "{bin}");
+        let varz = http_json(srv.proc.http_port, "/varz");
+        assert_eq!(varz["cluster"]["name"], "T", "{bin}");
+        assert_eq!(varz["cluster"]["cluster_port"], pa, "{bin}");
+        assert_eq!(
+            varz["cluster"]["urls"][0],
+            format!("127.0.0.1:{pb}"),
+            "{bin}"
+        );
+        assert_eq!(varz["routes"], 1, "{bin}");
+        let mut r = route.clone();
+        // Go lists its system account's interest; both list the rest.
+        r.as_object_mut().unwrap().remove("subscriptions_list");
+        shapes.push((keys(&routez), keys(&r), keys(&varz["cluster"])));
+        drop(peer);
+    }
+    assert_eq!(shapes[0], shapes[1]);
+}

@@ -158,22 +158,7 @@ fn abrupt_disconnects_and_half_closed_sockets() {
     }
     for _ in 0..50 {
         let s = TcpStream::connect(("127.0.0.1", srv.port)).unwrap();
-        // SO_LINGER 0: close sends a reset.
-        let l = libc::linger {
-            l_onoff: 1,
-            l_linger: 0,
-        };
-        use std::os::fd::AsRawFd;
-        // SAFETY: setsockopt with a valid fd and a linger struct.
-        unsafe {
-            libc::setsockopt(
-                s.as_raw_fd(),
-                libc::SOL_SOCKET,
-                libc::SO_LINGER,
-                &l as *const _ as *const libc::c_void,
-                std::mem::size_of::<libc::linger>() as u32,
-            );
-        }
+        let _ = socket_linger_zero(&s);
         drop(s);
     }
     // No partial message was delivered, and the server still routes.
@@ -247,4 +232,113 @@ fn memory_bounded_under_a_stuck_subscriber() {
     assert!(srv
         .wait_log("Slow Consumer Detected", Duration::from_secs(10))
         .is_some());
+}
+
+#[tokio::test]
+async fn abrupt_disconnects_mid_tls_handshake() {
+    let _serial = serial();
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
+    let dir = common::scratch("hostile-tls");
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let cert = CertificateParams::new(vec!["127.0.0.1".into()])
+        .unwrap()
+        .signed_by(&key, &ca, &ca_key)
+        .unwrap();
+    std::fs::write(dir.join("ca.pem"), ca.pem()).unwrap();
+    std::fs::write(dir.join("cert.pem"), cert.pem()).unwrap();
+    std::fs::write(dir.join("key.pem"), key.serialize_pem()).unwrap();
+    let conf = format!(
+        "tls {{ cert_file: \"{}\", key_file: \"{}\", timeout: 1 }}\n",
+        dir.join("cert.pem").display(),
+        dir.join("key.pem").display()
+    );
+    let srv = ServerProc::start_args(Some(&conf), &["-m", "-1"]);
+    let pid = srv.child.id();
+    let before = rss_kib(pid);
+    // A ClientHello's first bytes: a handshake record header and the start
+    // of its body, never finished.
+    let partial: &[u8] = &[
+        0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03,
+    ];
+    let mut stuck = Vec::new();
+    for i in 0..300 {
+        let mut s = TcpStream::connect(("127.0.0.1", srv.port)).unwrap();
+        let mut info = [0u8; 1024];
+        let _ = s.read(&mut info);
+        s.write_all(&partial[..1 + i % partial.len()]).unwrap();
+        match i % 3 {
+            // Reset mid-handshake.
+            0 => {
+                let _ = socket_linger_zero(&s);
+                drop(s);
+            }
+            // Half-closed mid-handshake.
+            1 => {
+                let _ = s.shutdown(Shutdown::Write);
+                stuck.push(s);
+            }
+            // Silent mid-handshake: the TLS timeout closes it.
+            _ => stuck.push(s),
+        }
+    }
+    // A real TLS client works meanwhile.
+    let c = async_nats::ConnectOptions::new()
+        .add_root_certificates(dir.join("ca.pem"))
+        .require_tls(true)
+        .connect(format!("tls://127.0.0.1:{}", srv.port))
+        .await
+        .expect("TLS client during the flood");
+    let mut sub = c.subscribe("still.here").await.unwrap();
+    c.flush().await.unwrap();
+    let _ = c.request("_sync", "".into()).await;
+    c.publish("still.here", "yes".into()).await.unwrap();
+    let m = tokio::time::timeout(Duration::from_secs(5), futures::StreamExt::next(&mut sub))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(m.payload, "yes");
+    // The stuck ones are closed by the TLS timeout (1 s).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let n = common::http_json(srv.http_port, "/varz")["connections"]
+            .as_u64()
+            .unwrap();
+        if n == 1 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{n} connections left open");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let after = rss_kib(pid);
+    assert!(after < before + 32 * 1024, "RSS {before} -> {after} KiB");
+    drop(stuck);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// SO_LINGER 0: closing sends a reset.
+fn socket_linger_zero(s: &TcpStream) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let l = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: setsockopt on a valid socket with a valid linger struct.
+    let r = unsafe {
+        libc::setsockopt(
+            s.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            &l as *const libc::linger as *const libc::c_void,
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
 }

@@ -91,7 +91,7 @@ pub(super) fn routez(m: &Monitor, q: &Query) -> Reply {
             port: l.addr.port(),
             start: GoTime(l.start),
             last_activity: GoTime(last),
-            rtt: meta.rtt.map(rtt).unwrap_or_default(),
+            rtt: rtt(meta.rtt.unwrap_or_default()),
             uptime: uptime(since(l.start, now)),
             idle: duration(since(last, now)),
             import: st.import.clone(),
