@@ -235,6 +235,8 @@ fn memory_bounded_under_a_stuck_subscriber() {
 }
 
 #[tokio::test]
+// The guard serializes the heavy tests for the whole test, awaits included.
+#[allow(clippy::await_holding_lock)]
 async fn abrupt_disconnects_mid_tls_handshake() {
     let _serial = serial();
     use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
