@@ -3,7 +3,8 @@
 # churn (every workload run opens and closes its own connections) against
 # a release rnatsd for DURATION seconds (default 600). RSS is sampled every
 # 10 s; the run fails if a workload loses a message (rnats bench exits
-# non-zero when fewer messages arrive than were sent) or if RSS grows more
+# non-zero when fewer messages arrive than were sent, or, with --seq, when a
+# subscriber sees a publisher's sequence out of order or with a gap) or if RSS grows more
 # than 10% above its level after the warm-up minute. The warm-up first
 # opens and closes RING (10,000) connections with a subscription each, so
 # the ring of closed connections kept for /connz?state=closed is full
@@ -46,9 +47,9 @@ runs=0
 failures=0
 next_sample=$(date +%s)
 while [ "$(date +%s)" -lt "$end" ]; do
-  target/release/rnats -s "$URL" bench soak.fan --msgs 200000 --size 64 --sub 2 --no-progress --json >/dev/null &
+  target/release/rnats -s "$URL" bench soak.fan --msgs 200000 --size 64 --pub 2 --sub 2 --seq --no-progress --json >/dev/null &
   fan=$!
-  target/release/rnats -s "$URL" bench soak.q --msgs 100000 --size 128 --sub 3 --queue --no-progress --json >/dev/null &
+  target/release/rnats -s "$URL" bench soak.q --msgs 100000 --size 128 --sub 3 --queue --seq --no-progress --json >/dev/null &
   q=$!
   target/release/rnats -s "$URL" bench soak.rr --msgs 2000 --size 256 --sub 2 --request --no-progress --json >/dev/null || failures=$((failures + 1))
   wait "$fan" || failures=$((failures + 1))

@@ -42,6 +42,12 @@ pub struct BenchArgs {
     /// Give up when nothing arrives for this many seconds.
     #[arg(long, default_value_t = 10)]
     pub stall_secs: u64,
+    /// Number the messages (publisher and sequence in the first 12 bytes,
+    /// `--size` at least 12) and check that every subscriber sees each
+    /// publisher's messages in order, without gaps (queue members: in
+    /// order).
+    #[arg(long)]
+    pub seq: bool,
     /// Connect subscribers (or responders) to this server instead, e.g.
     /// another member of a cluster, to measure routes.
     #[arg(long)]
@@ -58,6 +64,27 @@ struct Report {
     delivered: u64,
     expected: u64,
     latency: Option<Histogram<u64>>,
+    /// Messages out of order or after a gap (`--seq`).
+    seq_errors: u64,
+}
+
+/// Publisher index and sequence number of a `--seq` payload.
+fn seq_of(p: &[u8]) -> Option<(u32, u64)> {
+    let i = u32::from_be_bytes(p.get(..4)?.try_into().ok()?);
+    let n = u64::from_be_bytes(p.get(4..12)?.try_into().ok()?);
+    Some((i, n))
+}
+
+/// Checks one received `--seq` payload against the next expected per
+/// publisher: exact for plain subscribers, increasing for queue members.
+fn check_seq(next: &mut std::collections::HashMap<u32, u64>, p: &[u8], exact: bool) -> bool {
+    let Some((i, n)) = seq_of(p) else {
+        return false;
+    };
+    let want = next.entry(i).or_insert(0);
+    let ok = if exact { n == *want } else { n >= *want };
+    *want = n + 1;
+    ok
 }
 
 fn rate(n: u64, d: Duration) -> f64 {
@@ -107,6 +134,12 @@ pub async fn run(conn: &ConnArgs, args: BenchArgs) -> Result<(), String> {
         return Err(format!(
             "only {} of {} messages arrived",
             report.delivered, report.expected
+        ));
+    }
+    if report.seq_errors > 0 {
+        return Err(format!(
+            "{} messages arrived out of order or after a gap",
+            report.seq_errors
         ));
     }
     Ok(())
@@ -187,6 +220,10 @@ async fn pub_sub(conn: &ConnArgs, args: &BenchArgs) -> Result<Report, String> {
     };
     let received = Arc::new(AtomicU64::new(0));
     let last = Arc::new(AtomicU64::new(0));
+    let seq_errors = Arc::new(AtomicU64::new(0));
+    if args.seq && args.size < 12 {
+        return Err("--seq needs --size of at least 12".into());
+    }
     let mut sub_tasks = Vec::new();
     let sconn = sub_conn(conn, args);
     for _ in 0..args.subs {
@@ -202,9 +239,15 @@ async fn pub_sub(conn: &ConnArgs, args: &BenchArgs) -> Result<Report, String> {
         let received = received.clone();
         let last = last.clone();
         let stall = Duration::from_secs(args.stall_secs);
+        let seq_errors = seq_errors.clone();
+        let (check, exact) = (args.seq, !args.queue);
         sub_tasks.push(tokio::spawn(async move {
             let mut n = 0u64;
-            while let Ok(Some(_)) = tokio::time::timeout(stall, sub.next()).await {
+            let mut next = std::collections::HashMap::new();
+            while let Ok(Some(m)) = tokio::time::timeout(stall, sub.next()).await {
+                if check && !check_seq(&mut next, &m.payload, exact) {
+                    seq_errors.fetch_add(1, Ordering::Relaxed);
+                }
                 n += 1;
                 received.fetch_add(1, Ordering::Relaxed);
                 last.store(now_nanos(), Ordering::Relaxed);
@@ -229,9 +272,18 @@ async fn pub_sub(conn: &ConnArgs, args: &BenchArgs) -> Result<Report, String> {
         let subject = args.subject.clone();
         let payload = payload.clone();
         let published = published.clone();
+        let seq = args.seq;
         pub_tasks.push(tokio::spawn(async move {
-            for _ in 0..n {
-                if c.publish(subject.clone(), payload.clone()).await.is_err() {
+            for k in 0..n {
+                let payload = if seq {
+                    let mut p = payload.to_vec();
+                    p[..4].copy_from_slice(&(i as u32).to_be_bytes());
+                    p[4..12].copy_from_slice(&k.to_be_bytes());
+                    bytes::Bytes::from(p)
+                } else {
+                    payload.clone()
+                };
+                if c.publish(subject.clone(), payload).await.is_err() {
                     break;
                 }
                 published.fetch_add(1, Ordering::Relaxed);
@@ -286,6 +338,7 @@ async fn pub_sub(conn: &ConnArgs, args: &BenchArgs) -> Result<Report, String> {
         delivered,
         expected,
         latency: None,
+        seq_errors: seq_errors.load(Ordering::Relaxed),
     })
 }
 
@@ -380,6 +433,7 @@ async fn request_reply(conn: &ConnArgs, args: &BenchArgs) -> Result<Report, Stri
         delivered: n,
         expected: args.msgs,
         latency: Some(hist),
+        seq_errors: 0,
     })
 }
 
@@ -397,6 +451,7 @@ fn print_report(args: &BenchArgs, r: &Report) {
             "subs": args.subs,
             "published": r.published,
             "delivered": r.delivered,
+            "seq_errors": r.seq_errors,
             "expected": r.expected,
             "elapsed_secs": r.elapsed.as_secs_f64(),
             "pub_msgs_per_sec": pub_rate,

@@ -155,4 +155,20 @@ fn bench_json_counts_deliveries() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["delivered"], 500);
     assert!(v["latency_us"]["p99"].as_u64().unwrap() > 0);
+    // Numbered messages from two publishers: every subscriber sees each
+    // publisher's sequence in order, without gaps.
+    for extra in [&[][..], &["--queue"][..]] {
+        let o = rnats()
+            .args([
+                "-s", &srv.url, "bench", "s", "--msgs", "4000", "--size", "16", "--pub", "2",
+                "--sub", "2", "--seq", "--json",
+            ])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(v["seq_errors"], 0);
+        assert!(v["delivered"].as_u64().unwrap() >= 4000);
+    }
 }
