@@ -309,14 +309,7 @@ pub fn deliver(
         header_len,
         payload,
     );
-    out.out_msgs += 1;
-    out.out_bytes += payload.len() as u64;
-    let stall = out.pending() > stall_threshold(dst.max_pending);
-    if !out.signaled {
-        out.signaled = true;
-        flush.push(dst.clone());
-    }
-    drop(out);
+    let stall = queued(dst, out, payload.len(), flush);
     if dst.trace.load(Ordering::Relaxed) {
         crate::trace!(
             "{} - ->> [{} {} {}{} {}]",
@@ -331,6 +324,24 @@ pub fn deliver(
         );
     }
     Delivery::Delivered { last, stall }
+}
+
+/// Counts a message just encoded into `dst`'s queue and puts `dst` on the
+/// publisher's flush list; true when the publisher should stall for it.
+fn queued(
+    dst: &Arc<ClientShared>,
+    mut out: parking_lot::MutexGuard<'_, Outbound>,
+    payload_len: usize,
+    flush: &mut Vec<Arc<ClientShared>>,
+) -> bool {
+    out.out_msgs += 1;
+    out.out_bytes += payload_len as u64;
+    let stall = out.pending() > stall_threshold(dst.max_pending);
+    if !out.signaled {
+        out.signaled = true;
+        flush.push(dst.clone());
+    }
+    stall
 }
 
 /// Closes `dst` as a slow consumer: its queue is dropped.
@@ -374,14 +385,7 @@ pub fn deliver_route(
         header_len,
         payload,
     );
-    out.out_msgs += 1;
-    out.out_bytes += payload.len() as u64;
-    let stall = out.pending() > stall_threshold(dst.max_pending);
-    if !out.signaled {
-        out.signaled = true;
-        flush.push(dst.clone());
-    }
-    drop(out);
+    let stall = queued(dst, out, payload.len(), flush);
     if dst.trace.load(Ordering::Relaxed) {
         crate::trace!(
             "{} - ->> [{} {} {}{}{} {}]",

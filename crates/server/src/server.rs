@@ -228,21 +228,28 @@ impl Server {
         serde_json::to_vec(&info).expect("INFO serializes")
     }
 
-    /// Removes a closed client's subscriptions and registration, and keeps
-    /// a record of it.
-    pub fn remove_client(&self, entry: &ClientEntry, reason: ClosedReason, info: ClosedInfo) {
-        let shared = &entry.shared;
-        let subs: Vec<_> = shared.subs.lock().drain().map(|(_, s)| s).collect();
+    /// Takes every subscription of a closed connection out of its account's
+    /// sublist (a client's also out of the interest announced to routes).
+    pub fn drop_subs(&self, conn: &ClientShared) -> Vec<Arc<crate::outbound::Subscription>> {
+        let subs: Vec<_> = conn.subs.lock().drain().map(|(_, s)| s).collect();
         for s in &subs {
             s.acc
                 .sublist
                 .write()
                 .remove(&s.subject, s.queue.as_deref(), &SubRef(s.clone()));
-            if !shared.is_route {
+            if !conn.is_route {
                 self.routes
                     .local_interest(&s.acc, &s.subject, s.queue.as_deref(), -1);
             }
         }
+        subs
+    }
+
+    /// Removes a closed client's subscriptions and registration, and keeps
+    /// a record of it.
+    pub fn remove_client(&self, entry: &ClientEntry, reason: ClosedReason, info: ClosedInfo) {
+        let shared = &entry.shared;
+        let subs = self.drop_subs(shared);
         self.clients.lock().remove(&shared.cid);
         if reason.is_slow_consumer() {
             self.stats.slow_consumers.fetch_add(1, Ordering::Relaxed);

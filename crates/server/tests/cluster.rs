@@ -2,22 +2,13 @@
 //! nats-server, checked with async-nats clients on every node.
 
 mod common;
-use common::{http_json, reference_bin, rnatsd_bin, ServerProc};
+use common::{free_port, http_json, reference_bin, rnatsd_bin, ServerProc};
 use futures::StreamExt;
 use std::collections::HashMap;
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-/// A free TCP port on 127.0.0.1 (for cluster listeners).
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// One server of a test cluster.
 struct Node {
@@ -27,6 +18,23 @@ struct Node {
 /// Starts `bin` as cluster member `name` listening for routes on `cport`,
 /// dialing the route ports in `routes`.
 fn node(bin: &str, name: &str, cport: u16, routes: &[u16], extra: &[&str]) -> Node {
+    node_with(bin, name, None, cport, routes, extra)
+}
+
+/// A cluster member started from a config file (accounts), with `--cluster`
+/// and `--routes` flags.
+fn node_conf(bin: &str, name: &str, conf: &str, cport: u16, routes: &[u16]) -> Node {
+    node_with(bin, name, Some(conf), cport, routes, &[])
+}
+
+fn node_with(
+    bin: &str,
+    name: &str,
+    conf: Option<&str>,
+    cport: u16,
+    routes: &[u16],
+    extra: &[&str],
+) -> Node {
     let cluster = format!("nats://127.0.0.1:{cport}");
     let routes = routes
         .iter()
@@ -40,7 +48,7 @@ fn node(bin: &str, name: &str, cport: u16, routes: &[u16], extra: &[&str]) -> No
     }
     args.extend_from_slice(extra);
     Node {
-        proc: ServerProc::start_bin(bin, None, &args),
+        proc: ServerProc::start_bin(bin, conf, &args),
     }
 }
 
@@ -532,25 +540,6 @@ fn connect_urls_follow_cluster_membership_as_nats_server() {
             let urls: Vec<String> = serde_json::from_value(info["connect_urls"].clone()).unwrap();
             assert!(!urls.contains(&b_url), "{name}: {urls:?}");
         }
-    }
-}
-
-/// A cluster member started from a config file (accounts), with `--cluster`
-/// and `--routes` flags.
-fn node_conf(bin: &str, name: &str, conf: &str, cport: u16, routes: &[u16]) -> Node {
-    let cluster = format!("nats://127.0.0.1:{cport}");
-    let routes = routes
-        .iter()
-        .map(|p| format!("nats://127.0.0.1:{p}"))
-        .collect::<Vec<_>>()
-        .join(",");
-    let mut args = vec!["-n", name, "--cluster", &cluster, "--cluster_name", "T"];
-    if !routes.is_empty() {
-        args.push("--routes");
-        args.push(&routes);
-    }
-    Node {
-        proc: ServerProc::start_bin(bin, Some(conf), &args),
     }
 }
 

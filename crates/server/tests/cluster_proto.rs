@@ -4,18 +4,10 @@
 //! PINGs aside).
 
 mod common;
-use common::{reference_bin, rnatsd_bin, Raw, ServerProc};
+use common::{free_port, reference_bin, rnatsd_bin, Raw, ServerProc};
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::time::{Duration, Instant};
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// Both servers with a cluster listener `T` protected by user `r`/`p`,
 /// plus `extra` config; with their route ports.

@@ -5,9 +5,9 @@
 //! healthy server from a dead port; the Dockerfile has what the image needs.
 
 mod common;
+use common::free_port;
 use common::{reference_bin, rnatsd_bin, scratch, Raw};
 use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -19,14 +19,6 @@ fn root() -> PathBuf {
 
 fn read(rel: &str) -> String {
     std::fs::read_to_string(root().join(rel)).unwrap_or_else(|e| panic!("reading {rel}: {e}"))
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// A server process with every log line it printed up to "Server is ready".

@@ -116,13 +116,7 @@ fn signal_flag_reloads() {
 
 #[test]
 fn reload_adds_and_removes_routes_like_nats_server() {
-    let free = || {
-        std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port()
-    };
+    let free = common::free_port;
     for bin in [common::reference_bin(), common::rnatsd_bin()] {
         let (ca, cb) = (free(), free());
         let b = ServerProc::start_bin(

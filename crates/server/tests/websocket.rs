@@ -384,13 +384,7 @@ fn ws_info(port: u16) -> serde_json::Value {
 
 #[test]
 fn websocket_clients_learn_other_members_websocket_urls() {
-    let free = || {
-        std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port()
-    };
+    let free = common::free_port;
     let (ca, cb) = (free(), free());
     let a = ServerProc::start(Some(&format!(
         "websocket {{ port: -1, no_tls: true }}\ncluster {{ name: T, listen: 127.0.0.1:{ca} }}\n"

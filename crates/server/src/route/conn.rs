@@ -170,13 +170,7 @@ pub async fn run(
     let _ = writer.await;
     let urls_changed = srv.routes.remove_link(&link);
     // Forget the remote's interest.
-    let subs: Vec<_> = shared.subs.lock().drain().map(|(_, s)| s).collect();
-    for s in &subs {
-        s.acc
-            .sublist
-            .write()
-            .remove(&s.subject, s.queue.as_deref(), &SubRef(s.clone()));
-    }
+    srv.drop_subs(&shared);
     if urls_changed && !opts.cluster.no_advertise {
         srv.send_async_info();
     }

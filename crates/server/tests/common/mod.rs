@@ -331,3 +331,12 @@ pub fn http_json(port: u16, path: &str) -> serde_json::Value {
     let json = body.split("\r\n\r\n").nth(1).unwrap_or_default();
     serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}: {body}"))
 }
+
+/// A free TCP port on 127.0.0.1 (for listeners a test must name).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
