@@ -22,7 +22,7 @@ run() {
     python3 -c 'import json,sys; d=json.load(sys.stdin); print(int(d["delivered_msgs_per_sec"]))'
 }
 stuck() { # a subscriber that never reads, for the length of one run
-  python3 - "$PORT" <<'PY' &
+  python3 - "$PORT" >/dev/null <<'PY' &
 import socket, sys, time
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
 s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)

@@ -122,6 +122,10 @@ pub struct ClientShared {
     pub wake: Notify,
     /// Signalled by the writer after each completed write.
     pub drained: Notify,
+    /// The receiver did not drain during a whole publisher stall: publishers
+    /// stop pausing for it (it reaches max_pending and is closed) until a
+    /// write completes again.
+    pub stuck: AtomicBool,
     /// Cancelled when the connection must close.
     pub close: CancellationToken,
     /// CONNECT said `echo` (deliver own messages back).
@@ -169,6 +173,7 @@ impl ClientShared {
             out: Mutex::new(Outbound::default()),
             wake: Notify::new(),
             drained: Notify::new(),
+            stuck: AtomicBool::new(false),
             close: CancellationToken::new(),
             echo: AtomicBool::new(true),
             headers: AtomicBool::new(false),
@@ -415,10 +420,16 @@ fn stall_threshold(max_pending: usize) -> usize {
 
 /// Pauses a fast publisher while the receivers it filled past half of
 /// their max_pending drain, for at most `budget`. Truly slow consumers still
-/// reach max_pending and are closed; fast ones get the time to catch up.
+/// reach max_pending and are closed; fast ones get the time to catch up. A
+/// receiver that drained nothing during a whole pause is not waited for
+/// again until it does, so a stuck subscriber does not slow the others.
 pub async fn stall(receivers: &mut Vec<Arc<ClientShared>>, budget: Duration) {
     let deadline = tokio::time::Instant::now() + budget;
-    for r in receivers.drain(..) {
+    let mut all = receivers.drain(..);
+    while let Some(r) = all.next() {
+        if r.stuck.load(Ordering::Relaxed) {
+            continue;
+        }
         loop {
             let drained = r.drained.notified();
             tokio::pin!(drained);
@@ -430,6 +441,8 @@ pub async fn stall(receivers: &mut Vec<Arc<ClientShared>>, budget: Duration) {
                 }
             }
             if tokio::time::timeout_at(deadline, drained).await.is_err() {
+                r.stuck.store(true, Ordering::Relaxed);
+                all.for_each(drop);
                 return;
             }
         }

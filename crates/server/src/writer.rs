@@ -132,6 +132,7 @@ pub fn flush_in_place(c: &ClientShared) {
         put_back(c, w, pos);
         match r {
             Wrote::All => {
+                c.stuck.store(false, std::sync::atomic::Ordering::Relaxed);
                 c.drained.notify_waiters();
             }
             Wrote::WouldBlock => {
@@ -197,6 +198,7 @@ pub async fn writer(c: Arc<ClientShared>, write_deadline: Duration) {
                 put_back(&c, w, pos);
                 match r {
                     Wrote::All => {
+                        c.stuck.store(false, std::sync::atomic::Ordering::Relaxed);
                         c.drained.notify_waiters();
                         continue;
                     }
