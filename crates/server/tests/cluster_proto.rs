@@ -33,7 +33,15 @@ struct FakeRoute {
 
 impl FakeRoute {
     fn connect(port: u16) -> FakeRoute {
-        let s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        // nats-server opens its route listener just after "Server is ready".
+        let start = Instant::now();
+        let s = loop {
+            match TcpStream::connect(("127.0.0.1", port)) {
+                Ok(s) => break s,
+                Err(e) if start.elapsed() > Duration::from_secs(5) => panic!("{port}: {e}"),
+                Err(_) => std::thread::sleep(Duration::from_millis(20)),
+            }
+        };
         s.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
         let mut f = FakeRoute {
             r: BufReader::new(s.try_clone().unwrap()),
@@ -293,4 +301,26 @@ fn accounts_stay_apart_across_routes() {
             "{name}"
         );
     }
+}
+
+#[test]
+fn cluster_advertise_in_route_info_as_nats_server() {
+    let mut seen = Vec::new();
+    for bin in [reference_bin(), rnatsd_bin()] {
+        let cport = free_port();
+        let conf = format!(
+            "cluster {{\n  name: T\n  listen: 127.0.0.1:{cport}\n  advertise: \"routes.example:7777\"\n}}\n"
+        );
+        let _srv = ServerProc::start_bin(&bin, Some(&conf), &[]);
+        let f = FakeRoute::connect(cport);
+        let info: serde_json::Value =
+            serde_json::from_str(f.info.trim().strip_prefix("INFO ").unwrap()).unwrap();
+        seen.push((
+            info["host"].clone(),
+            info["port"].clone(),
+            info["ip"].clone(),
+        ));
+    }
+    assert_eq!(seen[0], seen[1]);
+    assert_eq!(seen[1].2, "nats-route://routes.example:7777/");
 }
