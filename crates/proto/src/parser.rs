@@ -224,6 +224,63 @@ pub(crate) fn trim(mut b: &[u8]) -> &[u8] {
     b
 }
 
+/// A control line: its operation word and trimmed argument.
+pub(crate) struct Line<'a> {
+    /// The operation name.
+    pub word: &'a [u8],
+    /// The argument, without surrounding blanks.
+    pub arg: &'a [u8],
+    /// Bytes of the line, newline included.
+    pub len: usize,
+    /// A blank followed the operation name.
+    pub has_arg_sep: bool,
+}
+
+/// What [`scan_line`] found.
+pub(crate) enum Scan<'a> {
+    /// A whole line.
+    Line(Line<'a>),
+    /// No newline yet.
+    Incomplete,
+    /// No newline within the control line limit: this many bytes wait.
+    TooLong(usize),
+}
+
+/// Finds the control line at the start of `buf`. `scanned` remembers how
+/// far earlier calls searched for the newline, so a line arriving in pieces
+/// is not rescanned; callers reset it once they consume the line.
+pub(crate) fn scan_line<'a>(
+    buf: &'a [u8],
+    scanned: &mut usize,
+    max_control_line: usize,
+) -> Scan<'a> {
+    let nl = match memchr(b'\n', &buf[(*scanned).min(buf.len())..]) {
+        Some(i) => *scanned + i,
+        None => {
+            // Op name plus a space, then the argument limit.
+            if buf.len() > max_control_line.saturating_add(16) {
+                return Scan::TooLong(buf.len());
+            }
+            *scanned = buf.len();
+            return Scan::Incomplete;
+        }
+    };
+    let mut line = &buf[..nl];
+    if let [rest @ .., b'\r'] = line {
+        line = rest;
+    }
+    let op_end = line
+        .iter()
+        .position(|&b| b == b' ' || b == b'\t')
+        .unwrap_or(line.len());
+    Scan::Line(Line {
+        word: &line[..op_end],
+        arg: trim(&line[op_end..]),
+        len: nl + 1,
+        has_arg_sep: op_end < line.len(),
+    })
+}
+
 impl Parser {
     /// A parser with the given limits.
     pub fn new(max_control_line: usize, max_payload: usize) -> Self {
@@ -256,32 +313,21 @@ impl Parser {
         if self.need > buf.len() {
             return Ok(Parsed::Incomplete);
         }
-        let nl = match memchr(b'\n', &buf[self.scanned.min(buf.len())..]) {
-            Some(i) => self.scanned + i,
-            None => {
-                // Op name plus a space, then the argument limit.
-                if buf.len() > self.max_control_line + 16 {
-                    return Err(ParseError::MaxControlLine {
-                        len: buf.len(),
-                        max: self.max_control_line,
-                    });
-                }
-                self.scanned = buf.len();
-                return Ok(Parsed::Incomplete);
+        let Line {
+            word,
+            arg,
+            len: line_len,
+            has_arg_sep,
+        } = match scan_line(buf, &mut self.scanned, self.max_control_line) {
+            Scan::Line(l) => l,
+            Scan::Incomplete => return Ok(Parsed::Incomplete),
+            Scan::TooLong(len) => {
+                return Err(ParseError::MaxControlLine {
+                    len,
+                    max: self.max_control_line,
+                })
             }
         };
-        let mut line = &buf[..nl];
-        if let [rest @ .., b'\r'] = line {
-            line = rest;
-        }
-        let op_end = line
-            .iter()
-            .position(|&b| b == b' ' || b == b'\t')
-            .unwrap_or(line.len());
-        let word = &line[..op_end];
-        let arg = trim(&line[op_end..]);
-        let line_len = nl + 1;
-        let has_arg_sep = op_end < line.len();
         if arg.len() > self.max_control_line {
             return Err(ParseError::MaxControlLine {
                 len: arg.len(),

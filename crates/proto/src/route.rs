@@ -6,8 +6,7 @@
 //! returns operations borrowing from it; an incomplete operation yields
 //! [`RouteParsed::Incomplete`].
 
-use crate::parser::{parse_size, snippet, split_args, trim};
-use memchr::memchr;
+use crate::parser::{parse_size, scan_line, snippet, split_args, Line, Scan};
 
 /// One operation received from a route.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,31 +124,21 @@ impl RouteParser {
         if self.need > buf.len() {
             return Ok(RouteParsed::Incomplete);
         }
-        let nl = match memchr(b'\n', &buf[self.scanned.min(buf.len())..]) {
-            Some(i) => self.scanned + i,
-            None => {
-                if buf.len() > self.max_control_line.saturating_add(16) {
-                    return Err(RouteParseError(format!(
-                        "maximum control line exceeded: max_control_line {}, line len {}",
-                        self.max_control_line,
-                        buf.len()
-                    )));
-                }
-                self.scanned = buf.len();
-                return Ok(RouteParsed::Incomplete);
+        let Line {
+            word,
+            arg,
+            len: line_len,
+            ..
+        } = match scan_line(buf, &mut self.scanned, self.max_control_line) {
+            Scan::Line(l) => l,
+            Scan::Incomplete => return Ok(RouteParsed::Incomplete),
+            Scan::TooLong(len) => {
+                return Err(RouteParseError(format!(
+                    "maximum control line exceeded: max_control_line {}, line len {len}",
+                    self.max_control_line
+                )))
             }
         };
-        let mut line = &buf[..nl];
-        if let [rest @ .., b'\r'] = line {
-            line = rest;
-        }
-        let op_end = line
-            .iter()
-            .position(|&b| b == b' ' || b == b'\t')
-            .unwrap_or(line.len());
-        let word = &line[..op_end];
-        let arg = trim(&line[op_end..]);
-        let line_len = nl + 1;
         let upper = |w: &[u8], op: &[u8]| w.eq_ignore_ascii_case(op);
         let op = match word {
             w if upper(w, b"RMSG") => return self.parse_msg(buf, arg, line_len, false, false),
