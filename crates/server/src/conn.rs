@@ -289,6 +289,14 @@ impl Conn {
                     match r {
                         Ok(0) => return ClosedReason::ClientClosed,
                         Ok(n) => {
+                            // A reload that finished before these bytes
+                            // arrived applies to them.
+                            if reloads.has_changed().unwrap_or(false) {
+                                reloads.borrow_and_update();
+                                if let Err(reason) = self.apply_reload() {
+                                    return reason;
+                                }
+                            }
                             match self.transport_input(decoder.as_mut(), tls_mode, &mut raw, &mut mid, &mut buf) {
                                 Ok(need) => ws_need = need,
                                 Err(reason) => return reason,
