@@ -12,6 +12,8 @@
 #   ROUNDS=5 bash bench/compare.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 ROUNDS=${ROUNDS:-3}
 IDLE=${IDLE:-5000}
 
@@ -24,11 +26,6 @@ RN_BIN=target/release/rnatsd
 RNATS=target/release/rnats
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
-hwm_kb() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
-rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
-TCK=$(getconf CLK_TCK)
 
 
 RN_PORT=$(free_port); GO_PORT=$(free_port)
@@ -98,7 +95,6 @@ run_one() { # label pid port args...
   P99[$label]="${P99[$label]:-} $p99"
 }
 
-median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR]=$1} END {if (NR==0) print 0; else print a[int((NR+1)/2)]}'; }
 
 printf '%-14s %14s %14s %12s %12s %8s %10s %10s\n' workload rn_msgs/s go_msgs/s rn_ns/msg go_ns/msg cpu_ratio rn_p99us go_p99us
 for w in "${WORKLOADS[@]}"; do

@@ -8,6 +8,8 @@
 #   bash bench/route.sh            # ROUNDS=3 by default
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 ROUNDS=${ROUNDS:-3}
 
 command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || {
@@ -18,9 +20,6 @@ cargo build --release -q -p rnatsd -p rnats
 RN_BIN=target/release/rnatsd
 RNATS=target/release/rnats
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
-TCK=$(getconf CLK_TCK)
 DIR=$(mktemp -d)
 printf 'max_pending: 256MB\n' > "$DIR/bench.conf"
 
@@ -68,7 +67,6 @@ run_one() { # label pidA pidB portA portB args...
   P99[$label]="${P99[$label]:-} $p99"
 }
 
-median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR]=$1} END {if (NR==0) print 0; else print a[int((NR+1)/2)]}'; }
 
 printf '%-18s %14s %14s %12s %12s %8s %10s %10s\n' workload rn_msgs/s go_msgs/s rn_ns/msg go_ns/msg cpu_ratio rn_p99us go_p99us
 for w in "${WORKLOADS[@]}"; do

@@ -7,6 +7,8 @@
 #   bash bench/slow_consumer.sh        # ROUNDS=3
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 ROUNDS=${ROUNDS:-3}
 cargo build --release -q -p rnatsd -p rnats
 DIR=$(mktemp -d)
@@ -31,7 +33,6 @@ time.sleep(60)
 PY
   echo $!
 }
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 alone=(); with=()
 for ((r = 0; r < ROUNDS; r++)); do
   alone+=("$(run)")

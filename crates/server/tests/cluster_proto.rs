@@ -167,6 +167,16 @@ fn exchange(cport: u16, client: &mut Raw) -> (Vec<String>, Vec<String>) {
     let mut initial = f.lines(quiet);
     initial.sort();
     seen_route.push(format!("initial: {initial:?}"));
+    // A client step, and what the route then sees.
+    let mut client_step = |step: &[u8], f: &mut FakeRoute, seen: &mut Vec<String>| {
+        client.send(step);
+        client.sync();
+        seen.push(format!(
+            "{} -> {:?}",
+            String::from_utf8_lossy(step).trim_end(),
+            f.lines(quiet)
+        ));
+    };
     // Interest changes: 0→1 for plain subjects, every change for queues.
     for step in [
         &b"SUB new.subject 10\r\n"[..],
@@ -178,13 +188,7 @@ fn exchange(cport: u16, client: &mut Raw) -> (Vec<String>, Vec<String>) {
         b"UNSUB 10\r\n",
         b"UNSUB 11\r\n",
     ] {
-        client.send(step);
-        client.sync();
-        seen_route.push(format!(
-            "{} -> {:?}",
-            String::from_utf8_lossy(step).trim_end(),
-            f.lines(quiet)
-        ));
+        client_step(step, &mut f, &mut seen_route);
     }
     // The remote's interest: client messages go to the route once.
     f.send(b"RS+ $G remote.x\r\nRS+ $G remote.*\r\nRS+ $G rq rqueue 3\r\n");
@@ -196,13 +200,7 @@ fn exchange(cport: u16, client: &mut Raw) -> (Vec<String>, Vec<String>) {
         b"PUB rq in.2 2\r\nhi\r\n",
         b"PUB rq 2\r\nhi\r\n",
     ] {
-        client.send(step);
-        client.sync();
-        seen_route.push(format!(
-            "{} -> {:?}",
-            String::from_utf8_lossy(step).trim_end(),
-            f.lines(quiet)
-        ));
+        client_step(step, &mut f, &mut seen_route);
     }
     f.send(b"RS- $G remote.x\r\nRS- $G remote.*\r\nRS- $G rq rqueue\r\n");
     f.lines(quiet);
