@@ -185,10 +185,22 @@ pub struct Accounts {
 
 impl Accounts {
     /// The accounts configured in `opts`; `global` is the `$G` sublist.
-    pub fn new(opts: &Options, global: Arc<RwLock<Sublist<SubRef>>>) -> Accounts {
+    /// In operator mode, every account JWT of `trust` is an account named
+    /// by its public key.
+    pub fn new(
+        opts: &Options,
+        global: Arc<RwLock<Sublist<SubRef>>>,
+        trust: Option<&crate::jwtauth::Trust>,
+    ) -> Accounts {
         let global = Account::new(GLOBAL, global);
         let mut by_name = HashMap::new();
         by_name.insert(GLOBAL.to_string(), global.clone());
+        for key in trust.iter().flat_map(|t| t.account_keys()) {
+            by_name.insert(
+                key.clone(),
+                Account::new(key, Arc::new(RwLock::new(Sublist::new()))),
+            );
+        }
         for a in &opts.accounts {
             by_name
                 .entry(a.name.clone())

@@ -13,6 +13,8 @@ pub enum ClosedReason {
     AuthenticationTimeout,
     /// Bad credentials.
     AuthenticationViolation,
+    /// The user's JWT expired while connected.
+    AuthenticationExpired,
     /// More than max_pending bytes queued.
     SlowConsumerPendingBytes,
     /// A flush took longer than write_deadline.
@@ -60,6 +62,7 @@ impl ClosedReason {
             ClosedReason::ClientClosed => "Client Closed",
             ClosedReason::AuthenticationTimeout => "Authentication Timeout",
             ClosedReason::AuthenticationViolation => "Authentication Failure",
+            ClosedReason::AuthenticationExpired => "Authentication Expired",
             ClosedReason::SlowConsumerPendingBytes => "Slow Consumer (Pending Bytes)",
             ClosedReason::SlowConsumerWriteDeadline => "Slow Consumer (Write Deadline)",
             ClosedReason::WriteError => "Write Error",

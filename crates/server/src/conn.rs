@@ -44,6 +44,12 @@ struct Conn {
     in_msgs: u64,
     in_bytes: u64,
     scratch: Vec<u8>,
+    /// Websocket `jwt_cookie`: the user JWT from the upgrade request.
+    cookie_jwt: Option<String>,
+    /// The client came over websocket.
+    is_ws: bool,
+    /// When the user's JWT expires (the connection is then closed).
+    auth_expires: Option<tokio::time::Instant>,
 }
 
 /// Outcome of handling input: keep going, or close for a reason.
@@ -60,6 +66,8 @@ pub struct WsSetup {
     /// `wss`: the TLS session the upgrade ran over; `leftover` is then
     /// already decrypted.
     pub tls: Option<crate::tls::Session>,
+    /// The value of the `jwt_cookie` cookie, when configured and sent.
+    pub cookie_jwt: Option<String>,
 }
 
 /// Serves one client until it closes; `ws` for websocket clients.
@@ -70,7 +78,7 @@ pub async fn run(srv: Arc<Server>, stream: TcpStream, addr: SocketAddr, ws: Opti
     let prefix = format!("{addr} - cid:{cid}");
     let sock = Arc::new(stream);
     let mut shared = ClientShared::new(cid, sock, opts.max_pending, prefix);
-    if !opts.nkeys.is_empty() {
+    if !opts.nkeys.is_empty() || opts.operator_mode() {
         shared.nonce = crate::auth::nonce();
     }
     shared.ws_compress = ws.as_ref().map(|w| w.compress);
@@ -112,6 +120,9 @@ pub async fn run(srv: Arc<Server>, stream: TcpStream, addr: SocketAddr, ws: Opti
         in_msgs: 0,
         in_bytes: 0,
         scratch: Vec::with_capacity(256),
+        cookie_jwt: ws.as_mut().and_then(|w| w.cookie_jwt.take()),
+        is_ws: ws.is_some(),
+        auth_expires: None,
     };
     crate::debug!("{} - Client connection created", shared.log_prefix);
     let info = srv.info_json(
@@ -345,6 +356,11 @@ impl Conn {
                 _ = sleep_until_opt(tls_deadline), if tls_mode && !self.tls_established() => {
                     crate::error!("{} - TLS handshake timeout", self.shared.log_prefix);
                     return ClosedReason::TlsHandshakeError;
+                }
+                _ = sleep_until_opt(self.auth_expires), if self.connected && self.auth_expires.is_some() => {
+                    crate::debug!("{} - User Authentication Expired", self.shared.log_prefix);
+                    self.send_err("User Authentication Expired");
+                    return ClosedReason::AuthenticationExpired;
                 }
                 _ = sleep_until_opt(auth_deadline), if !self.connected => {
                     crate::error!("{} - Authentication Timeout", self.shared.log_prefix);
@@ -586,10 +602,11 @@ impl Conn {
             self.send_err("no responders requires headers support");
             return Err(ClosedReason::ProtocolViolation);
         }
-        let cert = self.shared.tls.get().and_then(|t| t.peer_names());
-        let Some(id) =
-            crate::auth::authenticate_cert(&self.opts, &opts, &self.shared.nonce, cert.as_ref())
-        else {
+        // A websocket client without a JWT in CONNECT uses the cookie's.
+        if self.is_ws && opts.jwt.as_deref().unwrap_or("").is_empty() {
+            opts.jwt = self.cookie_jwt.clone();
+        }
+        let Some(id) = self.authenticate(&opts) else {
             return Err(self.auth_violation());
         };
         if let Some(u) = &id.mapped_user {
@@ -616,6 +633,61 @@ impl Conn {
         self.connected = true;
         self.ok();
         Ok(())
+    }
+
+    /// Who the CONNECT proves the client to be: by user JWT in operator
+    /// mode, otherwise by the configured users, nkeys, token or certificate.
+    fn authenticate(&mut self, c: &ConnectOptions) -> Option<crate::auth::Identity> {
+        let Some(trust) = self.srv.trust() else {
+            let cert = self.shared.tls.get().and_then(|t| t.peer_names());
+            return crate::auth::authenticate_cert(
+                &self.opts,
+                c,
+                &self.shared.nonce,
+                cert.as_ref(),
+            );
+        };
+        let kind = if self.is_ws {
+            crate::jwtauth::ConnType::Websocket
+        } else {
+            crate::jwtauth::ConnType::Standard
+        };
+        let host = self
+            .shared
+            .sock
+            .peer_addr()
+            .map(|a| a.ip())
+            .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+        let jwt = c.jwt.as_deref().unwrap_or("");
+        match trust.authenticate(jwt, c.sig.as_deref(), &self.shared.nonce, kind, host) {
+            Ok(u) if !self.srv.accounts.contains(&u.account) => {
+                crate::debug!(
+                    "{} - Account JWT lookup error: account {} is not loaded",
+                    self.shared.log_prefix,
+                    u.account
+                );
+                None
+            }
+            Ok(u) => {
+                crate::debug!(
+                    "{} - Authenticated JWT: Client {:?} by Account {:?}",
+                    self.shared.log_prefix,
+                    u.subject,
+                    u.account
+                );
+                self.auth_expires = u.expires_in.map(|d| tokio::time::Instant::now() + d);
+                self.shared.meta.lock().user = u.subject.clone();
+                Some(crate::auth::Identity {
+                    perms: u.perms,
+                    account: Some(u.account),
+                    mapped_user: None,
+                })
+            }
+            Err(why) => {
+                crate::debug!("{} - {why}", self.shared.log_prefix);
+                None
+            }
+        }
     }
 
     /// Installs the permissions of the authenticated identity.
@@ -801,16 +873,15 @@ impl Conn {
         let auth_changed = auth_changed
             || was.auth_users != self.opts.auth_users
             || was.default_permissions != self.opts.default_permissions;
+        let auth_changed = auth_changed
+            || was.operators != self.opts.operators
+            || was.trusted_keys != self.opts.trusted_keys
+            || was.resolver_preload != self.opts.resolver_preload;
         if !self.connected || !auth_changed {
             return Ok(());
         }
-        let cert = self.shared.tls.get().and_then(|t| t.peer_names());
-        let verdict = crate::auth::authenticate_cert(
-            &self.opts,
-            &self.connect,
-            &self.shared.nonce,
-            cert.as_ref(),
-        );
+        let connect = self.connect.clone();
+        let verdict = self.authenticate(&connect);
         if let Some(id) = &verdict {
             self.set_perms(id.perms.as_ref());
         }

@@ -17,6 +17,7 @@ pub mod conn;
 pub mod fanout;
 pub mod flags;
 pub mod health;
+pub mod jwtauth;
 pub mod log;
 pub mod monitor;
 pub mod options;

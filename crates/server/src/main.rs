@@ -4,7 +4,28 @@ use rnatsd::options::{Options, NATS_VERSION, RNATSD_VERSION};
 use rnatsd::{config, flags, log, signals};
 use std::process::ExitCode;
 
+/// Pins glibc malloc's mmap threshold at its initial 128 KiB. By default
+/// glibc raises the threshold each time a large mmapped block is freed, so
+/// later large buffers (outbound bursts) come from the heap and their pages
+/// stay with the process after the burst: RSS then climbs in steps under
+/// bursty load. With the threshold fixed, large buffers are mmapped and
+/// returned to the system when freed. glibc's own `MALLOC_MMAP_THRESHOLD_`
+/// environment variable, when set, is left in charge.
+fn pin_malloc_thresholds() {
+    if std::env::var_os("MALLOC_MMAP_THRESHOLD_").is_some() {
+        return;
+    }
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets allocator parameters; it is called before
+    // any other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 128 * 1024);
+    }
+}
+
 fn main() -> ExitCode {
+    pin_malloc_thresholds();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let f = match flags::parse(&args) {
         Ok(f) => f,

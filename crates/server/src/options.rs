@@ -250,7 +250,15 @@ impl Options {
     /// True when clients must authenticate: a token, users or nkey users
     /// are configured.
     pub fn auth_required(&self) -> bool {
-        self.token.is_some() || !self.users.is_empty() || !self.nkeys.is_empty()
+        self.token.is_some()
+            || !self.users.is_empty()
+            || !self.nkeys.is_empty()
+            || self.operator_mode()
+    }
+
+    /// Operator mode: clients authenticate with user JWTs.
+    pub fn operator_mode(&self) -> bool {
+        !self.operators.is_empty() || !self.trusted_keys.is_empty()
     }
 
     /// `--cluster`/`--cluster_listen`, `--routes`, `--cluster_name`,

@@ -85,6 +85,8 @@ pub struct Server {
     config_time: Mutex<chrono::DateTime<chrono::Utc>>,
     /// Bumped on every successful reload; connections watch it.
     reloads: tokio::sync::watch::Sender<u64>,
+    /// Operator mode: the trusted keys and accounts (`None` otherwise).
+    trust: RwLock<Option<Arc<crate::jwtauth::Trust>>>,
 }
 
 impl Server {
@@ -94,8 +96,10 @@ impl Server {
         let name = opts.server_name.clone().unwrap_or_else(|| id.clone());
         let start_time = chrono::Utc::now();
         let global = Arc::new(RwLock::new(Sublist::new()));
-        let accounts = crate::accounts::Accounts::new(&opts, global.clone());
+        let trust = crate::jwtauth::Trust::from_options(&opts).map(Arc::new);
+        let accounts = crate::accounts::Accounts::new(&opts, global.clone(), trust.as_deref());
         Arc::new(Server {
+            trust: RwLock::new(trust),
             closed: ClosedRing::new(opts.max_closed_clients),
             opts: RwLock::new(Arc::new(opts)),
             id,
@@ -128,8 +132,14 @@ impl Server {
 
     /// Replaces the options (reload).
     pub fn set_opts(&self, opts: Options) {
+        *self.trust.write() = crate::jwtauth::Trust::from_options(&opts).map(Arc::new);
         *self.opts.write() = Arc::new(opts);
         *self.config_time.lock() = chrono::Utc::now();
+    }
+
+    /// Operator mode's trust chain, when the server is in operator mode.
+    pub fn trust(&self) -> Option<Arc<crate::jwtauth::Trust>> {
+        self.trust.read().clone()
     }
 
     /// When the options in force were loaded (start or last reload).

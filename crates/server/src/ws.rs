@@ -34,6 +34,8 @@ pub struct Upgrade {
     pub compress: bool,
     /// The `Origin` header.
     pub origin: Option<String>,
+    /// The `Cookie` headers, joined with `; `.
+    pub cookies: String,
     /// The response to send (101 Switching Protocols).
     pub response: Vec<u8>,
 }
@@ -141,6 +143,7 @@ pub fn check_upgrade(
     let mut key = None;
     let mut origin = None;
     let mut deflate = false;
+    let mut cookies = String::new();
     for line in lines {
         let Some((name, value)) = line.split_once(':') else {
             continue;
@@ -161,6 +164,12 @@ pub fn check_upgrade(
             "sec-websocket-version" => version = Some(value.to_string()),
             "sec-websocket-key" => key = Some(value.to_string()),
             "origin" => origin = Some(value.to_string()),
+            "cookie" => {
+                if !cookies.is_empty() {
+                    cookies.push_str("; ");
+                }
+                cookies.push_str(value);
+            }
             "sec-websocket-extensions" => {
                 deflate |= value
                     .split(',')
@@ -210,8 +219,33 @@ pub fn check_upgrade(
     Ok(Upgrade {
         compress,
         origin,
+        cookies,
         response: response.into_bytes(),
     })
+}
+
+/// The value of cookie `name` in `Cookie` header text (Go's
+/// `Request.Cookie`: the first valid pair of that name, quotes removed).
+pub fn cookie(cookies: &str, name: &str) -> Option<String> {
+    for part in cookies.split(';') {
+        let Some((k, v)) = part.trim().split_once('=') else {
+            continue;
+        };
+        if k != name {
+            continue;
+        }
+        let v = v
+            .strip_prefix('"')
+            .and_then(|x| x.strip_suffix('"'))
+            .unwrap_or(v);
+        let valid = v
+            .bytes()
+            .all(|b| (0x20..0x7f).contains(&b) && !matches!(b, b'"' | b';' | b'\\'));
+        if valid {
+            return Some(v.to_string());
+        }
+    }
+    None
 }
 
 fn check_origin(origin: &str, host: &str, p: &OriginPolicy) -> Result<(), Refusal> {

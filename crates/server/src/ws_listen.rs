@@ -66,6 +66,7 @@ async fn serve(srv: Arc<Server>, mut stream: TcpStream, addr: SocketAddr) {
         allowed: opts.websocket.allowed_origins.clone(),
     };
     let compression = opts.websocket.compression;
+    let jwt_cookie = opts.websocket.jwt_cookie.clone().filter(|c| !c.is_empty());
     // `wss`: the TLS handshake comes first, then the HTTP upgrade inside.
     let tls = match srv.ws_tls.get() {
         Some(cfg) => match crate::tls::Session::new(cfg.clone()) {
@@ -133,10 +134,14 @@ async fn serve(srv: Arc<Server>, mut stream: TcpStream, addr: SocketAddr) {
             if stream.write_all(&seal(&up.response)).await.is_err() {
                 return;
             }
+            let cookie_jwt = jwt_cookie
+                .as_deref()
+                .and_then(|name| ws::cookie(&up.cookies, name));
             let setup = WsSetup {
                 compress: up.compress,
                 leftover: buf[end..].to_vec(),
                 tls,
+                cookie_jwt,
             };
             crate::conn::run(srv, stream, addr, Some(setup)).await;
         }

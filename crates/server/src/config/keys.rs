@@ -234,30 +234,32 @@ pub(crate) fn apply_key(
         }
         "operator" | "operators" | "roots" | "root" | "root_operators" | "root_operator" => {
             operator::parse_operator(cx, v, opts);
-            unsupported(opts, "operator mode");
         }
         "resolver" | "account_resolver" | "accounts_resolver" => {
             operator::parse_resolver(cx, v, opts)?;
-            unsupported(opts, "account resolver");
+            if matches!(opts.resolver, Some(types::ResolverOpts::Url(_))) {
+                unsupported(opts, "URL account resolver");
+            }
         }
         "resolver_tls" => {
             if let Some(t) = tls::parse_tls(cx, v, tls::TlsContext::Client)? {
                 opts.resolver_tls = Some(t);
-                unsupported(opts, "account resolver");
+                unsupported(opts, "URL account resolver");
             }
         }
         "resolver_preload" => {
             operator::parse_preload(cx, v, opts);
-            unsupported(opts, "account resolver");
         }
         "resolver_pinned_accounts" => {
             operator::parse_pinned(cx, v, opts);
-            unsupported(opts, "account resolver");
         }
         "no_auth_user" => {
             opts.no_auth_user = Some(cx.str(v)?).filter(|s| !s.is_empty());
         }
-        "system_account" | "system" => unsupported(opts, "system account"),
+        "system_account" | "system" => {
+            opts.system_account = Some(cx.str(v)?).filter(|s| !s.is_empty());
+            unsupported(opts, "system account");
+        }
         "no_system_account" | "no_system" | "no_sys_acc" => opts.no_system_account = cx.bool(v)?,
         "no_header_support" => {
             opts.no_header_support = cx.bool(v)?;
@@ -267,7 +269,6 @@ pub(crate) fn apply_key(
         }
         "trusted" | "trusted_keys" => {
             operator::parse_trusted(cx, v, opts);
-            unsupported(opts, "operator mode");
         }
         "connect_error_reports" => opts.connect_error_reports = cx.int(v)?,
         "reconnect_error_reports" => opts.reconnect_error_reports = cx.int(v)?,

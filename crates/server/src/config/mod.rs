@@ -21,7 +21,7 @@ mod keys;
 mod links;
 mod mapping;
 mod network;
-mod operator;
+pub(crate) mod operator;
 mod tls;
 pub mod types;
 mod validate;

@@ -1,0 +1,806 @@
+//! Operator mode: user JWTs signed by accounts that a trusted operator
+//! signed, checked case by case against nats-server (the same CONNECT to
+//! both, the same answer), over TCP and over websocket with `jwt_cookie`,
+//! and with async-nats using a credentials file.
+
+mod common;
+use base64::Engine;
+use common::ServerProc;
+use nkeys::KeyPair;
+use serde_json::{json, Value};
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+fn b64(b: &[u8]) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+}
+
+/// A v2 JWT of `kind` for `sub`, signed by `signer`, with `nats` claims.
+fn mint(
+    signer: &KeyPair,
+    sub: &str,
+    name: &str,
+    kind: &str,
+    mut nats: Value,
+    extra: Value,
+) -> String {
+    nats["type"] = json!(kind);
+    nats["version"] = json!(2);
+    let mut claims = json!({
+        "jti": format!("J{}{}", now(), fastrand()),
+        "iat": now(),
+        "iss": signer.public_key(),
+        "name": name,
+        "sub": sub,
+        "nats": nats,
+    });
+    if let Value::Object(m) = extra {
+        for (k, v) in m {
+            claims[k] = v;
+        }
+    }
+    let head = b64(br#"{"typ":"JWT","alg":"ed25519-nkey"}"#);
+    let body = b64(claims.to_string().as_bytes());
+    let sig = signer.sign(format!("{head}.{body}").as_bytes()).unwrap();
+    format!("{head}.{body}.{}", b64(&sig))
+}
+
+fn fastrand() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(1);
+    N.fetch_add(1, Ordering::Relaxed)
+}
+
+/// The operator, accounts and user keys of the tests.
+struct World {
+    config: String,
+    /// Account A (signed by the operator's identity key).
+    a: KeyPair,
+    /// A plain signing key of account A.
+    a_signer: KeyPair,
+    /// A scoped signing key of account A.
+    a_scoped: KeyPair,
+    /// Account B (signed by the operator's signing key).
+    b: KeyPair,
+    /// Account C (no bearer tokens).
+    c: KeyPair,
+    /// Account X (signed by an operator nobody trusts).
+    x: KeyPair,
+    /// A user of A that the account revoked.
+    revoked: KeyPair,
+}
+
+fn world(ws: bool) -> World {
+    let op = KeyPair::new_operator();
+    let op_signer = KeyPair::new_operator();
+    let stranger = KeyPair::new_operator();
+    let sys = KeyPair::new_account();
+    let a = KeyPair::new_account();
+    let a_signer = KeyPair::new_account();
+    let a_scoped = KeyPair::new_account();
+    let b = KeyPair::new_account();
+    let c = KeyPair::new_account();
+    let x = KeyPair::new_account();
+    let revoked = KeyPair::new_user();
+    let op_jwt = mint(
+        &op,
+        &op.public_key(),
+        "OP",
+        "operator",
+        json!({"signing_keys": [op_signer.public_key()], "system_account": sys.public_key()}),
+        json!({}),
+    );
+    let limits = json!({"subs": -1, "data": -1, "payload": -1, "imports": -1, "exports": -1,
+                        "wildcards": true, "conn": -1, "leaf": -1});
+    let acc = |signer: &KeyPair, key: &KeyPair, name: &str, mut extra: Value| {
+        extra["limits"] = limits.clone();
+        if let Some(l) = extra.get("more_limits").cloned() {
+            for (k, v) in l.as_object().unwrap() {
+                extra["limits"][k] = v.clone();
+            }
+            extra.as_object_mut().unwrap().remove("more_limits");
+        }
+        mint(signer, &key.public_key(), name, "account", extra, json!({}))
+    };
+    let sys_jwt = acc(&op, &sys, "SYS", json!({}));
+    let a_jwt = acc(
+        &op,
+        &a,
+        "A",
+        json!({
+            "signing_keys": [
+                a_signer.public_key(),
+                {"kind": "user_scope", "key": a_scoped.public_key(), "role": "r",
+                 "template": {"pub": {"allow": ["scoped.{{name()}}.>"]}, "sub": {"allow": ["_INBOX.>"]},
+                              "subs": -1, "data": -1, "payload": -1}}
+            ],
+            "revocations": {revoked.public_key(): now() + 5},
+        }),
+    );
+    let b_jwt = acc(&op_signer, &b, "B", json!({}));
+    let c_jwt = acc(
+        &op,
+        &c,
+        "C",
+        json!({"more_limits": {"disallow_bearer": true}}),
+    );
+    let x_jwt = acc(&stranger, &x, "X", json!({}));
+    let ws_block = if ws {
+        "websocket {\n  port: -1\n  no_tls: true\n  jwt_cookie: \"natsjwt\"\n}\n"
+    } else {
+        ""
+    };
+    let config = format!(
+        "operator: {op_jwt}\nsystem_account: {}\nresolver: MEMORY\nresolver_preload: {{\n  {}: {sys_jwt}\n  {}: {a_jwt}\n  {}: {b_jwt}\n  {}: {c_jwt}\n  {}: {x_jwt}\n}}\n{ws_block}",
+        sys.public_key(),
+        sys.public_key(),
+        a.public_key(),
+        b.public_key(),
+        c.public_key(),
+        x.public_key(),
+    );
+    World {
+        config,
+        a,
+        a_signer,
+        a_scoped,
+        b,
+        c,
+        x,
+        revoked,
+    }
+}
+
+/// A user JWT for `user`, issued by `signer` (`on_behalf` names the
+/// account when `signer` is one of its signing keys).
+fn user_jwt(
+    signer: &KeyPair,
+    user: &KeyPair,
+    on_behalf: Option<&KeyPair>,
+    nats: Value,
+    extra: Value,
+) -> String {
+    let mut nats = nats;
+    if nats.get("subs").is_none() {
+        nats["subs"] = json!(-1);
+        nats["data"] = json!(-1);
+        nats["payload"] = json!(-1);
+    }
+    if let Some(acc) = on_behalf {
+        nats["issuer_account"] = json!(acc.public_key());
+    }
+    mint(signer, &user.public_key(), "bob", "user", nats, extra)
+}
+
+fn nonce_of(info: &str) -> String {
+    let v: Value = serde_json::from_str(info.trim_start_matches("INFO ")).unwrap();
+    v["nonce"].as_str().unwrap_or("").to_string()
+}
+
+fn sign(user: &KeyPair, nonce: &str) -> String {
+    b64(&user.sign(nonce.as_bytes()).unwrap())
+}
+
+/// How one server answers a CONNECT (with `jwt` and a signature by `user`
+/// of the nonce, unless `sig` is false) followed by `then`: every line up
+/// to the PONG or the close, `+OK` lines left out.
+fn answer(
+    srv: &ServerProc,
+    jwt: Option<&str>,
+    user: &KeyPair,
+    sig: bool,
+    then: &str,
+) -> Vec<String> {
+    let mut r = srv.raw();
+    let info: Value = serde_json::from_str(r.info.trim_start_matches("INFO ")).unwrap();
+    assert_eq!(info["auth_required"], json!(true));
+    let nonce = nonce_of(&r.info);
+    assert!(!nonce.is_empty(), "operator mode sends a nonce");
+    let mut c = json!({"verbose": false, "pedantic": false, "protocol": 1, "headers": true});
+    if let Some(j) = jwt {
+        c["jwt"] = json!(j);
+    }
+    if sig {
+        c["sig"] = json!(sign(user, &nonce));
+    }
+    r.send(format!("CONNECT {c}\r\n{then}PING\r\n").as_bytes());
+    let mut lines = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    r.s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut buf = Vec::new();
+    while Instant::now() < deadline {
+        let mut tmp = [0u8; 4096];
+        match r.s.read(&mut tmp) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => buf.extend_from_slice(&tmp[..n]),
+        }
+        if buf.ends_with(b"PONG\r\n") {
+            break;
+        }
+    }
+    for l in String::from_utf8_lossy(&buf).split("\r\n") {
+        if !l.is_empty() && l != "+OK" {
+            lines.push(l.to_string());
+        }
+    }
+    lines
+}
+
+const VIOLATION: &str = "-ERR 'Authorization Violation'";
+
+#[test]
+fn user_jwts_are_judged_as_nats_server_judges_them() {
+    let w = world(false);
+    let go = ServerProc::start_bin(&common::reference_bin(), Some(&w.config), &[]);
+    let rn = ServerProc::start(Some(&w.config));
+    let u = KeyPair::new_user();
+    let plain = user_jwt(
+        &w.a,
+        &u,
+        None,
+        json!({"pub": {"allow": ["ok.>"]}}),
+        json!({}),
+    );
+    let via_signer = user_jwt(&w.a_signer, &u, Some(&w.a), json!({}), json!({}));
+    // Users of a scoped key carry no permissions or limits of their own.
+    let scoped_nats = json!({"issuer_account": w.a.public_key()});
+    let scoped = mint(
+        &w.a_scoped,
+        &u.public_key(),
+        "bob",
+        "user",
+        scoped_nats.clone(),
+        json!({}),
+    );
+    let scoped_own_perms = user_jwt(
+        &w.a_scoped,
+        &u,
+        Some(&w.a),
+        json!({"pub": {"allow": [">"]}}),
+        json!({}),
+    );
+    let scoped_limits = user_jwt(&w.a_scoped, &u, Some(&w.a), json!({}), json!({}));
+    let in_b = user_jwt(&w.b, &u, None, json!({}), json!({}));
+    let in_x = user_jwt(&w.x, &u, None, json!({}), json!({}));
+    let expired = user_jwt(&w.a, &u, None, json!({}), json!({"exp": now() - 60}));
+    let not_yet = user_jwt(&w.a, &u, None, json!({}), json!({"nbf": now() + 3600}));
+    let revoked = user_jwt(&w.a, &w.revoked, None, json!({}), json!({}));
+    let bearer = user_jwt(&w.a, &u, None, json!({"bearer_token": true}), json!({}));
+    let bearer_c = user_jwt(&w.c, &u, None, json!({"bearer_token": true}), json!({}));
+    let ws_only = user_jwt(
+        &w.a,
+        &u,
+        None,
+        json!({"allowed_connection_types": ["WEBSOCKET"]}),
+        json!({}),
+    );
+    let tcp_ok = user_jwt(
+        &w.a,
+        &u,
+        None,
+        json!({"allowed_connection_types": ["STANDARD", "MQTT"]}),
+        json!({}),
+    );
+    let far_src = user_jwt(&w.a, &u, None, json!({"src": ["10.0.0.0/8"]}), json!({}));
+    let near_src = user_jwt(&w.a, &u, None, json!({"src": ["127.0.0.0/8"]}), json!({}));
+    let resp = user_jwt(
+        &w.a,
+        &u,
+        None,
+        json!({"resp": {"max": 1, "ttl": 0}}),
+        json!({}),
+    );
+    let other = KeyPair::new_user();
+    let cases: Vec<(&str, Option<&str>, &KeyPair, bool, &str)> = vec![
+        ("no jwt", None, &u, true, ""),
+        ("garbage jwt", Some("not.a.jwt"), &u, true, ""),
+        (
+            "plain user, allowed publish",
+            Some(&plain),
+            &u,
+            true,
+            "PUB ok.1 2\r\nhi\r\n",
+        ),
+        (
+            "plain user, denied publish",
+            Some(&plain),
+            &u,
+            true,
+            "PUB nope 2\r\nhi\r\n",
+        ),
+        ("plain user, no signature", Some(&plain), &u, false, ""),
+        (
+            "plain user, signed by another key",
+            Some(&plain),
+            &other,
+            true,
+            "",
+        ),
+        (
+            "account signing key",
+            Some(&via_signer),
+            &u,
+            true,
+            "PUB any 0\r\n\r\n",
+        ),
+        (
+            "scoped key, template subject",
+            Some(&scoped),
+            &u,
+            true,
+            "PUB scoped.bob.x 0\r\n\r\n",
+        ),
+        (
+            "scoped key, other subject",
+            Some(&scoped),
+            &u,
+            true,
+            "PUB scoped.alice.x 0\r\n\r\n",
+        ),
+        (
+            "scoped key, user with own permissions",
+            Some(&scoped_own_perms),
+            &u,
+            true,
+            "",
+        ),
+        (
+            "scoped key, user with own limits",
+            Some(&scoped_limits),
+            &u,
+            true,
+            "",
+        ),
+        (
+            "scoped key, subscribe outside the template",
+            Some(&scoped),
+            &u,
+            true,
+            "SUB other 1\r\n",
+        ),
+        (
+            "account signed by operator signing key",
+            Some(&in_b),
+            &u,
+            true,
+            "",
+        ),
+        (
+            "account of an untrusted operator",
+            Some(&in_x),
+            &u,
+            true,
+            "",
+        ),
+        ("expired user", Some(&expired), &u, true, ""),
+        ("user not valid yet", Some(&not_yet), &u, true, ""),
+        ("revoked user", Some(&revoked), &w.revoked, true, ""),
+        (
+            "bearer token without signature",
+            Some(&bearer),
+            &u,
+            false,
+            "",
+        ),
+        (
+            "bearer token refused by account",
+            Some(&bearer_c),
+            &u,
+            false,
+            "",
+        ),
+        ("websocket-only user over TCP", Some(&ws_only), &u, true, ""),
+        ("standard connection type", Some(&tcp_ok), &u, true, ""),
+        ("source address outside src", Some(&far_src), &u, true, ""),
+        ("source address inside src", Some(&near_src), &u, true, ""),
+        (
+            "response permission only",
+            Some(&resp),
+            &u,
+            true,
+            "PUB x 0\r\n\r\n",
+        ),
+    ];
+    for (name, jwt, user, sig, then) in cases {
+        let want = answer(&go, jwt, user, sig, then);
+        let got = answer(&rn, jwt, user, sig, then);
+        assert_eq!(got, want, "case {name:?}");
+        assert!(!want.is_empty(), "case {name:?}: nats-server said nothing");
+        eprintln!("{name}: {want:?}");
+    }
+    // The outcomes themselves, so the comparison cannot pass vacuously.
+    assert_eq!(answer(&rn, None, &u, true, ""), vec![VIOLATION.to_string()]);
+    assert_eq!(
+        answer(&rn, Some(&plain), &u, true, ""),
+        vec!["PONG".to_string()]
+    );
+    assert_eq!(
+        answer(&rn, Some(&expired), &u, true, ""),
+        vec![VIOLATION.to_string()]
+    );
+    assert_eq!(
+        answer(&rn, Some(&bearer), &u, false, ""),
+        vec!["PONG".to_string()]
+    );
+}
+
+/// Subscribes on `srv` as a user, publishes as another, and tells whether
+/// the message arrived.
+fn crosses(
+    srv: &ServerProc,
+    sub_jwt: &str,
+    sub_key: &KeyPair,
+    pub_jwt: &str,
+    pub_key: &KeyPair,
+) -> bool {
+    let login = |jwt: &str, key: &KeyPair| {
+        let mut r = srv.raw();
+        let nonce = nonce_of(&r.info);
+        let c = json!({"verbose": false, "jwt": jwt, "sig": sign(key, &nonce)});
+        r.send(format!("CONNECT {c}\r\n").as_bytes());
+        assert_eq!(r.sync(), b"");
+        r
+    };
+    let mut s = login(sub_jwt, sub_key);
+    s.send(b"SUB shared 1\r\n");
+    assert_eq!(s.sync(), b"");
+    let mut p = login(pub_jwt, pub_key);
+    p.send(b"PUB shared 5\r\nhello\r\n");
+    assert_eq!(p.sync(), b"");
+    let got = s.sync();
+    got == b"MSG shared 1 5\r\nhello\r\n"
+}
+
+#[test]
+fn accounts_are_separate_subject_spaces() {
+    let w = world(false);
+    let (u1, u2, u3) = (
+        KeyPair::new_user(),
+        KeyPair::new_user(),
+        KeyPair::new_user(),
+    );
+    let a1 = user_jwt(&w.a, &u1, None, json!({}), json!({}));
+    let a2 = user_jwt(&w.a_signer, &u2, Some(&w.a), json!({}), json!({}));
+    let b3 = user_jwt(&w.b, &u3, None, json!({}), json!({}));
+    for bin in [common::reference_bin(), common::rnatsd_bin()] {
+        let srv = ServerProc::start_bin(&bin, Some(&w.config), &["-m", "-1"]);
+        assert!(crosses(&srv, &a1, &u1, &a2, &u2), "{bin}: same account");
+        assert!(
+            !crosses(&srv, &a1, &u1, &b3, &u3),
+            "{bin}: different accounts"
+        );
+        // /connz names each client's account by its public key, and with
+        // auth=true its user by the user's public key.
+        let mut keep = Vec::new();
+        for (jwt, key) in [(&a1, &u1), (&b3, &u3)] {
+            let mut r = srv.raw();
+            let nonce = nonce_of(&r.info);
+            let c = json!({"verbose": false, "jwt": jwt, "sig": sign(key, &nonce)});
+            r.send(format!("CONNECT {c}\r\n").as_bytes());
+            assert_eq!(r.sync(), b"");
+            keep.push(r);
+        }
+        let connz = common::http_json(
+            srv.http_port,
+            &format!("/connz?auth=true&acc={}", w.b.public_key()),
+        );
+        assert_eq!(connz["num_connections"], json!(1), "{bin}: {connz}");
+        let c = &connz["connections"][0];
+        assert_eq!(c["account"], json!(w.b.public_key()), "{bin}");
+        assert_eq!(c["authorized_user"], json!(u3.public_key()), "{bin}");
+    }
+}
+
+#[test]
+fn a_user_is_disconnected_when_its_jwt_expires() {
+    let w = world(false);
+    let u = KeyPair::new_user();
+    for bin in [common::reference_bin(), common::rnatsd_bin()] {
+        let srv = ServerProc::start_bin(&bin, Some(&w.config), &[]);
+        let jwt = user_jwt(&w.a, &u, None, json!({}), json!({"exp": now() + 2}));
+        let mut r = srv.raw();
+        let nonce = nonce_of(&r.info);
+        let c = json!({"verbose": false, "jwt": jwt, "sig": sign(&u, &nonce)});
+        r.send(format!("CONNECT {c}\r\n").as_bytes());
+        assert_eq!(r.sync(), b"", "{bin}");
+        let started = Instant::now();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut seen = String::new();
+        r.s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        while Instant::now() < deadline {
+            let mut tmp = [0u8; 1024];
+            match r.s.read(&mut tmp) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => seen.push_str(&String::from_utf8_lossy(&tmp[..n])),
+            }
+        }
+        assert!(
+            seen.contains("-ERR 'User Authentication Expired'\r\n"),
+            "{bin}: {seen:?}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(5), "{bin}");
+    }
+}
+
+/// A raw websocket client: the upgrade with `headers`, then frames.
+struct Ws {
+    s: TcpStream,
+    buf: Vec<u8>,
+}
+
+impl Ws {
+    fn connect(port: u16, headers: &str) -> Ws {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        write!(
+            s,
+            "GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{headers}\r\n"
+        )
+        .unwrap();
+        let mut w = Ws { s, buf: Vec::new() };
+        while !w.buf.windows(4).any(|x| x == b"\r\n\r\n") {
+            assert!(w.fill(), "no upgrade response");
+        }
+        let i = w.buf.windows(4).position(|x| x == b"\r\n\r\n").unwrap();
+        let head: Vec<u8> = w.buf.drain(..i + 4).collect();
+        assert!(
+            head.starts_with(b"HTTP/1.1 101"),
+            "{}",
+            String::from_utf8_lossy(&head)
+        );
+        w
+    }
+
+    fn fill(&mut self) -> bool {
+        self.s
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let mut tmp = [0u8; 8192];
+        match self.s.read(&mut tmp) {
+            Ok(0) | Err(_) => false,
+            Ok(n) => {
+                self.buf.extend_from_slice(&tmp[..n]);
+                true
+            }
+        }
+    }
+
+    fn send(&mut self, payload: &[u8]) {
+        let mut f = vec![0x82u8];
+        assert!(payload.len() < 65536);
+        if payload.len() <= 125 {
+            f.push(0x80 | payload.len() as u8);
+        } else {
+            f.push(0x80 | 126);
+            f.extend_from_slice(&(payload.len() as u16).to_be_bytes());
+        }
+        let mask = [1u8, 2, 3, 4];
+        f.extend_from_slice(&mask);
+        f.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i & 3]));
+        self.s.write_all(&f).unwrap();
+    }
+
+    /// Protocol text until `want` appears or the connection ends.
+    fn text_until(&mut self, want: &str) -> String {
+        let mut text = String::new();
+        loop {
+            while self.buf.len() >= 2 {
+                let len = (self.buf[1] & 0x7f) as usize;
+                let (hdr, len) = match len {
+                    126 if self.buf.len() >= 4 => {
+                        (4, u16::from_be_bytes([self.buf[2], self.buf[3]]) as usize)
+                    }
+                    126 => break,
+                    127 => panic!("large frame"),
+                    n => (2, n),
+                };
+                if self.buf.len() < hdr + len {
+                    break;
+                }
+                let op = self.buf[0] & 0x0f;
+                let body: Vec<u8> = self.buf.drain(..hdr + len).skip(hdr).collect();
+                if op == 2 || op == 1 {
+                    text.push_str(&String::from_utf8_lossy(&body));
+                }
+            }
+            if text.contains(want) || !self.fill() {
+                return text;
+            }
+        }
+    }
+}
+
+fn ws_outcome(port: u16, cookie: Option<&str>, connect: Value, user: &KeyPair) -> String {
+    let headers = cookie
+        .map(|c| format!("Cookie: other=1; {c}\r\n"))
+        .unwrap_or_default();
+    let mut w = Ws::connect(port, &headers);
+    let info = w.text_until("\r\n");
+    let nonce = nonce_of(info.lines().next().unwrap());
+    let mut c = connect;
+    if c.get("sig").is_some() {
+        c["sig"] = json!(sign(user, &nonce));
+    }
+    w.send(format!("CONNECT {c}\r\nPING\r\n").as_bytes());
+    let out = w.text_until("PONG\r\n");
+    out.lines()
+        .filter(|l| *l != "+OK")
+        .collect::<Vec<_>>()
+        .join("|")
+}
+
+#[test]
+fn websocket_jwt_cookie_like_nats_server() {
+    let w = world(true);
+    let u = KeyPair::new_user();
+    let jwt = user_jwt(&w.a, &u, None, json!({}), json!({}));
+    let bearer = user_jwt(&w.a, &u, None, json!({"bearer_token": true}), json!({}));
+    let tcp_only = user_jwt(
+        &w.a,
+        &u,
+        None,
+        json!({"allowed_connection_types": ["STANDARD"]}),
+        json!({}),
+    );
+    let intruder = KeyPair::new_user();
+    let cases: Vec<(&str, Option<String>, Value, &KeyPair)> = vec![
+        (
+            "cookie JWT, signed nonce",
+            Some(format!("natsjwt={jwt}")),
+            json!({"sig": ""}),
+            &u,
+        ),
+        (
+            "cookie JWT, quoted value",
+            Some(format!("natsjwt=\"{jwt}\"")),
+            json!({"sig": ""}),
+            &u,
+        ),
+        (
+            "cookie JWT, wrong key signs",
+            Some(format!("natsjwt={jwt}")),
+            json!({"sig": ""}),
+            &intruder,
+        ),
+        (
+            "cookie bearer JWT, nothing in CONNECT",
+            Some(format!("natsjwt={bearer}")),
+            json!({}),
+            &u,
+        ),
+        ("no cookie, nothing in CONNECT", None, json!({}), &u),
+        (
+            "other cookie name",
+            Some(format!("jwt={bearer}")),
+            json!({}),
+            &u,
+        ),
+        (
+            "CONNECT JWT wins over the cookie",
+            Some(format!("natsjwt={bearer}")),
+            json!({"jwt": jwt, "sig": ""}),
+            &intruder,
+        ),
+        (
+            "TCP-only user over websocket",
+            Some(format!("natsjwt={tcp_only}")),
+            json!({"sig": ""}),
+            &u,
+        ),
+    ];
+    let go = ServerProc::start_bin(&common::reference_bin(), Some(&w.config), &[]);
+    let rn = ServerProc::start(Some(&w.config));
+    let port = |s: &ServerProc| {
+        s.logged_port("Listening for websocket clients on ws://")
+            .expect("websocket listener")
+    };
+    let (gp, rp) = (port(&go), port(&rn));
+    for (name, cookie, connect, user) in cases {
+        let want = ws_outcome(gp, cookie.as_deref(), connect.clone(), user);
+        let got = ws_outcome(rp, cookie.as_deref(), connect, user);
+        assert_eq!(got, want, "case {name:?}");
+        eprintln!("{name}: {want}");
+    }
+    assert_eq!(
+        ws_outcome(rp, Some(&format!("natsjwt={bearer}")), json!({}), &u),
+        "PONG"
+    );
+    assert_eq!(ws_outcome(rp, None, json!({}), &u), VIOLATION);
+}
+
+fn creds(jwt: &str, user: &KeyPair) -> String {
+    format!(
+        "-----BEGIN NATS USER JWT-----\n{jwt}\n------END NATS USER JWT------\n\n\
+         -----BEGIN USER NKEY SEED-----\n{}\n------END USER NKEY SEED------\n",
+        user.seed().unwrap()
+    )
+}
+
+#[tokio::test]
+async fn async_nats_with_credentials() {
+    use futures::StreamExt;
+    let w = world(false);
+    let rn = ServerProc::start(Some(&w.config));
+    let (u1, u2) = (KeyPair::new_user(), KeyPair::new_user());
+    let responder = user_jwt(
+        &w.a,
+        &u1,
+        None,
+        json!({"sub": {"allow": ["svc.>"]}, "resp": {"max": 1}}),
+        json!({}),
+    );
+    let requester = user_jwt(
+        &w.a,
+        &u2,
+        None,
+        json!({"pub": {"allow": ["svc.>"]}, "sub": {"allow": ["_INBOX.>"]}}),
+        json!({}),
+    );
+    let connect = |c: String| {
+        let url = rn.url();
+        async move {
+            async_nats::ConnectOptions::with_credentials(&c)
+                .unwrap()
+                .connect(url)
+                .await
+                .unwrap()
+        }
+    };
+    let svc = connect(creds(&responder, &u1)).await;
+    let cli = connect(creds(&requester, &u2)).await;
+    let mut subs = svc.subscribe("svc.echo").await.unwrap();
+    svc.flush().await.unwrap();
+    let task = tokio::spawn(async move {
+        let m = subs.next().await.unwrap();
+        let mut h = async_nats::HeaderMap::new();
+        h.insert("X-Echo", "1");
+        svc.publish_with_headers(m.reply.unwrap(), h, m.payload)
+            .await
+            .unwrap();
+        svc.flush().await.unwrap();
+    });
+    // The responder's SUB may still be on its way: no_responders until then.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let resp = loop {
+        let mut h = async_nats::HeaderMap::new();
+        h.insert("X-Req", "1");
+        let r = tokio::time::timeout(
+            Duration::from_secs(5),
+            cli.request_with_headers("svc.echo", h, "ping".into()),
+        )
+        .await
+        .unwrap();
+        match r {
+            Err(e)
+                if e.kind() == async_nats::RequestErrorKind::NoResponders
+                    && Instant::now() < deadline =>
+            {
+                tokio::time::sleep(Duration::from_millis(20)).await
+            }
+            r => break r.unwrap(),
+        }
+    };
+    assert_eq!(&resp.payload[..], b"ping");
+    assert_eq!(resp.headers.unwrap().get("X-Echo").unwrap().as_str(), "1");
+    task.await.unwrap();
+    // A wrong seed for the same JWT is refused.
+    let wrong = creds(&requester, &KeyPair::new_user());
+    let refused = async_nats::ConnectOptions::with_credentials(&wrong)
+        .unwrap()
+        .connect(rn.url())
+        .await;
+    let Err(e) = refused else {
+        panic!("a wrong seed is refused");
+    };
+    assert!(
+        e.to_string().to_lowercase().contains("authorization"),
+        "{e}"
+    );
+}
