@@ -71,28 +71,10 @@ pub struct WsSetup {
 }
 
 /// Serves one client until it closes; `ws` for websocket clients.
-pub async fn run(srv: Arc<Server>, stream: TcpStream, addr: SocketAddr, ws: Option<WsSetup>) {
+pub async fn run(srv: Arc<Server>, stream: TcpStream, addr: SocketAddr, ws: Option<Box<WsSetup>>) {
     let _ = stream.set_nodelay(true);
-    let opts = srv.opts();
-    let cid = srv.next_cid();
-    let prefix = format!("{addr} - cid:{cid}");
-    let sock = Arc::new(stream);
-    let mut shared = ClientShared::new(cid, sock, opts.max_pending, prefix);
-    if !opts.nkeys.is_empty() || opts.operator_mode() {
-        shared.nonce = crate::auth::nonce();
-    }
-    shared.ws_compress = ws.as_ref().map(|w| w.compress);
-    let mut ws = ws;
-    if let Some(t) = ws.as_mut().and_then(|w| w.tls.take()) {
-        let _ = shared.tls.set(t);
-    }
-    // Websocket clients authenticate against the websocket block's settings.
-    let opts = if ws.is_some() {
-        Arc::new(crate::auth::for_websocket(&opts))
-    } else {
-        opts
-    };
-    let shared = Arc::new(shared);
+    let (shared, opts, mut ws) = new_client(&srv, stream, addr, ws);
+    let cid = shared.cid;
     shared.trace.store(opts.trace, Ordering::Relaxed);
     let writer = tokio::spawn(writer::writer(shared.clone(), opts.write_deadline));
     let entry = ClientEntry {
@@ -156,13 +138,17 @@ pub async fn run(srv: Arc<Server>, stream: TcpStream, addr: SocketAddr, ws: Opti
         crate::error!("{} - maximum connections exceeded", shared.log_prefix);
         c.send_err("maximum connections exceeded");
         ClosedReason::MaxConnectionsExceeded
-    } else if let Some(cfg) = tls_config {
-        match c.start_tls(cfg).await {
+    } else {
+        // One await point for the read loop keeps this task's future small
+        // (it is allocated for every connection).
+        let first = match tls_config {
+            Some(cfg) => c.start_tls(cfg).await,
+            None => Ok(Vec::new()),
+        };
+        match first {
             Ok(first) => c.read_loop(ws, first).await,
             Err(reason) => reason,
         }
-    } else {
-        c.read_loop(ws, Vec::new()).await
     };
     c.flush_stats();
     shared.mark_closed(reason, false);
@@ -189,6 +175,36 @@ pub async fn run(srv: Arc<Server>, stream: TcpStream, addr: SocketAddr, ws: Opti
     );
 }
 
+/// The shared half of a new client connection, and the options it
+/// authenticates against (websocket clients: the websocket block's). Kept
+/// out of [`run`] so its locals do not grow every connection's task.
+fn new_client(
+    srv: &Server,
+    stream: TcpStream,
+    addr: SocketAddr,
+    mut ws: Option<Box<WsSetup>>,
+) -> (Arc<ClientShared>, Arc<Options>, Option<Box<WsSetup>>) {
+    let opts = srv.opts();
+    let cid = srv.next_cid();
+    let prefix = format!("{addr} - cid:{cid}");
+    let sock = Arc::new(stream);
+    let mut shared = ClientShared::new(cid, sock, opts.max_pending, prefix);
+    if !opts.nkeys.is_empty() || opts.operator_mode() {
+        shared.nonce = crate::auth::nonce();
+    }
+    shared.ws_compress = ws.as_ref().map(|w| w.compress);
+    if let Some(t) = ws.as_mut().and_then(|w| w.tls.take()) {
+        let _ = shared.tls.set(Box::new(t));
+    }
+    // Websocket clients authenticate against the websocket block's settings.
+    let opts = if ws.is_some() {
+        Arc::new(crate::auth::for_websocket(&opts))
+    } else {
+        opts
+    };
+    (Arc::new(shared), opts, ws)
+}
+
 impl Conn {
     /// Waits for the client to start TLS after INFO. Returns the first
     /// bytes it sent; a plaintext client gets nats-server's error.
@@ -208,7 +224,7 @@ impl Conn {
                     crate::error!("{} - TLS handshake error: {e}", self.shared.log_prefix);
                     ClosedReason::TlsHandshakeError
                 })?;
-                let _ = self.shared.tls.set(session);
+                let _ = self.shared.tls.set(Box::new(session));
                 Ok(first)
             }
             Ok(Ok(n)) if n > 0 => {
@@ -227,7 +243,7 @@ impl Conn {
         }
     }
 
-    async fn read_loop(&mut self, ws: Option<WsSetup>, first: Vec<u8>) -> ClosedReason {
+    async fn read_loop(&mut self, ws: Option<Box<WsSetup>>, first: Vec<u8>) -> ClosedReason {
         let sock = self.shared.sock.clone();
         let mut buf: Vec<u8> = Vec::with_capacity(MIN_READ);
         // Websocket and TLS: bytes are read into `raw`, then decoded or
@@ -327,7 +343,10 @@ impl Conn {
                                 }
                             }
                             let res = self.process(&mut buf);
-                            if buf.is_empty() && buf.capacity() > 2 * want {
+                            // A buffer grown for big payloads is kept while
+                            // reads stay big, and given back after a small one
+                            // (no allocate-and-fault per large message).
+                            if buf.is_empty() && buf.capacity() > 2 * want && n < want {
                                 buf = Vec::with_capacity(want);
                             }
                             writer::flush_all(&mut self.fan.flush);
@@ -1057,5 +1076,26 @@ async fn write_direct(sock: &TcpStream, mut bytes: &[u8]) {
             }
             Err(_) => return,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every connection's task holds the `run` future, and every connection
+    /// a `ClientShared`: both stay small so idle connections are cheap
+    /// (rarely used state, like a TLS session, is boxed).
+    #[tokio::test]
+    async fn per_connection_state_stays_small() {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let _c = tokio::net::TcpStream::connect(l.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (s, addr) = l.accept().await.unwrap();
+        let srv = crate::server::Server::new(crate::options::Options::default());
+        let f = super::run(srv, s, addr, None);
+        let size = std::mem::size_of_val(&f);
+        assert!(size <= 4096, "conn::run future is {size} bytes");
+        let shared = std::mem::size_of::<crate::outbound::ClientShared>();
+        assert!(shared <= 1024, "ClientShared is {shared} bytes");
     }
 }

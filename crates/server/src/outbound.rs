@@ -115,7 +115,7 @@ pub struct ClientShared {
     /// deflated).
     pub ws_compress: Option<bool>,
     /// The TLS session, once the client started TLS.
-    pub tls: OnceLock<crate::tls::Session>,
+    pub tls: OnceLock<Box<crate::tls::Session>>,
     /// Outbound queue.
     pub out: Mutex<Outbound>,
     /// Wakes the writer.

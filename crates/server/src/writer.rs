@@ -96,8 +96,11 @@ fn put_back(c: &ClientShared, mut w: Vec<u8>, pos: usize) {
         return;
     }
     if pos >= w.len() {
+        let written = w.len();
         w.clear();
-        if w.capacity() > 1 << 20 {
+        // A large buffer is kept while writes stay large (big payloads, a
+        // busy receiver) and given back after a small one.
+        if w.capacity() > 1 << 20 && written < w.capacity() / 4 {
             w = Vec::new();
         }
         out.wbuf = w;

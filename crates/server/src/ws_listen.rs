@@ -143,7 +143,7 @@ async fn serve(srv: Arc<Server>, mut stream: TcpStream, addr: SocketAddr) {
                 tls,
                 cookie_jwt,
             };
-            crate::conn::run(srv, stream, addr, Some(setup)).await;
+            crate::conn::run(srv, stream, addr, Some(Box::new(setup))).await;
         }
         Err(refusal) => {
             crate::error!("{addr} - websocket handshake error: {}", refusal.reason);

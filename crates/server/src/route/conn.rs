@@ -91,7 +91,7 @@ pub async fn run(
         };
         match session {
             Ok(s) => {
-                let _ = shared.tls.set(s);
+                let _ = shared.tls.set(Box::new(s));
             }
             Err(e) => {
                 crate::error!("{} - TLS route setup error: {e}", shared.log_prefix);
