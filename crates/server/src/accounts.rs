@@ -85,6 +85,8 @@ pub struct Account {
     /// Interest in this account's rewritten reply subjects was announced
     /// to routes (responses may come back through another server).
     reply_announced: std::sync::atomic::AtomicBool,
+    /// Connected clients in this account (for JWT `limits.conn`).
+    pub clients: std::sync::atomic::AtomicI64,
 }
 
 /// `n` random characters from nats-server's reply alphabet.
@@ -106,6 +108,7 @@ impl Account {
             reply_prefix: random_token(6),
             route_interest: Mutex::new(HashMap::new()),
             reply_announced: std::sync::atomic::AtomicBool::new(false),
+            clients: std::sync::atomic::AtomicI64::new(0),
         })
     }
 

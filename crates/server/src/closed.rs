@@ -33,6 +33,10 @@ pub enum ClosedReason {
     BadClientProtocolVersion,
     /// The connection limit was reached.
     MaxConnectionsExceeded,
+    /// The account's connection limit (JWT `limits.conn`) was reached.
+    MaxAccountConnectionsExceeded,
+    /// A JWT's subscription limit left no room.
+    MaxSubscriptionsExceeded,
     /// A payload over max_payload was announced.
     MaxPayloadExceeded,
     /// A control line over max_control_line was sent.
@@ -72,6 +76,8 @@ impl ClosedReason {
             ClosedReason::ProtocolViolation => "Protocol Violation",
             ClosedReason::BadClientProtocolVersion => "Bad Client Protocol Version",
             ClosedReason::MaxConnectionsExceeded => "Maximum Connections Exceeded",
+            ClosedReason::MaxAccountConnectionsExceeded => "Maximum Account Connections Exceeded",
+            ClosedReason::MaxSubscriptionsExceeded => "Maximum Subscriptions Exceeded",
             ClosedReason::MaxPayloadExceeded => "Maximum Message Payload Exceeded",
             ClosedReason::MaxControlLineExceeded => "Maximum Control Line Exceeded",
             ClosedReason::ServerShutdown => "Server Shutdown",

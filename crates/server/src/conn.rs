@@ -48,8 +48,13 @@ struct Conn {
     cookie_jwt: Option<String>,
     /// The client came over websocket.
     is_ws: bool,
-    /// When the user's JWT expires (the connection is then closed).
-    auth_expires: Option<tokio::time::Instant>,
+    /// When the connection is closed by a timer: the user's JWT expires,
+    /// or a JWT subscription limit of 0 closes it shortly after CONNECT.
+    close_at: Option<(tokio::time::Instant, ClosedReason)>,
+    /// JWT limits: (max payload, max subscriptions), -1 for none.
+    jwt_limits: Option<(i64, i64)>,
+    /// The account this client is counted in (connected clients).
+    counted: Option<Arc<crate::accounts::Account>>,
 }
 
 /// Outcome of handling input: keep going, or close for a reason.
@@ -104,7 +109,9 @@ pub async fn run(srv: Arc<Server>, stream: TcpStream, addr: SocketAddr, ws: Opti
         scratch: Vec::with_capacity(256),
         cookie_jwt: ws.as_mut().and_then(|w| w.cookie_jwt.take()),
         is_ws: ws.is_some(),
-        auth_expires: None,
+        close_at: None,
+        jwt_limits: None,
+        counted: None,
     };
     crate::debug!("{} - Client connection created", shared.log_prefix);
     let info = srv.info_json(
@@ -151,6 +158,9 @@ pub async fn run(srv: Arc<Server>, stream: TcpStream, addr: SocketAddr, ws: Opti
         }
     };
     c.flush_stats();
+    if let Some(acc) = c.counted.take() {
+        acc.clients.fetch_sub(1, Ordering::Relaxed);
+    }
     shared.mark_closed(reason, false);
     let reason = shared.closed_reason().unwrap_or(reason);
     let _ = writer.await;
@@ -376,10 +386,13 @@ impl Conn {
                     crate::error!("{} - TLS handshake timeout", self.shared.log_prefix);
                     return ClosedReason::TlsHandshakeError;
                 }
-                _ = sleep_until_opt(self.auth_expires), if self.connected && self.auth_expires.is_some() => {
-                    crate::debug!("{} - User Authentication Expired", self.shared.log_prefix);
-                    self.send_err("User Authentication Expired");
-                    return ClosedReason::AuthenticationExpired;
+                _ = sleep_until_opt(self.close_at.map(|c| c.0)), if self.connected && self.close_at.is_some() => {
+                    let reason = self.close_at.map(|c| c.1).unwrap_or(ClosedReason::AuthenticationExpired);
+                    if reason == ClosedReason::AuthenticationExpired {
+                        crate::debug!("{} - User Authentication Expired", self.shared.log_prefix);
+                        self.send_err("User Authentication Expired");
+                    }
+                    return reason;
                 }
                 _ = sleep_until_opt(auth_deadline), if !self.connected => {
                     crate::error!("{} - Authentication Timeout", self.shared.log_prefix);
@@ -628,11 +641,13 @@ impl Conn {
         let Some(id) = self.authenticate(&opts) else {
             return Err(self.auth_violation());
         };
+        let account = self.srv.accounts.get(id.account.as_deref());
+        self.count_in(&account)?;
         if let Some(u) = &id.mapped_user {
             self.shared.meta.lock().user = u.clone();
         }
         self.set_perms(id.perms.as_ref());
-        self.account = self.srv.accounts.get(id.account.as_deref());
+        self.account = account;
         self.shared.meta.lock().account = self.account.name.clone();
         // A second CONNECT keeps what the first one did not mention.
         if self.connected {
@@ -651,12 +666,77 @@ impl Conn {
         self.connect = opts;
         self.connected = true;
         self.ok();
+        self.apply_jwt_limits();
         Ok(())
+    }
+
+    /// Counts this client in `account`, refusing it (as nats-server does)
+    /// when the account's JWT connection limit is reached.
+    fn count_in(&mut self, account: &Arc<crate::accounts::Account>) -> Step {
+        if self
+            .counted
+            .as_ref()
+            .is_some_and(|a| Arc::ptr_eq(a, account))
+        {
+            return Ok(());
+        }
+        if let Some(max) = self.srv.trust().and_then(|t| t.max_conns(&account.name)) {
+            if max != crate::jwtauth::NO_LIMIT && account.clients.load(Ordering::Relaxed) >= max {
+                crate::error!(
+                    "{} - maximum account active connections exceeded",
+                    self.shared.log_prefix
+                );
+                self.send_err("maximum account active connections exceeded");
+                return Err(ClosedReason::MaxAccountConnectionsExceeded);
+            }
+        }
+        if let Some(prev) = self.counted.replace(account.clone()) {
+            prev.clients.fetch_sub(1, Ordering::Relaxed);
+        }
+        account.clients.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// The largest payload and the most subscriptions this client may
+    /// use: its JWT's limits lowered to the server's (`None`: no limit).
+    fn effective_limits(&self) -> (Option<usize>, Option<usize>) {
+        use crate::jwtauth::{min_limit, NO_LIMIT};
+        let (mut pay, mut subs) = self.jwt_limits.unwrap_or((NO_LIMIT, NO_LIMIT));
+        min_limit(&mut pay, self.opts.max_payload as i64);
+        if self.opts.max_subs > 0 {
+            min_limit(&mut subs, self.opts.max_subs as i64);
+        }
+        let some = |v: i64| (v != NO_LIMIT).then_some(v.max(0) as usize);
+        (some(pay), some(subs))
+    }
+
+    /// Applies a JWT's payload and subscription limits after CONNECT. A
+    /// subscription limit already reached gets nats-server's error and the
+    /// connection closes shortly after.
+    fn apply_jwt_limits(&mut self) {
+        if self.jwt_limits.is_none() {
+            return;
+        }
+        let (pay, subs) = self.effective_limits();
+        self.parser
+            .set_max_payload(pay.unwrap_or(self.opts.max_payload));
+        if subs.is_some_and(|m| self.shared.subs.lock().len() >= m) {
+            crate::error!(
+                "{} - maximum subscriptions exceeded",
+                self.shared.log_prefix
+            );
+            self.send_err("maximum subscriptions exceeded");
+            self.close_at = Some((
+                tokio::time::Instant::now() + Duration::from_millis(20),
+                ClosedReason::MaxSubscriptionsExceeded,
+            ));
+        }
     }
 
     /// Who the CONNECT proves the client to be: by user JWT in operator
     /// mode, otherwise by the configured users, nkeys, token or certificate.
     fn authenticate(&mut self, c: &ConnectOptions) -> Option<crate::auth::Identity> {
+        self.jwt_limits = None;
         let Some(trust) = self.srv.trust() else {
             let cert = self.shared.tls.get().and_then(|t| t.peer_names());
             return crate::auth::authenticate_cert(
@@ -694,7 +774,13 @@ impl Conn {
                     u.subject,
                     u.account
                 );
-                self.auth_expires = u.expires_in.map(|d| tokio::time::Instant::now() + d);
+                self.close_at = u.expires_in.map(|d| {
+                    (
+                        tokio::time::Instant::now() + d,
+                        ClosedReason::AuthenticationExpired,
+                    )
+                });
+                self.jwt_limits = Some((u.max_payload, u.max_subs));
                 self.shared.meta.lock().user = u.subject.clone();
                 Some(crate::auth::Identity {
                     perms: u.perms,
@@ -824,7 +910,7 @@ impl Conn {
                 self.ok();
                 return Ok(());
             }
-            if self.opts.max_subs > 0 && subs.len() >= self.opts.max_subs {
+            if self.effective_limits().1.is_some_and(|m| subs.len() >= m) {
                 drop(subs);
                 crate::error!(
                     "{} - maximum subscriptions exceeded",
@@ -882,10 +968,13 @@ impl Conn {
         } else {
             new
         };
-        self.parser.set_max_payload(new.max_payload);
         self.parser.set_max_control_line(new.max_control_line);
         self.shared.trace.store(new.trace, Ordering::Relaxed);
         let was = std::mem::replace(&mut self.opts, new);
+        // The server's max_payload, lowered by the client's JWT limit.
+        let pay = self.effective_limits().0;
+        self.parser
+            .set_max_payload(pay.unwrap_or(self.opts.max_payload));
         let auth_changed = was.token != self.opts.token
             || was.users != self.opts.users
             || was.nkeys != self.opts.nkeys;

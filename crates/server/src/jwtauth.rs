@@ -45,6 +45,11 @@ pub struct AccountJwt {
     expires: i64,
     /// The account's tags (for `{{account-tag(x)}}`).
     tags: Vec<String>,
+    /// `limits.conn`, `limits.payload`, `limits.subs` (-1: no limit; an
+    /// absent limit is 0, as nats-io/jwt decodes it).
+    max_conns: i64,
+    max_payload: i64,
+    max_subs: i64,
 }
 
 /// The trust chain of operator mode.
@@ -78,6 +83,35 @@ pub struct JwtUser {
     pub perms: Option<Permissions>,
     /// When the connection must be closed (user expiry), if ever.
     pub expires_in: Option<Duration>,
+    /// Largest payload from the user and account limits (-1: none).
+    pub max_payload: i64,
+    /// Most subscriptions from the user and account limits (-1: none).
+    pub max_subs: i64,
+    /// Most connections of the account (-1: none).
+    pub max_conns: i64,
+}
+
+/// No limit, in nats-io/jwt's encoding.
+pub const NO_LIMIT: i64 = -1;
+
+/// nats-server's `minLimit`: lowers `value` to `limit` (either may be
+/// [`NO_LIMIT`]); true when it changed.
+pub fn min_limit(value: &mut i64, limit: i64) -> bool {
+    if limit == NO_LIMIT || (*value != NO_LIMIT && *value <= limit) {
+        return false;
+    }
+    *value = limit;
+    true
+}
+
+/// A numeric limit of a claim's `limits` (account) or of the claim itself
+/// (user): absent is 0.
+fn limit(nats: &Json, key: &str) -> i64 {
+    nats.get("limits")
+        .unwrap_or(nats)
+        .get(key)
+        .and_then(Json::as_i64)
+        .unwrap_or(0)
 }
 
 fn now_unix() -> i64 {
@@ -439,6 +473,9 @@ impl AccountJwt {
             default_perms: nats.get("default_permissions").and_then(permissions),
             expires: p.get("exp").and_then(Json::as_i64).unwrap_or(0),
             tags: strings(nats.get("tags")),
+            max_conns: limit(&nats, "conn"),
+            max_payload: limit(&nats, "payload"),
+            max_subs: limit(&nats, "subs"),
         }
     }
 
@@ -524,6 +561,11 @@ impl Trust {
         self.accounts.get(key).map(|a| a.name.as_str())
     }
 
+    /// The connection limit of account `key` (`None`: not a JWT account).
+    pub fn max_conns(&self, key: &str) -> Option<i64> {
+        self.accounts.get(key).map(|a| a.max_conns)
+    }
+
     /// nats-server's JWT path of client authentication. `Err` holds the
     /// reason (logged at debug level, as nats-server does).
     pub fn authenticate(
@@ -604,6 +646,9 @@ impl Trust {
             return Err("Account JWT not signed by trusted operator".into());
         }
         let mut perms_src = nats.clone();
+        // The user's limits; a scoped key's template has its own (absent
+        // there means no limit).
+        let (mut max_payload, mut max_subs) = (limit(&nats, "payload"), limit(&nats, "subs"));
         match acc.signers.get(&user_issuer) {
             None => return Err("User JWT issuer is not known".into()),
             Some(Some(scope)) => {
@@ -626,6 +671,14 @@ impl Trust {
                 };
                 perms_src = fill_perms(&scope.template, &vars)
                     .ok_or("User JWT generated invalid permissions")?;
+                let scoped = |k: &str| {
+                    scope
+                        .template
+                        .get(k)
+                        .and_then(Json::as_i64)
+                        .unwrap_or(NO_LIMIT)
+                };
+                (max_payload, max_subs) = (scoped("payload"), scoped("subs"));
             }
             Some(None) => {}
         }
@@ -668,11 +721,16 @@ impl Trust {
             (a, b) => a.or(b),
         };
         let perms = permissions(&perms_src).or_else(|| acc.default_perms.clone());
+        min_limit(&mut max_payload, acc.max_payload);
+        min_limit(&mut max_subs, acc.max_subs);
         Ok(JwtUser {
             subject,
             account: issuer,
             perms,
             expires_in,
+            max_payload,
+            max_subs,
+            max_conns: acc.max_conns,
         })
     }
 }
@@ -680,6 +738,22 @@ impl Trust {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn limits() {
+        let mut v = NO_LIMIT;
+        assert!(min_limit(&mut v, 10));
+        assert_eq!(v, 10);
+        assert!(!min_limit(&mut v, NO_LIMIT));
+        assert!(!min_limit(&mut v, 20));
+        assert!(min_limit(&mut v, 0));
+        assert_eq!(v, 0);
+        let acc = serde_json::json!({"limits": {"conn": 2}});
+        assert_eq!(limit(&acc, "conn"), 2);
+        assert_eq!(limit(&acc, "subs"), 0);
+        let user = serde_json::json!({"subs": -1});
+        assert_eq!(limit(&user, "subs"), NO_LIMIT);
+    }
 
     #[test]
     fn cidr() {

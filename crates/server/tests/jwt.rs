@@ -76,6 +76,10 @@ struct World {
     x: KeyPair,
     /// A user of A that the account revoked.
     revoked: KeyPair,
+    /// Account L: one connection, two subscriptions, 8-byte payloads.
+    l: KeyPair,
+    /// Account Z: an account JWT without limits (nats-io/jwt reads 0s).
+    z: KeyPair,
 }
 
 fn world(ws: bool) -> World {
@@ -133,19 +137,30 @@ fn world(ws: bool) -> World {
         json!({"more_limits": {"disallow_bearer": true}}),
     );
     let x_jwt = acc(&stranger, &x, "X", json!({}));
+    let l = KeyPair::new_account();
+    let l_jwt = acc(
+        &op,
+        &l,
+        "L",
+        json!({"more_limits": {"conn": 1, "subs": 2, "payload": 8}}),
+    );
+    let z = KeyPair::new_account();
+    let z_jwt = mint(&op, &z.public_key(), "Z", "account", json!({}), json!({}));
     let ws_block = if ws {
         "websocket {\n  port: -1\n  no_tls: true\n  jwt_cookie: \"natsjwt\"\n}\n"
     } else {
         ""
     };
     let config = format!(
-        "operator: {op_jwt}\nsystem_account: {}\nresolver: MEMORY\nresolver_preload: {{\n  {}: {sys_jwt}\n  {}: {a_jwt}\n  {}: {b_jwt}\n  {}: {c_jwt}\n  {}: {x_jwt}\n}}\n{ws_block}",
+        "operator: {op_jwt}\nsystem_account: {}\nresolver: MEMORY\nresolver_preload: {{\n  {}: {sys_jwt}\n  {}: {a_jwt}\n  {}: {b_jwt}\n  {}: {c_jwt}\n  {}: {x_jwt}\n  {}: {l_jwt}\n  {}: {z_jwt}\n}}\n{ws_block}",
         sys.public_key(),
         sys.public_key(),
         a.public_key(),
         b.public_key(),
         c.public_key(),
         x.public_key(),
+        l.public_key(),
+        z.public_key(),
     );
     World {
         config,
@@ -156,6 +171,8 @@ fn world(ws: bool) -> World {
         c,
         x,
         revoked,
+        l,
+        z,
     }
 }
 
@@ -802,5 +819,84 @@ async fn async_nats_with_credentials() {
     assert!(
         e.to_string().to_lowercase().contains("authorization"),
         "{e}"
+    );
+}
+
+/// Lines from a logged-in raw connection until it goes quiet or closes.
+fn login(srv: &ServerProc, jwt: &str, key: &KeyPair) -> common::Raw {
+    let mut r = srv.raw();
+    let nonce = nonce_of(&r.info);
+    let c = json!({"verbose": false, "jwt": jwt, "sig": sign(key, &nonce)});
+    r.send(format!("CONNECT {c}\r\n").as_bytes());
+    r
+}
+
+fn lines(b: &[u8]) -> Vec<String> {
+    let mut v: Vec<String> = String::from_utf8_lossy(b)
+        .split("\r\n")
+        .filter(|l| !l.is_empty() && *l != "PING")
+        .map(str::to_string)
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn jwt_limits_like_nats_server() {
+    let w = world(false);
+    let u = KeyPair::new_user();
+    let in_l = user_jwt(&w.l, &u, None, json!({}), json!({}));
+    let in_z = user_jwt(&w.z, &u, None, json!({}), json!({}));
+    // A user JWT without subs/payload fields: nats-io/jwt reads 0 for both.
+    let bare = mint(&w.a, &u.public_key(), "bare", "user", json!({}), json!({}));
+    let mut outcomes = Vec::new();
+    for bin in [common::reference_bin(), common::rnatsd_bin()] {
+        let srv = ServerProc::start_bin(&bin, Some(&w.config), &[]);
+        let mut got = Vec::new();
+        // Account L: the third subscription is refused; a 9-byte payload
+        // breaks the 8-byte limit and closes the connection.
+        let mut a = login(&srv, &in_l, &u);
+        a.send(b"SUB a 1\r\nSUB b 2\r\nSUB c 3\r\nPUB a 8\r\n12345678\r\n");
+        got.push(lines(&a.sync()));
+        // A second connection in L is over the account's limit.
+        let mut b = login(&srv, &in_l, &u);
+        b.send(b"PING\r\n");
+        got.push(lines(&b.read_quiet(Duration::from_millis(500))));
+        a.send(b"PUB a 9\r\n123456789\r\n");
+        got.push(lines(&a.read_quiet(Duration::from_millis(500))));
+        // Once it is gone, another connection fits.
+        std::thread::sleep(Duration::from_millis(200));
+        let mut c = login(&srv, &in_l, &u);
+        got.push(lines(&c.sync()));
+        // An account JWT without limits allows no connection at all.
+        let mut d = login(&srv, &in_z, &u);
+        d.send(b"PING\r\n");
+        got.push(lines(&d.read_quiet(Duration::from_millis(500))));
+        // A user JWT without limits: no subscription, closed shortly after.
+        let mut e = login(&srv, &bare, &u);
+        e.send(b"PING\r\n");
+        got.push(lines(&e.read_quiet(Duration::from_millis(500))));
+        e.expect_closed();
+        outcomes.push(got);
+    }
+    eprintln!("{:#?}", outcomes[0]);
+    assert_eq!(outcomes[1], outcomes[0]);
+    let go = &outcomes[0];
+    assert_eq!(
+        go[0],
+        [
+            "-ERR 'maximum subscriptions exceeded'",
+            "12345678",
+            "MSG a 1 8"
+        ]
+    );
+    assert_eq!(
+        go[1],
+        vec!["-ERR 'maximum account active connections exceeded'"]
+    );
+    assert_eq!(go[2], vec!["-ERR 'Maximum Payload Violation'"]);
+    assert_eq!(
+        go[4],
+        vec!["-ERR 'maximum account active connections exceeded'"]
     );
 }
