@@ -58,7 +58,7 @@ fn take(c: &ClientShared, flush_on_close: bool) -> Option<(Vec<u8>, usize)> {
                 }
                 None => t.encrypt(&out.buf, &mut out.wbuf),
             }
-            out.buf.clear();
+            clear_keeping_if_busy(&mut out.buf);
             out.wpos = 0;
             out.signaled = false;
             out.writing = true;
@@ -73,7 +73,7 @@ fn take(c: &ClientShared, flush_on_close: bool) -> Option<(Vec<u8>, usize)> {
                 out.ctrl.clear();
                 if !out.buf.is_empty() {
                     crate::ws::encode_binary(&mut out.wbuf, &out.buf, compress);
-                    out.buf.clear();
+                    clear_keeping_if_busy(&mut out.buf);
                 }
             }
             None => std::mem::swap(&mut out.buf, &mut out.wbuf),
@@ -84,6 +84,16 @@ fn take(c: &ClientShared, flush_on_close: bool) -> Option<(Vec<u8>, usize)> {
     out.writing = true;
     let w = std::mem::take(&mut out.wbuf);
     Some((w, out.wpos))
+}
+
+/// Empties a buffer whose bytes were taken (TLS and websocket copy them
+/// out): a large one is kept while it was mostly used, given back otherwise.
+fn clear_keeping_if_busy(v: &mut Vec<u8>) {
+    let used = v.len();
+    v.clear();
+    if v.capacity() > 1 << 20 && used < v.capacity() / 4 {
+        *v = Vec::new();
+    }
 }
 
 /// Gives the role back with what is left of `w`.
