@@ -210,11 +210,21 @@ impl Accounts {
                 .or_insert_with(|| Account::new(&a.name, Arc::new(RwLock::new(Sublist::new()))));
         }
         let mut links: HashMap<String, Links> = HashMap::new();
-        for a in &opts.accounts {
-            let Some(importer) = by_name.get(&a.name) else {
+        let mut importers: Vec<(String, Vec<crate::config::types::Import>)> = opts
+            .accounts
+            .iter()
+            .map(|a| (a.name.clone(), a.imports.clone()))
+            .collect();
+        if let Some(t) = trust {
+            for key in t.account_keys() {
+                importers.push((key.clone(), t.imports(key)));
+            }
+        }
+        for (name, imports) in &importers {
+            let Some(importer) = by_name.get(name) else {
                 continue;
             };
-            for imp in &a.imports {
+            for imp in imports {
                 let Some(exporter) = by_name.get(&imp.account) else {
                     continue;
                 };
@@ -231,7 +241,7 @@ impl Accounts {
                         }),
                     ExportKind::Service => {
                         links
-                            .entry(a.name.clone())
+                            .entry(name.clone())
                             .or_default()
                             .services
                             .push(ServiceImport {

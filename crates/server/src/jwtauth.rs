@@ -11,7 +11,9 @@
 
 use crate::config::operator::decode_jwt;
 use crate::config::types::ResolverOpts;
-use crate::config::types::{Permissions, ResponsePermission, SubjectPermission};
+use crate::config::types::{
+    ExportKind, Import, Permissions, ResponsePermission, SubjectPermission,
+};
 use crate::options::Options;
 use serde_json::Value as Json;
 use std::collections::{HashMap, HashSet};
@@ -50,6 +52,82 @@ pub struct AccountJwt {
     max_conns: i64,
     max_payload: i64,
     max_subs: i64,
+    /// Exports: kind, subject, and whether an activation token is required.
+    exports: Vec<(ExportKind, String, bool)>,
+    /// Imports, in the shape of the config's `imports` (exporter-side
+    /// `subject`, local `to` or stream `prefix`), before authorization.
+    imports: Vec<Import>,
+}
+
+fn export_kind(v: Option<&Json>) -> Option<ExportKind> {
+    match v.and_then(Json::as_str) {
+        Some("stream") => Some(ExportKind::Stream),
+        Some("service") => Some(ExportKind::Service),
+        _ => None,
+    }
+}
+
+/// An account JWT import as nats-server applies it: a stream's `to` is a
+/// prefix and its `local_subject` a new name; a service's `local_subject`
+/// (or else its `subject`) is what the importer publishes to, and its
+/// `subject` (or else `to`) the exporter's subject. `None` for activation
+/// tokens (not supported) and malformed entries.
+fn jwt_import(i: &Json) -> Option<Import> {
+    let kind = export_kind(i.get("type"))?;
+    let get = |k: &str| i.get(k).and_then(Json::as_str).filter(|s| !s.is_empty());
+    let subject = get("subject")?.to_string();
+    let account = get("account")?.to_string();
+    if get("token").is_some() {
+        crate::warn!(
+            "Import of {subject:?} from {account} uses an activation token: not supported, ignored"
+        );
+        return None;
+    }
+    let local = get("local_subject").map(str::to_string);
+    let to = get("to").map(str::to_string);
+    Some(match kind {
+        ExportKind::Stream => Import {
+            kind,
+            account,
+            subject,
+            to: local.clone(),
+            prefix: if local.is_some() { None } else { to },
+            share: false,
+        },
+        ExportKind::Service => match local {
+            Some(l) => Import {
+                kind,
+                account,
+                subject,
+                to: Some(l),
+                prefix: None,
+                share: false,
+            },
+            None => Import {
+                kind,
+                account,
+                subject: to.unwrap_or_else(|| subject.clone()),
+                to: Some(subject),
+                prefix: None,
+                share: false,
+            },
+        },
+    })
+}
+
+/// True when every subject `import` matches is also matched by `export`.
+fn subset(import: &str, export: &str) -> bool {
+    let mut it = import.split('.');
+    for e in export.split('.') {
+        match (e, it.next()) {
+            (">", Some(_)) => return true,
+            (_, None) => return false,
+            ("*", Some(i)) if i != ">" => {}
+            (e, Some(i)) if e == i && i != "*" && i != ">" => {}
+            _ => return false,
+        }
+    }
+    it.next().is_none()
 }
 
 /// The trust chain of operator mode.
@@ -476,6 +554,25 @@ impl AccountJwt {
             max_conns: limit(&nats, "conn"),
             max_payload: limit(&nats, "payload"),
             max_subs: limit(&nats, "subs"),
+            exports: nats
+                .get("exports")
+                .and_then(Json::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|e| {
+                            let kind = export_kind(e.get("type"))?;
+                            let subject = e.get("subject")?.as_str()?.to_string();
+                            let token = e.get("token_req").and_then(Json::as_bool);
+                            Some((kind, subject, token.unwrap_or(false)))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            imports: nats
+                .get("imports")
+                .and_then(Json::as_array)
+                .map(|a| a.iter().filter_map(jwt_import).collect())
+                .unwrap_or_default(),
         }
     }
 
@@ -559,6 +656,40 @@ impl Trust {
     /// The claim name of account `key`, if known.
     pub fn account_name(&self, key: &str) -> Option<&str> {
         self.accounts.get(key).map(|a| a.name.as_str())
+    }
+
+    /// The imports of account `key` that its exporters allow: a public
+    /// export of the same kind covering the subject in the exporter.
+    pub fn imports(&self, key: &str) -> Vec<Import> {
+        let Some(acc) = self.accounts.get(key) else {
+            return Vec::new();
+        };
+        acc.imports
+            .iter()
+            .filter(|i| {
+                let Some(exporter) = self.accounts.get(&i.account) else {
+                    crate::error!(
+                        "Can't locate account [{}] for import of [{}] {:?}",
+                        i.account,
+                        i.subject,
+                        i.kind
+                    );
+                    return false;
+                };
+                let ok = exporter.exports.iter().any(|(kind, subject, token)| {
+                    *kind == i.kind && !token && subset(&i.subject, subject)
+                });
+                if !ok {
+                    crate::debug!(
+                        "Import of [{}] from {} not authorized by its exports",
+                        i.subject,
+                        i.account
+                    );
+                }
+                ok
+            })
+            .cloned()
+            .collect()
     }
 
     /// The connection limit of account `key` (`None`: not a JWT account).
@@ -738,6 +869,19 @@ impl Trust {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn export_subsets() {
+        assert!(subset("a.b", "a.>"));
+        assert!(subset("a.*", "a.*"));
+        assert!(subset("a.b", "a.*"));
+        assert!(!subset("a.*", "a.b"));
+        assert!(!subset("a.>", "a.*"));
+        assert!(subset("a.b.c", "a.>"));
+        assert!(!subset("a", "a.>"));
+        assert!(!subset("a.b.c", "a.*"));
+        assert!(subset("x", "x"));
+    }
 
     #[test]
     fn limits() {

@@ -80,6 +80,9 @@ struct World {
     l: KeyPair,
     /// Account Z: an account JWT without limits (nats-io/jwt reads 0s).
     z: KeyPair,
+    /// Account E exports a service and streams; account I imports them.
+    e: KeyPair,
+    i: KeyPair,
 }
 
 fn world(ws: bool) -> World {
@@ -146,13 +149,39 @@ fn world(ws: bool) -> World {
     );
     let z = KeyPair::new_account();
     let z_jwt = mint(&op, &z.public_key(), "Z", "account", json!({}), json!({}));
+    let e = KeyPair::new_account();
+    let i = KeyPair::new_account();
+    let e_jwt = acc(
+        &op,
+        &e,
+        "E",
+        json!({"exports": [
+            {"name": "svc", "subject": "svc.>", "type": "service"},
+            {"name": "feed", "subject": "feed.>", "type": "stream"},
+            {"name": "secret", "subject": "secret.>", "type": "stream", "token_req": true},
+        ]}),
+    );
+    let ek = e.public_key();
+    let i_jwt = acc(
+        &op,
+        &i,
+        "I",
+        json!({"imports": [
+            {"name": "echo", "subject": "svc.echo", "account": ek, "type": "service", "local_subject": "echo"},
+            {"name": "time", "subject": "svc.time", "account": ek, "type": "service"},
+            {"name": "feed", "subject": "feed.>", "account": ek, "type": "stream", "to": "e"},
+            {"name": "news", "subject": "feed.news", "account": ek, "type": "stream", "local_subject": "news"},
+            {"name": "secret", "subject": "secret.>", "account": ek, "type": "stream"},
+            {"name": "other", "subject": "other.>", "account": ek, "type": "stream"},
+        ]}),
+    );
     let ws_block = if ws {
         "websocket {\n  port: -1\n  no_tls: true\n  jwt_cookie: \"natsjwt\"\n}\n"
     } else {
         ""
     };
     let config = format!(
-        "operator: {op_jwt}\nsystem_account: {}\nresolver: MEMORY\nresolver_preload: {{\n  {}: {sys_jwt}\n  {}: {a_jwt}\n  {}: {b_jwt}\n  {}: {c_jwt}\n  {}: {x_jwt}\n  {}: {l_jwt}\n  {}: {z_jwt}\n}}\n{ws_block}",
+        "operator: {op_jwt}\nsystem_account: {}\nresolver: MEMORY\nresolver_preload: {{\n  {}: {sys_jwt}\n  {}: {a_jwt}\n  {}: {b_jwt}\n  {}: {c_jwt}\n  {}: {x_jwt}\n  {}: {l_jwt}\n  {}: {z_jwt}\n  {}: {e_jwt}\n  {}: {i_jwt}\n}}\n{ws_block}",
         sys.public_key(),
         sys.public_key(),
         a.public_key(),
@@ -161,6 +190,8 @@ fn world(ws: bool) -> World {
         x.public_key(),
         l.public_key(),
         z.public_key(),
+        e.public_key(),
+        i.public_key(),
     );
     World {
         config,
@@ -173,6 +204,8 @@ fn world(ws: bool) -> World {
         revoked,
         l,
         z,
+        e,
+        i,
     }
 }
 
@@ -899,4 +932,58 @@ fn jwt_limits_like_nats_server() {
         go[4],
         vec!["-ERR 'maximum account active connections exceeded'"]
     );
+}
+
+/// The reply subject of the first `MSG subject sid reply size` line.
+fn reply_of(b: &[u8]) -> String {
+    let text = String::from_utf8_lossy(b);
+    let line = text.lines().find(|l| l.starts_with("MSG ")).expect("a MSG");
+    line.split(' ').nth(3).unwrap().to_string()
+}
+
+#[test]
+fn account_jwt_imports_and_exports_like_nats_server() {
+    let w = world(false);
+    let (ue, ui) = (KeyPair::new_user(), KeyPair::new_user());
+    let e_jwt = user_jwt(&w.e, &ue, None, json!({}), json!({}));
+    let i_jwt = user_jwt(&w.i, &ui, None, json!({}), json!({}));
+    let mut outcomes = Vec::new();
+    for bin in [common::reference_bin(), common::rnatsd_bin()] {
+        let srv = ServerProc::start_bin(&bin, Some(&w.config), &[]);
+        let mut got = Vec::new();
+        let mut exp = login(&srv, &e_jwt, &ue);
+        exp.send(b"SUB svc.echo 1\r\nSUB svc.time 2\r\n");
+        assert_eq!(exp.sync(), b"", "{bin}");
+        let mut imp = login(&srv, &i_jwt, &ui);
+        imp.send(
+            b"SUB e.> 1\r\nSUB news 2\r\nSUB secret.> 3\r\nSUB other.> 4\r\nSUB inbox.> 5\r\n",
+        );
+        assert_eq!(imp.sync(), b"", "{bin}");
+        // Service imports: under the local subject, and under the
+        // exporter's own subject; replies come back.
+        for (local, remote) in [("echo", "svc.echo"), ("svc.time", "svc.time")] {
+            imp.send(format!("PUB {local} inbox.{local} 2\r\nhi\r\n").as_bytes());
+            assert_eq!(imp.sync(), b"", "{bin}");
+            let req = exp.sync();
+            let text = String::from_utf8_lossy(&req).into_owned();
+            assert!(text.starts_with(&format!("MSG {remote} ")), "{bin}: {text}");
+            let reply = reply_of(&req);
+            exp.send(format!("PUB {reply} 3\r\nyes\r\n").as_bytes());
+            assert_eq!(exp.sync(), b"", "{bin}");
+            got.push(lines(&imp.sync()));
+        }
+        // Stream imports: a prefix, a new name, a token-only export and a
+        // subject that is not exported.
+        exp.send(b"PUB feed.news 1\r\na\r\nPUB secret.x 1\r\nb\r\nPUB other.x 1\r\nc\r\n");
+        assert_eq!(exp.sync(), b"", "{bin}");
+        std::thread::sleep(Duration::from_millis(100));
+        got.push(lines(&imp.sync()));
+        outcomes.push(got);
+    }
+    eprintln!("{:#?}", outcomes[0]);
+    assert_eq!(outcomes[1], outcomes[0]);
+    let go = &outcomes[0];
+    assert_eq!(go[0], ["MSG inbox.echo 5 3", "yes"]);
+    assert_eq!(go[1], ["MSG inbox.svc.time 5 3", "yes"]);
+    assert_eq!(go[2], ["MSG e.feed.news 1 1", "MSG news 2 1", "a", "a"]);
 }
