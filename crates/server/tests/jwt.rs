@@ -987,3 +987,66 @@ fn account_jwt_imports_and_exports_like_nats_server() {
     assert_eq!(go[1], ["MSG inbox.svc.time 5 3", "yes"]);
     assert_eq!(go[2], ["MSG e.feed.news 1 1", "MSG news 2 1", "a", "a"]);
 }
+
+/// Subscribes `sub` to `x.>` and has `publisher` publish until one message
+/// arrives or `t` passes; returns what the subscriber got.
+fn flows(sub: &mut common::Raw, publisher: &mut common::Raw, t: Duration) -> Vec<String> {
+    sub.send(b"SUB x.> 1\r\n");
+    assert_eq!(sub.sync(), b"");
+    let deadline = Instant::now() + t;
+    loop {
+        publisher.send(b"PUB x.y 2\r\nhi\r\n");
+        assert_eq!(publisher.sync(), b"");
+        let got = lines(&sub.read_quiet(Duration::from_millis(100)));
+        if !got.is_empty() || Instant::now() > deadline {
+            return got;
+        }
+    }
+}
+
+#[test]
+fn operator_mode_across_a_cluster_with_nats_server() {
+    let w = world(false);
+    let (ua, ub) = (KeyPair::new_user(), KeyPair::new_user());
+    let a_jwt = user_jwt(&w.a, &ua, None, json!({}), json!({}));
+    let a2_jwt = user_jwt(&w.a_signer, &ua, Some(&w.a), json!({}), json!({}));
+    let b_jwt = user_jwt(&w.b, &ub, None, json!({}), json!({}));
+    let (p1, p2) = (common::free_port(), common::free_port());
+    let node = |me: u16, peer: u16| {
+        format!(
+            "{}cluster {{\n  name: ops\n  listen: 127.0.0.1:{me}\n  routes: [nats://127.0.0.1:{peer}]\n}}\n",
+            w.config
+        )
+    };
+    let rn = ServerProc::start(Some(&node(p1, p2)));
+    let go = ServerProc::start_bin(&common::reference_bin(), Some(&node(p2, p1)), &[]);
+    // Account A on rnatsd hears account A on nats-server, in both
+    // directions; account B hears neither.
+    let mut sub = login(&rn, &a_jwt, &ua);
+    let mut publisher = login(&go, &a2_jwt, &ua);
+    assert_eq!(
+        flows(&mut sub, &mut publisher, Duration::from_secs(10)),
+        ["MSG x.y 1 2", "hi"]
+    );
+    let mut sub2 = login(&go, &a2_jwt, &ua);
+    let mut pub2 = login(&rn, &a_jwt, &ua);
+    assert_eq!(
+        flows(&mut sub2, &mut pub2, Duration::from_secs(10)),
+        ["MSG x.y 1 2", "hi"]
+    );
+    // (The first subscriber heard the second publisher too.)
+    sub.read_quiet(Duration::from_millis(200));
+    let mut other = login(&go, &b_jwt, &ub);
+    other.send(b"PUB x.y 2\r\nno\r\n");
+    assert_eq!(other.sync(), b"");
+    assert_eq!(
+        lines(&sub.read_quiet(Duration::from_millis(300))),
+        Vec::<String>::new()
+    );
+    let mut other_sub = login(&go, &b_jwt, &ub);
+    let mut from_rn = login(&rn, &a_jwt, &ua);
+    assert_eq!(
+        flows(&mut other_sub, &mut from_rn, Duration::from_millis(500)),
+        Vec::<String>::new()
+    );
+}
