@@ -55,8 +55,11 @@ pub struct AccountJwt {
     /// Exports: kind, subject, and whether an activation token is required.
     exports: Vec<(ExportKind, String, bool)>,
     /// Imports, in the shape of the config's `imports` (exporter-side
-    /// `subject`, local `to` or stream `prefix`), before authorization.
-    imports: Vec<Import>,
+    /// `subject`, local `to` or stream `prefix`), with their activation
+    /// token, before authorization.
+    imports: Vec<(Import, Option<String>)>,
+    /// The account's public key.
+    key: String,
 }
 
 fn export_kind(v: Option<&Json>) -> Option<ExportKind> {
@@ -70,22 +73,17 @@ fn export_kind(v: Option<&Json>) -> Option<ExportKind> {
 /// An account JWT import as nats-server applies it: a stream's `to` is a
 /// prefix and its `local_subject` a new name; a service's `local_subject`
 /// (or else its `subject`) is what the importer publishes to, and its
-/// `subject` (or else `to`) the exporter's subject. `None` for activation
-/// tokens (not supported) and malformed entries.
-fn jwt_import(i: &Json) -> Option<Import> {
+/// `subject` (or else `to`) the exporter's subject. The activation token
+/// comes along. `None` for malformed entries.
+fn jwt_import(i: &Json) -> Option<(Import, Option<String>)> {
     let kind = export_kind(i.get("type"))?;
     let get = |k: &str| i.get(k).and_then(Json::as_str).filter(|s| !s.is_empty());
     let subject = get("subject")?.to_string();
     let account = get("account")?.to_string();
-    if get("token").is_some() {
-        crate::warn!(
-            "Import of {subject:?} from {account} uses an activation token: not supported, ignored"
-        );
-        return None;
-    }
+    let token = get("token").map(str::to_string);
     let local = get("local_subject").map(str::to_string);
     let to = get("to").map(str::to_string);
-    Some(match kind {
+    let import = match kind {
         ExportKind::Stream => Import {
             kind,
             account,
@@ -112,7 +110,8 @@ fn jwt_import(i: &Json) -> Option<Import> {
                 share: false,
             },
         },
-    })
+    };
+    Some((import, token))
 }
 
 /// True when every subject `import` matches is also matched by `export`.
@@ -568,12 +567,90 @@ impl AccountJwt {
                         .collect()
                 })
                 .unwrap_or_default(),
+            key: p
+                .get("sub")
+                .and_then(Json::as_str)
+                .unwrap_or("")
+                .to_string(),
             imports: nats
                 .get("imports")
                 .and_then(Json::as_array)
                 .map(|a| a.iter().filter_map(jwt_import).collect())
                 .unwrap_or_default(),
         }
+    }
+
+    /// nats-io/jwt's validation of the activation tokens in this account's
+    /// imports (part of validating the account JWT): each must decode, be
+    /// issued by (or for) the account imported from, to this account, for
+    /// the import's kind and a subject containing the import's.
+    fn import_tokens_valid(&self) -> Result<(), String> {
+        for (i, token) in &self.imports {
+            let Some(t) = token else { continue };
+            let Ok(c) = decode_jwt(t) else {
+                return Err(format!(
+                    "import {:?} contains an invalid activation token",
+                    i.subject
+                ));
+            };
+            let p = &c.payload;
+            let s = |v: Option<&Json>| v.and_then(Json::as_str).unwrap_or("").to_string();
+            let nats = p.get("nats").cloned().unwrap_or(Json::Null);
+            if s(p.get("iss")) != i.account && s(nats.get("issuer_account")) != i.account {
+                return Err(format!(
+                    "activation token doesn't match account for import {:?}",
+                    i.subject
+                ));
+            }
+            if s(p.get("sub")) != self.key {
+                return Err(format!(
+                    "activation token doesn't match account it is being included in, {:?}",
+                    i.subject
+                ));
+            }
+            if export_kind(nats.get("kind")) != Some(i.kind) {
+                return Err(format!(
+                    "mismatch between token import type and type of import {:?}",
+                    i.subject
+                ));
+            }
+            if !subset(&i.subject, &s(nats.get("subject"))) {
+                return Err(format!(
+                    "activation token import subject doesn't match import {:?}",
+                    i.subject
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// nats-server's activation check: `token` is an activation JWT this
+    /// (exporting) account issued, directly or through one of its signing
+    /// keys, to account `importer` for `import`'s kind and a subject that
+    /// contains the import's, and it is in force.
+    fn activates(&self, token: &str, import: &Import, importer: &str) -> bool {
+        let Ok(c) = decode_jwt(token) else {
+            return false;
+        };
+        let p = &c.payload;
+        let s = |v: Option<&Json>| v.and_then(Json::as_str).unwrap_or("").to_string();
+        let nats = p.get("nats").cloned().unwrap_or(Json::Null);
+        let (iss, issuer_account) = (s(p.get("iss")), s(nats.get("issuer_account")));
+        let trusted = if issuer_account.is_empty() {
+            iss == self.key
+        } else {
+            issuer_account == self.key && self.signers.contains_key(&iss)
+        };
+        let now = now_unix();
+        let exp = p.get("exp").and_then(Json::as_i64).unwrap_or(0);
+        let nbf = p.get("nbf").and_then(Json::as_i64).unwrap_or(0);
+        c.kind == "activation"
+            && trusted
+            && s(p.get("sub")) == importer
+            && export_kind(nats.get("kind")) == Some(import.kind)
+            && subset(&import.subject, &s(nats.get("subject")))
+            && (exp == 0 || exp >= now)
+            && nbf <= now
     }
 
     /// nats-server's `isRevoked`.
@@ -633,6 +710,10 @@ impl Trust {
                     }
                     let iss = c.payload.get("iss").and_then(Json::as_str).unwrap_or("");
                     let acc = AccountJwt::from_claims(&c.payload, strict_keys.contains(iss));
+                    if let Err(e) = acc.import_tokens_valid() {
+                        crate::warn!("Account JWT for {key} not valid: {e}");
+                        continue;
+                    }
                     accounts.insert(key, acc);
                 }
                 Ok(_) => crate::warn!("Account JWT for {key} is not an account claim: ignored"),
@@ -666,7 +747,7 @@ impl Trust {
         };
         acc.imports
             .iter()
-            .filter(|i| {
+            .filter(|(i, token)| {
                 let Some(exporter) = self.accounts.get(&i.account) else {
                     crate::error!(
                         "Can't locate account [{}] for import of [{}] {:?}",
@@ -676,8 +757,13 @@ impl Trust {
                     );
                     return false;
                 };
-                let ok = exporter.exports.iter().any(|(kind, subject, token)| {
-                    *kind == i.kind && !token && subset(&i.subject, subject)
+                let activated = || {
+                    token
+                        .as_deref()
+                        .is_some_and(|t| exporter.activates(t, i, &acc.key))
+                };
+                let ok = exporter.exports.iter().any(|(kind, subject, token_req)| {
+                    *kind == i.kind && subset(&i.subject, subject) && (!token_req || activated())
                 });
                 if !ok {
                     crate::debug!(
@@ -688,7 +774,7 @@ impl Trust {
                 }
                 ok
             })
-            .cloned()
+            .map(|(i, _)| i.clone())
             .collect()
     }
 

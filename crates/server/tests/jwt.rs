@@ -83,6 +83,9 @@ struct World {
     /// Account E exports a service and streams; account I imports them.
     e: KeyPair,
     i: KeyPair,
+    /// Account J carries an activation token issued to another account:
+    /// its JWT is not valid.
+    j: KeyPair,
 }
 
 fn world(ws: bool) -> World {
@@ -162,6 +165,27 @@ fn world(ws: bool) -> World {
         ]}),
     );
     let ek = e.public_key();
+    // Activation tokens from E: one for I, one for another account.
+    let act = |to: &str| {
+        mint(
+            &e,
+            to,
+            "act",
+            "activation",
+            json!({"subject": "secret.a", "kind": "stream"}),
+            json!({}),
+        )
+    };
+    let (act_i, act_a) = (act(&i.public_key()), act(&a.public_key()));
+    let j = KeyPair::new_account();
+    let j_jwt = acc(
+        &op,
+        &j,
+        "J",
+        json!({"imports": [
+            {"name": "sc", "subject": "secret.a", "account": ek, "type": "stream", "token": act_a},
+        ]}),
+    );
     let i_jwt = acc(
         &op,
         &i,
@@ -171,7 +195,9 @@ fn world(ws: bool) -> World {
             {"name": "time", "subject": "svc.time", "account": ek, "type": "service"},
             {"name": "feed", "subject": "feed.>", "account": ek, "type": "stream", "to": "e"},
             {"name": "news", "subject": "feed.news", "account": ek, "type": "stream", "local_subject": "news"},
-            {"name": "secret", "subject": "secret.>", "account": ek, "type": "stream"},
+            {"name": "sa", "subject": "secret.a", "account": ek, "type": "stream", "token": act_i},
+            {"name": "sb", "subject": "secret.b", "account": ek, "type": "stream"},
+
             {"name": "other", "subject": "other.>", "account": ek, "type": "stream"},
         ]}),
     );
@@ -181,7 +207,7 @@ fn world(ws: bool) -> World {
         ""
     };
     let config = format!(
-        "operator: {op_jwt}\nsystem_account: {}\nresolver: MEMORY\nresolver_preload: {{\n  {}: {sys_jwt}\n  {}: {a_jwt}\n  {}: {b_jwt}\n  {}: {c_jwt}\n  {}: {x_jwt}\n  {}: {l_jwt}\n  {}: {z_jwt}\n  {}: {e_jwt}\n  {}: {i_jwt}\n}}\n{ws_block}",
+        "operator: {op_jwt}\nsystem_account: {}\nresolver: MEMORY\nresolver_preload: {{\n  {}: {sys_jwt}\n  {}: {a_jwt}\n  {}: {b_jwt}\n  {}: {c_jwt}\n  {}: {x_jwt}\n  {}: {l_jwt}\n  {}: {z_jwt}\n  {}: {e_jwt}\n  {}: {i_jwt}\n  {}: {j_jwt}\n}}\n{ws_block}",
         sys.public_key(),
         sys.public_key(),
         a.public_key(),
@@ -192,6 +218,7 @@ fn world(ws: bool) -> World {
         z.public_key(),
         e.public_key(),
         i.public_key(),
+        j.public_key(),
     );
     World {
         config,
@@ -206,6 +233,7 @@ fn world(ws: bool) -> World {
         z,
         e,
         i,
+        j,
     }
 }
 
@@ -951,6 +979,12 @@ fn account_jwt_imports_and_exports_like_nats_server() {
     for bin in [common::reference_bin(), common::rnatsd_bin()] {
         let srv = ServerProc::start_bin(&bin, Some(&w.config), &[]);
         let mut got = Vec::new();
+        // An account whose import carries another account's activation
+        // token is not valid: its users cannot log in.
+        let uj = KeyPair::new_user();
+        let mut bad = login(&srv, &user_jwt(&w.j, &uj, None, json!({}), json!({})), &uj);
+        bad.send(b"PING\r\n");
+        got.push(lines(&bad.read_quiet(Duration::from_millis(300))));
         let mut exp = login(&srv, &e_jwt, &ue);
         exp.send(b"SUB svc.echo 1\r\nSUB svc.time 2\r\n");
         assert_eq!(exp.sync(), b"", "{bin}");
@@ -974,7 +1008,7 @@ fn account_jwt_imports_and_exports_like_nats_server() {
         }
         // Stream imports: a prefix, a new name, a token-only export and a
         // subject that is not exported.
-        exp.send(b"PUB feed.news 1\r\na\r\nPUB secret.x 1\r\nb\r\nPUB other.x 1\r\nc\r\n");
+        exp.send(b"PUB feed.news 1\r\na\r\nPUB secret.a 1\r\nb\r\nPUB secret.b 1\r\nb\r\nPUB secret.c 1\r\nb\r\nPUB other.x 1\r\nc\r\n");
         assert_eq!(exp.sync(), b"", "{bin}");
         std::thread::sleep(Duration::from_millis(100));
         got.push(lines(&imp.sync()));
@@ -983,9 +1017,20 @@ fn account_jwt_imports_and_exports_like_nats_server() {
     eprintln!("{:#?}", outcomes[0]);
     assert_eq!(outcomes[1], outcomes[0]);
     let go = &outcomes[0];
-    assert_eq!(go[0], ["MSG inbox.echo 5 3", "yes"]);
-    assert_eq!(go[1], ["MSG inbox.svc.time 5 3", "yes"]);
-    assert_eq!(go[2], ["MSG e.feed.news 1 1", "MSG news 2 1", "a", "a"]);
+    assert_eq!(go[0], ["-ERR 'Authorization Violation'"]);
+    assert_eq!(go[1], ["MSG inbox.echo 5 3", "yes"]);
+    assert_eq!(go[2], ["MSG inbox.svc.time 5 3", "yes"]);
+    assert_eq!(
+        go[3],
+        [
+            "MSG e.feed.news 1 1",
+            "MSG news 2 1",
+            "MSG secret.a 3 1",
+            "a",
+            "a",
+            "b"
+        ]
+    );
 }
 
 /// Subscribes `sub` to `x.>` and has `publisher` publish until one message
