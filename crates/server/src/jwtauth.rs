@@ -198,6 +198,11 @@ fn now_unix() -> i64 {
         .unwrap_or(0)
 }
 
+/// A string claim, or "" when absent.
+fn s(v: Option<&Json>) -> String {
+    v.and_then(Json::as_str).unwrap_or("").to_string()
+}
+
 fn strings(v: Option<&Json>) -> Vec<String> {
     match v {
         Some(Json::Array(a)) => a
@@ -495,11 +500,7 @@ fn times_allowed(times: &Json, location: &str) -> Result<Option<Duration>, Strin
 impl AccountJwt {
     fn from_claims(p: &Json, strict: bool) -> AccountJwt {
         let nats = p.get("nats").cloned().unwrap_or(Json::Null);
-        let sub = p
-            .get("sub")
-            .and_then(Json::as_str)
-            .unwrap_or("")
-            .to_string();
+        let sub = s(p.get("sub"));
         let mut signers = HashMap::new();
         if let Some(keys) = nats.get("signing_keys").and_then(Json::as_array) {
             for k in keys {
@@ -530,16 +531,8 @@ impl AccountJwt {
             })
             .unwrap_or_default();
         AccountJwt {
-            issuer: p
-                .get("iss")
-                .and_then(Json::as_str)
-                .unwrap_or("")
-                .to_string(),
-            name: p
-                .get("name")
-                .and_then(Json::as_str)
-                .unwrap_or("")
-                .to_string(),
+            issuer: s(p.get("iss")),
+            name: s(p.get("name")),
             signers,
             revoked,
             disallow_bearer: nats
@@ -567,11 +560,7 @@ impl AccountJwt {
                         .collect()
                 })
                 .unwrap_or_default(),
-            key: p
-                .get("sub")
-                .and_then(Json::as_str)
-                .unwrap_or("")
-                .to_string(),
+            key: s(p.get("sub")),
             imports: nats
                 .get("imports")
                 .and_then(Json::as_array)
@@ -594,7 +583,6 @@ impl AccountJwt {
                 ));
             };
             let p = &c.payload;
-            let s = |v: Option<&Json>| v.and_then(Json::as_str).unwrap_or("").to_string();
             let nats = p.get("nats").cloned().unwrap_or(Json::Null);
             if s(p.get("iss")) != i.account && s(nats.get("issuer_account")) != i.account {
                 return Err(format!(
@@ -633,7 +621,6 @@ impl AccountJwt {
             return false;
         };
         let p = &c.payload;
-        let s = |v: Option<&Json>| v.and_then(Json::as_str).unwrap_or("").to_string();
         let nats = p.get("nats").cloned().unwrap_or(Json::Null);
         let (iss, issuer_account) = (s(p.get("iss")), s(nats.get("issuer_account")));
         let trusted = if issuer_account.is_empty() {
@@ -832,16 +819,8 @@ impl Trust {
                 return Err("Connection type not allowed".into());
             }
         }
-        let subject = p
-            .get("sub")
-            .and_then(Json::as_str)
-            .unwrap_or("")
-            .to_string();
-        let user_issuer = p
-            .get("iss")
-            .and_then(Json::as_str)
-            .unwrap_or("")
-            .to_string();
+        let subject = s(p.get("sub"));
+        let user_issuer = s(p.get("iss"));
         let issuer = nats
             .get("issuer_account")
             .and_then(Json::as_str)
