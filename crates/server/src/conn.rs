@@ -46,8 +46,6 @@ struct Conn {
     scratch: Vec<u8>,
     /// Websocket `jwt_cookie`: the user JWT from the upgrade request.
     cookie_jwt: Option<String>,
-    /// The client came over websocket.
-    is_ws: bool,
     /// When the connection is closed by a timer: the user's JWT expires,
     /// or a JWT subscription limit of 0 closes it shortly after CONNECT.
     close_at: Option<(tokio::time::Instant, ClosedReason)>,
@@ -108,7 +106,6 @@ pub async fn run(srv: Arc<Server>, stream: TcpStream, addr: SocketAddr, ws: Opti
         in_bytes: 0,
         scratch: Vec::with_capacity(256),
         cookie_jwt: ws.as_mut().and_then(|w| w.cookie_jwt.take()),
-        is_ws: ws.is_some(),
         close_at: None,
         jwt_limits: None,
         counted: None,
@@ -635,7 +632,7 @@ impl Conn {
             return Err(ClosedReason::ProtocolViolation);
         }
         // A websocket client without a JWT in CONNECT uses the cookie's.
-        if self.is_ws && opts.jwt.as_deref().unwrap_or("").is_empty() {
+        if self.is_ws() && opts.jwt.as_deref().unwrap_or("").is_empty() {
             opts.jwt = self.cookie_jwt.clone();
         }
         let Some(id) = self.authenticate(&opts) else {
@@ -668,6 +665,11 @@ impl Conn {
         self.ok();
         self.apply_jwt_limits();
         Ok(())
+    }
+
+    /// The client came over websocket.
+    fn is_ws(&self) -> bool {
+        self.shared.ws_compress.is_some()
     }
 
     /// Counts this client in `account`, refusing it (as nats-server does)
@@ -746,7 +748,7 @@ impl Conn {
                 cert.as_ref(),
             );
         };
-        let kind = if self.is_ws {
+        let kind = if self.is_ws() {
             crate::jwtauth::ConnType::Websocket
         } else {
             crate::jwtauth::ConnType::Standard
@@ -963,7 +965,7 @@ impl Conn {
     /// a client whose credentials no longer pass is disconnected.
     fn apply_reload(&mut self) -> Step {
         let new = self.srv.opts();
-        let new = if self.shared.ws_compress.is_some() {
+        let new = if self.is_ws() {
             Arc::new(crate::auth::for_websocket(&new))
         } else {
             new
