@@ -184,11 +184,16 @@ pub fn min_limit(value: &mut i64, limit: i64) -> bool {
 /// A numeric limit of a claim's `limits` (account) or of the claim itself
 /// (user): absent is 0.
 fn limit(nats: &Json, key: &str) -> i64 {
+    limit_or(nats, key, 0)
+}
+
+/// [`limit`] with `absent` for a missing value.
+fn limit_or(nats: &Json, key: &str, absent: i64) -> i64 {
     nats.get("limits")
         .unwrap_or(nats)
         .get(key)
         .and_then(Json::as_i64)
-        .unwrap_or(0)
+        .unwrap_or(absent)
 }
 
 fn now_unix() -> i64 {
@@ -844,7 +849,15 @@ impl Trust {
         let mut perms_src = nats.clone();
         // The user's limits; a scoped key's template has its own (absent
         // there means no limit).
-        let (mut max_payload, mut max_subs) = (limit(&nats, "payload"), limit(&nats, "subs"));
+        let (mut max_payload, mut max_subs) = if claims.version <= 1 {
+            // nats-io/jwt migrates a v1 user with no limit for what it omits.
+            (
+                limit_or(&nats, "payload", NO_LIMIT),
+                limit_or(&nats, "subs", NO_LIMIT),
+            )
+        } else {
+            (limit(&nats, "payload"), limit(&nats, "subs"))
+        };
         match acc.signers.get(&user_issuer) {
             None => return Err("User JWT issuer is not known".into()),
             Some(Some(scope)) => {

@@ -24,6 +24,9 @@ pub struct Outbound {
     pub wbuf: Vec<u8>,
     /// Write position in `wbuf`.
     pub wpos: usize,
+    /// Bytes of the buffer the role holder took that are not on the socket
+    /// yet (`wbuf` itself is empty while it writes).
+    pub inflight: usize,
     /// Websocket control frames (pong, close) waiting to be written.
     pub ctrl: Vec<u8>,
     /// Someone (a publisher flushing in place, or the writer task) holds
@@ -80,7 +83,7 @@ impl PartialEq for SubRef {
 impl Outbound {
     /// Bytes queued and not yet written.
     pub fn pending(&self) -> usize {
-        self.buf.len() + self.wbuf.len().saturating_sub(self.wpos)
+        self.buf.len() + self.wbuf.len().saturating_sub(self.wpos) + self.inflight
     }
 }
 
@@ -120,11 +123,14 @@ pub struct ClientShared {
     pub out: Mutex<Outbound>,
     /// Wakes the writer.
     pub wake: Notify,
-    /// Signalled by the writer after each completed write.
+    /// Signalled whenever bytes leave the queue for the socket.
     pub drained: Notify,
-    /// The receiver did not drain during a whole publisher stall: publishers
-    /// stop pausing for it (it reaches max_pending and is closed) until a
-    /// write completes again.
+    /// Bytes written to the socket so far: publishers that pause for this
+    /// receiver tell a slow reader (this grows) from a stuck one.
+    pub written: AtomicU64,
+    /// The receiver took no bytes during a whole publisher stall:
+    /// publishers stop pausing for it (it reaches max_pending and is
+    /// closed) until it takes bytes again.
     pub stuck: AtomicBool,
     /// Cancelled when the connection must close.
     pub close: CancellationToken,
@@ -173,6 +179,7 @@ impl ClientShared {
             out: Mutex::new(Outbound::default()),
             wake: Notify::new(),
             drained: Notify::new(),
+            written: AtomicU64::new(0),
             stuck: AtomicBool::new(false),
             close: CancellationToken::new(),
             echo: AtomicBool::new(true),
@@ -218,6 +225,7 @@ impl ClientShared {
                 out.buf = Vec::new();
                 out.wbuf = Vec::new();
                 out.wpos = 0;
+                out.inflight = 0;
                 out.discarded = true;
             }
         }
@@ -355,6 +363,7 @@ fn slow_consumer(dst: &ClientShared, mut out: parking_lot::MutexGuard<'_, Outbou
     out.buf = Vec::new();
     out.wbuf = Vec::new();
     out.wpos = 0;
+    out.inflight = 0;
     out.discarded = true;
     drop(out);
     dst.close.cancel();
@@ -418,15 +427,16 @@ fn stall_threshold(max_pending: usize) -> usize {
     (max_pending / 2).min(8 << 20)
 }
 
-/// Pauses a fast publisher while the receivers it filled past half of
-/// their max_pending drain, for at most `budget`. Truly slow consumers still
-/// reach max_pending and are closed; fast ones get the time to catch up. A
-/// receiver that drained nothing during a whole pause is not waited for
-/// again until it does, so a stuck subscriber does not slow the others.
+/// Pauses a fast publisher while the receivers it filled past the stall
+/// threshold drain, for at most `budget` in all. A receiver that keeps
+/// taking bytes is waited for however slowly it reads, so a fast publisher
+/// is held to its pace; one that took no byte during the whole pause is
+/// marked stuck and not waited for again until it takes bytes, so it reaches
+/// max_pending and is closed without slowing the others.
 pub async fn stall(receivers: &mut Vec<Arc<ClientShared>>, budget: Duration) {
     let deadline = tokio::time::Instant::now() + budget;
-    let mut all = receivers.drain(..);
-    while let Some(r) = all.next() {
+    let before: Vec<u64> = receivers.iter().map(|r| taken(r)).collect();
+    for (r, before) in receivers.drain(..).zip(before) {
         if r.stuck.load(Ordering::Relaxed) {
             continue;
         }
@@ -441,10 +451,34 @@ pub async fn stall(receivers: &mut Vec<Arc<ClientShared>>, budget: Duration) {
                 }
             }
             if tokio::time::timeout_at(deadline, drained).await.is_err() {
-                r.stuck.store(true, Ordering::Relaxed);
-                all.for_each(drop);
-                return;
+                if taken(&r) == before {
+                    r.stuck.store(true, Ordering::Relaxed);
+                }
+                break;
             }
         }
     }
+}
+
+/// Bytes the receiver's side has taken so far: what was written to the
+/// socket less what still waits in the kernel's send queue. It grows
+/// while the peer reads, even between two writes: the kernel wakes a
+/// blocked writer only once a good part of its send buffer is free, which
+/// for a slow reader can take longer than a publisher's pause.
+fn taken(c: &ClientShared) -> u64 {
+    c.written
+        .load(Ordering::Acquire)
+        .wrapping_sub(crate::writer::unsent(c))
+}
+
+/// Records that `n` bytes of a taken buffer reached the socket and
+/// `left` remain: wakes publishers paused for this receiver.
+pub fn progressed(c: &ClientShared, n: usize, left: usize) {
+    if n == 0 {
+        return;
+    }
+    c.out.lock().inflight = left;
+    c.written.fetch_add(n as u64, Ordering::Release);
+    c.stuck.store(false, Ordering::Relaxed);
+    c.drained.notify_waiters();
 }

@@ -63,6 +63,7 @@ fn take(c: &ClientShared, flush_on_close: bool) -> Option<(Vec<u8>, usize)> {
             out.signaled = false;
             out.writing = true;
             let w = std::mem::take(&mut out.wbuf);
+            out.inflight = w.len();
             return Some((w, 0));
         }
         match c.ws_compress {
@@ -83,6 +84,7 @@ fn take(c: &ClientShared, flush_on_close: bool) -> Option<(Vec<u8>, usize)> {
     out.signaled = false;
     out.writing = true;
     let w = std::mem::take(&mut out.wbuf);
+    out.inflight = w.len() - out.wpos.min(w.len());
     Some((w, out.wpos))
 }
 
@@ -100,6 +102,7 @@ fn clear_keeping_if_busy(v: &mut Vec<u8>) {
 fn put_back(c: &ClientShared, mut w: Vec<u8>, pos: usize) {
     let mut out = c.out.lock();
     out.writing = false;
+    out.inflight = 0;
     if out.discarded {
         // Dropped while we wrote (slow consumer): nothing more goes out.
         out.wpos = 0;
@@ -121,17 +124,24 @@ fn put_back(c: &ClientShared, mut w: Vec<u8>, pos: usize) {
     }
 }
 
+/// Writes `w[*pos..]` until done or the socket would block, then tells
+/// paused publishers how far it got.
 fn write_nonblocking(c: &ClientShared, w: &[u8], pos: &mut usize) -> Wrote {
-    while *pos < w.len() {
-        match c.sock.try_write(&w[*pos..]) {
-            Ok(0) => return Wrote::Failed,
-            Ok(n) => *pos += n,
-            Err(e) if e.kind() == ErrorKind::WouldBlock => return Wrote::WouldBlock,
-            Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(_) => return Wrote::Failed,
+    let start = *pos;
+    let r = loop {
+        if *pos >= w.len() {
+            break Wrote::All;
         }
-    }
-    Wrote::All
+        match c.sock.try_write(&w[*pos..]) {
+            Ok(0) => break Wrote::Failed,
+            Ok(n) => *pos += n,
+            Err(e) if e.kind() == ErrorKind::WouldBlock => break Wrote::WouldBlock,
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(_) => break Wrote::Failed,
+        }
+    };
+    crate::outbound::progressed(c, *pos - start, w.len() - *pos);
+    r
 }
 
 /// Flushes `c` from the calling task without blocking; wakes its writer
@@ -144,10 +154,7 @@ pub fn flush_in_place(c: &ClientShared) {
         let r = write_nonblocking(c, &w, &mut pos);
         put_back(c, w, pos);
         match r {
-            Wrote::All => {
-                c.stuck.store(false, std::sync::atomic::Ordering::Relaxed);
-                c.drained.notify_waiters();
-            }
+            Wrote::All => {}
             Wrote::WouldBlock => {
                 c.wake.notify_one();
                 return;
@@ -210,11 +217,7 @@ pub async fn writer(c: Arc<ClientShared>, write_deadline: Duration) {
                 };
                 put_back(&c, w, pos);
                 match r {
-                    Wrote::All => {
-                        c.stuck.store(false, std::sync::atomic::Ordering::Relaxed);
-                        c.drained.notify_waiters();
-                        continue;
-                    }
+                    Wrote::All => continue,
                     _ => {
                         c.mark_closed(ClosedReason::WriteError, true);
                         break;
@@ -234,6 +237,23 @@ pub async fn writer(c: Arc<ClientShared>, write_deadline: Duration) {
         }
     }
     shutdown(&c);
+}
+
+/// Bytes written to the socket that its peer has not taken yet (the
+/// kernel's send queue); 0 where that is not known.
+pub fn unsent(c: &ClientShared) -> u64 {
+    #[cfg(target_os = "linux")]
+    {
+        let mut n: libc::c_int = 0;
+        // SAFETY: TIOCOUTQ (SIOCOUTQ) writes one int for a live socket.
+        let r = unsafe { libc::ioctl(c.sock.as_raw_fd(), libc::TIOCOUTQ, &mut n) };
+        if r == 0 && n > 0 {
+            return n as u64;
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = c;
+    0
 }
 
 /// Shuts the socket down in both directions (the file descriptor closes

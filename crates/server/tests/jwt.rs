@@ -4,60 +4,13 @@
 //! and with async-nats using a credentials file.
 
 mod common;
-use base64::Engine;
+use common::jwt::{creds, mint, nonce_of, now, sign};
 use common::ServerProc;
 use nkeys::KeyPair;
 use serde_json::{json, Value};
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
-
-fn b64(b: &[u8]) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
-}
-
-/// A v2 JWT of `kind` for `sub`, signed by `signer`, with `nats` claims.
-fn mint(
-    signer: &KeyPair,
-    sub: &str,
-    name: &str,
-    kind: &str,
-    mut nats: Value,
-    extra: Value,
-) -> String {
-    nats["type"] = json!(kind);
-    nats["version"] = json!(2);
-    let mut claims = json!({
-        "jti": format!("J{}{}", now(), fastrand()),
-        "iat": now(),
-        "iss": signer.public_key(),
-        "name": name,
-        "sub": sub,
-        "nats": nats,
-    });
-    if let Value::Object(m) = extra {
-        for (k, v) in m {
-            claims[k] = v;
-        }
-    }
-    let head = b64(br#"{"typ":"JWT","alg":"ed25519-nkey"}"#);
-    let body = b64(claims.to_string().as_bytes());
-    let sig = signer.sign(format!("{head}.{body}").as_bytes()).unwrap();
-    format!("{head}.{body}.{}", b64(&sig))
-}
-
-fn fastrand() -> u64 {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static N: AtomicU64 = AtomicU64::new(1);
-    N.fetch_add(1, Ordering::Relaxed)
-}
+use std::time::{Duration, Instant};
 
 /// The operator, accounts and user keys of the tests.
 struct World {
@@ -256,15 +209,6 @@ fn user_jwt(
         nats["issuer_account"] = json!(acc.public_key());
     }
     mint(signer, &user.public_key(), "bob", "user", nats, extra)
-}
-
-fn nonce_of(info: &str) -> String {
-    let v: Value = serde_json::from_str(info.trim_start_matches("INFO ")).unwrap();
-    v["nonce"].as_str().unwrap_or("").to_string()
-}
-
-fn sign(user: &KeyPair, nonce: &str) -> String {
-    b64(&user.sign(nonce.as_bytes()).unwrap())
 }
 
 /// How one server answers a CONNECT (with `jwt` and a signature by `user`
@@ -791,14 +735,6 @@ fn websocket_jwt_cookie_like_nats_server() {
         "PONG"
     );
     assert_eq!(ws_outcome(rp, None, json!({}), &u), VIOLATION);
-}
-
-fn creds(jwt: &str, user: &KeyPair) -> String {
-    format!(
-        "-----BEGIN NATS USER JWT-----\n{jwt}\n------END NATS USER JWT------\n\n\
-         -----BEGIN USER NKEY SEED-----\n{}\n------END USER NKEY SEED------\n",
-        user.seed().unwrap()
-    )
 }
 
 #[tokio::test]

@@ -41,6 +41,8 @@ pub(crate) struct Claims {
     pub kind: String,
     /// The whole payload.
     pub payload: Json,
+    /// Claim layout: 1 for `type` at the top level, else `nats.version`.
+    pub version: i64,
 }
 
 /// nats-io/jwt's `Decode`: header, payload and ed25519 signature by the
@@ -104,7 +106,11 @@ pub(crate) fn decode_jwt(token: &str) -> Result<Claims, String> {
     if !prefixes.is_empty() && !prefixes.iter().any(|p| valid_public_nkey(issuer, *p)) {
         return Err("unable to validate expected prefixes".into());
     }
-    Ok(Claims { kind, payload })
+    Ok(Claims {
+        kind,
+        payload,
+        version,
+    })
 }
 
 /// nats-io/jwt's `ParseDecoratedJWT`: the JWT between `-----BEGIN ...`

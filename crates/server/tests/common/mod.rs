@@ -2,6 +2,8 @@
 //! raw TCP with exact bytes.
 #![allow(dead_code)]
 
+pub mod jwt;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
@@ -21,9 +23,12 @@ pub struct ServerProc {
     pub dir: PathBuf,
 }
 
-/// Path of the reference nats-server (Debian's package); panics with the
-/// way to install it when it is missing.
+/// Path of the reference nats-server: `RNATSD_REFERENCE` when set, else
+/// Debian's package; panics with the way to install it when it is missing.
 pub fn reference_bin() -> String {
+    if let Ok(p) = std::env::var("RNATSD_REFERENCE") {
+        return p;
+    }
     for p in [
         "/usr/sbin/nats-server",
         "/usr/bin/nats-server",
@@ -233,11 +238,13 @@ impl Raw {
     /// Reads one CRLF-terminated line (without the CRLF).
     pub fn read_line(&mut self) -> String {
         let deadline = Instant::now() + Duration::from_secs(5);
+        let mut from = 0;
         loop {
-            if let Some(i) = self.buf.windows(2).position(|w| w == b"\r\n") {
+            if let Some(i) = find_from(&self.buf, b"\r\n", from) {
                 let line: Vec<u8> = self.buf.drain(..i + 2).collect();
                 return String::from_utf8_lossy(&line[..i]).into_owned();
             }
+            from = self.buf.len();
             if !self.fill(deadline) {
                 panic!("no line; have {:?}", String::from_utf8_lossy(&self.buf));
             }
@@ -274,12 +281,14 @@ impl Raw {
     pub fn sync(&mut self) -> Vec<u8> {
         self.send(b"PING\r\n");
         let deadline = Instant::now() + Duration::from_secs(5);
+        let mut from = 0;
         loop {
-            if let Some(i) = self.buf.windows(6).position(|w| w == b"PONG\r\n") {
+            if let Some(i) = find_from(&self.buf, b"PONG\r\n", from) {
                 let mut before: Vec<u8> = self.buf.drain(..i + 6).collect();
                 before.truncate(i);
                 return before;
             }
+            from = self.buf.len();
             if !self.fill(deadline) {
                 panic!("no PONG; have {:?}", String::from_utf8_lossy(&self.buf));
             }
@@ -320,6 +329,17 @@ impl Raw {
             }
         }
     }
+}
+
+/// The first `needle` in `hay` that ends after `from`: a caller that keeps
+/// appending to `hay` passes the length it had already searched, so each
+/// byte is scanned once however many reads a long message takes.
+pub fn find_from(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
+    let start = from.saturating_sub(needle.len() - 1);
+    hay.get(start..)?
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .map(|i| start + i)
 }
 
 /// GET on a monitoring port (plain HTTP/1.0), parsed as JSON.
