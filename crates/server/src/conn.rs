@@ -361,6 +361,9 @@ impl Conn {
                             if let Err(reason) = res {
                                 return reason;
                             }
+                            if self.shared.tls.get().is_some_and(|t| t.peer_closed()) {
+                                return ClosedReason::ClientClosed;
+                            }
                             if !self.fan.stalled.is_empty() {
                                 outbound::stall(&mut self.fan.stalled, STALL_BUDGET).await;
                             }

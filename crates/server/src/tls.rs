@@ -141,6 +141,8 @@ pub fn client_config(t: &TlsOpts) -> Result<Arc<rustls::ClientConfig>, String> {
 /// routes, client side for dialed routes).
 pub struct Session {
     conn: Mutex<rustls::Connection>,
+    /// The peer sent its close_notify: the stream ends there.
+    peer_closed: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Session {
@@ -170,6 +172,7 @@ impl Session {
         conn.set_buffer_limit(None);
         Session {
             conn: Mutex::new(conn),
+            peer_closed: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -238,7 +241,11 @@ impl Session {
             match c.read_tls(&mut input) {
                 Ok(0) => break,
                 Ok(_) => {
-                    c.process_new_packets().map_err(|e| e.to_string())?;
+                    let state = c.process_new_packets().map_err(|e| e.to_string())?;
+                    if state.peer_has_closed() {
+                        self.peer_closed
+                            .store(true, std::sync::atomic::Ordering::Relaxed);
+                    }
                 }
                 Err(e) => return Err(e.to_string()),
             }
@@ -264,6 +271,27 @@ impl Session {
         if !plain.is_empty() {
             let _ = c.writer().write_all(plain);
         }
+        while c.wants_write() {
+            if c.write_tls(out).is_err() {
+                break;
+            }
+        }
+    }
+
+    /// True once the peer sent its close_notify: what it sent before is
+    /// still to be processed, then the connection ends (a clean EOF).
+    pub fn peer_closed(&self) -> bool {
+        self.peer_closed.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The close_notify alert to send last, after every queued byte
+    /// (nothing once a handshake has not completed, as Go's `tls.Conn`).
+    pub fn close_notify(&self, out: &mut Vec<u8>) {
+        let mut c = self.conn.lock();
+        if c.is_handshaking() {
+            return;
+        }
+        c.send_close_notify();
         while c.wants_write() {
             if c.write_tls(out).is_err() {
                 break;

@@ -236,7 +236,20 @@ pub async fn writer(c: Arc<ClientShared>, write_deadline: Duration) {
             }
         }
     }
+    close_notify(&c);
     shutdown(&c);
+}
+
+/// A TLS connection's last record: its close_notify, after everything
+/// queued was flushed (best effort: the socket may be gone).
+fn close_notify(c: &ClientShared) {
+    let Some(t) = c.tls.get() else {
+        return;
+    };
+    let mut rec = Vec::new();
+    t.close_notify(&mut rec);
+    let mut pos = 0;
+    let _ = write_nonblocking(c, &rec, &mut pos);
 }
 
 /// Bytes written to the socket that its peer has not taken yet (the

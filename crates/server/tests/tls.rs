@@ -640,6 +640,16 @@ fn tls12_client(
     port: u16,
     ca: &str,
 ) -> rustls::StreamOwned<rustls::ClientConnection, std::net::TcpStream> {
+    raw_tls_client(port, ca, &rustls::version::TLS12)
+}
+
+/// A handshake in one TLS `version` after INFO, then CONNECT/PING;
+/// returns the connection (kept open).
+fn raw_tls_client(
+    port: u16,
+    ca: &str,
+    version: &'static rustls::SupportedProtocolVersion,
+) -> rustls::StreamOwned<rustls::ClientConnection, std::net::TcpStream> {
     use rustls::pki_types::pem::PemObject;
     use std::io::{BufRead, Read, Write};
     let mut roots = rustls::RootCertStore::empty();
@@ -649,7 +659,7 @@ fn tls12_client(
     let cfg = rustls::ClientConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
     ))
-    .with_protocol_versions(&[&rustls::version::TLS12])
+    .with_protocol_versions(&[version])
     .unwrap()
     .with_root_certificates(roots)
     .with_no_client_auth();
@@ -663,7 +673,7 @@ fn tls12_client(
     let conn =
         rustls::ClientConnection::new(Arc::new(cfg), "127.0.0.1".try_into().unwrap()).unwrap();
     let mut tls = rustls::StreamOwned::new(conn, sock);
-    tls.write_all(b"CONNECT {\"verbose\":false,\"name\":\"tls12\"}\r\nPING\r\n")
+    tls.write_all(b"CONNECT {\"verbose\":false,\"name\":\"raw-tls\"}\r\nPING\r\n")
         .unwrap();
     let mut got = Vec::new();
     let mut b = [0u8; 256];
@@ -705,4 +715,109 @@ fn cipher_suites_and_curves_as_nats_server() {
             "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305".to_string()
         )
     );
+}
+
+/// A client that sends its close_notify gets the server's close_notify
+/// back at once, and no application data after it (a server PING or
+/// message there is what OpenSSL reports as "application data after close
+/// notify").
+#[test]
+fn close_notify_ends_the_session_as_nats_server() {
+    use std::io::{Read, Write};
+    let pki = make_pki("tls-close-notify");
+    let conf = tls_config(&pki, false);
+    for bin in [common::reference_bin(), common::rnatsd_bin()] {
+        let srv = ServerProc::start_bin(&bin, Some(&conf), &[]);
+        for version in [&rustls::version::TLS12, &rustls::version::TLS13] {
+            let mut tls = raw_tls_client(srv.port, &pki.path("ca.pem"), version);
+            tls.write_all(b"SUB x 1\r\n").unwrap();
+            tls.conn.send_close_notify();
+            tls.flush().unwrap();
+            let start = std::time::Instant::now();
+            let mut rest = Vec::new();
+            let r = tls.read_to_end(&mut rest);
+            assert!(
+                r.is_ok(),
+                "{bin} {version:?}: no close_notify back: {r:?} after {:?}",
+                start.elapsed()
+            );
+            assert!(
+                rest.is_empty(),
+                "{bin} {version:?}: data after close_notify: {:?}",
+                String::from_utf8_lossy(&rest)
+            );
+            assert!(start.elapsed() < Duration::from_secs(1), "{bin}");
+        }
+    }
+}
+
+/// async-nats over TLS: connect, subscribe, request, close. Neither side
+/// reports an error, and both servers record a clean client close.
+#[tokio::test]
+async fn async_nats_tls_session_closes_cleanly() {
+    let pki = make_pki("tls-clean-close");
+    for bin in [common::reference_bin(), common::rnatsd_bin()] {
+        let srv = ServerProc::start_bin(&bin, Some(&tls_config(&pki, false)), &["-m", "-1"]);
+        let events = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let connect = || {
+            let seen = events.clone();
+            async_nats::ConnectOptions::new()
+                .add_root_certificates(PathBuf::from(pki.path("ca.pem")))
+                .require_tls(true)
+                .max_reconnects(Some(0))
+                .event_callback(move |e| {
+                    let seen = seen.clone();
+                    async move { seen.lock().unwrap().push(e.to_string()) }
+                })
+                .connect(format!("tls://127.0.0.1:{}", srv.port))
+        };
+        let svc = connect().await.unwrap();
+        let cli = connect().await.unwrap();
+        let mut reqs = svc.subscribe("tls.echo").await.unwrap();
+        svc.flush().await.unwrap();
+        let _ = svc.request("_sync", "".into()).await;
+        let responder = tokio::spawn({
+            let svc = svc.clone();
+            async move {
+                let m = reqs.next().await.unwrap();
+                svc.publish(m.reply.unwrap(), m.payload).await.unwrap();
+                svc.flush().await.unwrap();
+            }
+        });
+        let r = tokio::time::timeout(Duration::from_secs(5), cli.request("tls.echo", "hi".into()))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(&r.payload[..], b"hi");
+        responder.await.unwrap();
+        cli.drain().await.unwrap();
+        svc.drain().await.unwrap();
+        drop((cli, svc));
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        let closed = loop {
+            let c = common::http_json(srv.http_port, "/connz?state=closed");
+            if c["num_connections"].as_u64() == Some(2) || std::time::Instant::now() > deadline {
+                break c;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        let reasons: Vec<&str> = closed["connections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["reason"].as_str().unwrap_or_default())
+            .collect();
+        assert_eq!(
+            reasons,
+            ["Client Closed", "Client Closed"],
+            "{bin}: {closed}"
+        );
+        let events = events.lock().unwrap().clone();
+        assert!(
+            events
+                .iter()
+                .all(|e| ["connected", "draining", "disconnected", "closed"].contains(&e.as_str())),
+            "{bin}: {events:?}"
+        );
+    }
 }

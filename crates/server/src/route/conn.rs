@@ -282,6 +282,9 @@ impl RouteConn {
                             if let Err(reason) = res {
                                 return reason;
                             }
+                            if self.shared.tls.get().is_some_and(|t| t.peer_closed()) {
+                                return ClosedReason::ClientClosed;
+                            }
                             if !self.fan.stalled.is_empty() {
                                 crate::outbound::stall(&mut self.fan.stalled, Duration::from_millis(25)).await;
                             }
