@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
-# Side-by-side benchmark of rnatsd and the reference nats-server.
+# Side-by-side benchmark of rnatsd and the reference nats-server 2.12.4.
 #
-# Starts both servers (rnatsd from a release build, nats-server from Debian's
-# package) on free ports, runs the same workloads against each, alternating
-# A/B for ROUNDS rounds, and prints per workload: delivered messages/s, server
-# CPU time per delivered message (from /proc/PID/stat), peak RSS, and the
-# rnatsd/nats-server ratio. Then the RSS of each server holding IDLE idle
-# client connections.
+# Starts both servers (rnatsd from a release build, nats-server 2.12.4 from
+# scripts/reference.sh) on free ports with the default configuration, as
+# users run them, and runs the same workloads against each, alternating A/B
+# for ROUNDS rounds. The load comes from `rnats bench`, which is built on
+# async-nats (`--raw-pub` rows: a flat-out raw TCP publisher writing
+# pre-encoded PUBs in 64 KiB writes, async-nats subscribers). Prints per
+# workload: delivered messages/s, server CPU time per delivered message
+# (from /proc/PID/stat), the rnatsd/nats-server ratio, and each server's
+# peak RSS during that workload. The 4 MB row runs on a second pair started
+# with `max_payload: 4MB` (labelled), since 1 MB is the default limit. Then
+# the RSS of each server holding IDLE idle client connections, and the
+# slow consumers each server closed (0 expected: every subscriber reads).
 #
 #   bash bench/compare.sh            # ROUNDS=3 IDLE=5000 by default
 #   ROUNDS=5 bash bench/compare.sh
@@ -17,26 +23,26 @@ cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3}
 IDLE=${IDLE:-5000}
 
-command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || {
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nats-server >/dev/null
-}
-GO_BIN=$(command -v nats-server || echo /usr/sbin/nats-server)
+GO_BIN=$(ref_bin)
 cargo build --release -q -p rnatsd -p rnats
 RN_BIN=target/release/rnatsd
 RNATS=target/release/rnats
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
-
-
-RN_PORT=$(free_port); GO_PORT=$(free_port)
 CONF=$(mktemp -d)
-printf 'max_payload: 4194304\nmax_pending: 256MB\n' > "$CONF/bench.conf"
-"$RN_BIN" -a 127.0.0.1 -p "$RN_PORT" -c "$CONF/bench.conf" 2>"$CONF/rnatsd.log" &
+printf 'max_payload: 4MB\n' > "$CONF/big.conf"
+RN_PORT=$(free_port); GO_PORT=$(free_port); RN4_PORT=$(free_port); GO4_PORT=$(free_port)
+"$RN_BIN" -a 127.0.0.1 -p "$RN_PORT" 2>"$CONF/rnatsd.log" &
 RN_PID=$!
-"$GO_BIN" -a 127.0.0.1 -p "$GO_PORT" -c "$CONF/bench.conf" 2>"$CONF/nats-server.log" &
+"$GO_BIN" -a 127.0.0.1 -p "$GO_PORT" 2>"$CONF/nats-server.log" &
 GO_PID=$!
-trap 'kill $RN_PID $GO_PID 2>/dev/null; rm -rf "$CONF"' EXIT
+"$RN_BIN" -a 127.0.0.1 -p "$RN4_PORT" -c "$CONF/big.conf" 2>"$CONF/rnatsd4.log" &
+RN4_PID=$!
+"$GO_BIN" -a 127.0.0.1 -p "$GO4_PORT" -c "$CONF/big.conf" 2>"$CONF/nats-server4.log" &
+GO4_PID=$!
+trap 'kill $RN_PID $GO_PID $RN4_PID $GO4_PID 2>/dev/null; rm -rf "$CONF"' EXIT
 sleep 1
+echo "reference: $("$GO_BIN" -v)"
 
 idle_rss() { # port pid
   local base after
@@ -68,50 +74,58 @@ rn_idle=$(idle_rss "$RN_PORT" "$RN_PID")
 go_idle=$(idle_rss "$GO_PORT" "$GO_PID")
 echo "memory per idle connection, fresh servers ($IDLE connections): rnatsd ${rn_idle} B, nats-server ${go_idle} B, ratio $(python3 -c "print(round($rn_idle/max(1,$go_idle),2))")"
 
-# workload name, then rnats bench arguments
+# workload name|server pair (default or 4mb)|rnats bench arguments
 WORKLOADS=(
-  "pub-sub-16B|--msgs 1000000 --size 16 --sub 1"
-  "fanout4-16B|--msgs 500000 --size 16 --sub 4"
-  "queue4-16B|--msgs 1000000 --size 16 --sub 4 --queue"
-  "reqrep-16B|--msgs 20000 --size 16 --sub 1 --request"
-  "pub-sub-1MB|--msgs 400 --size 1048576 --sub 1"
-  "pub-sub-4MB|--msgs 100 --size 4194304 --sub 1"
+  "pub-sub-16B-3M|default|--msgs 3000000 --size 16 --sub 1"
+  "fanout4-16B-3M|default|--msgs 3000000 --size 16 --sub 4"
+  "flat-out-16B-3M|default|--msgs 3000000 --size 16 --sub 1 --raw-pub"
+  "flat-out-fanout4-16B-3M|default|--msgs 3000000 --size 16 --sub 4 --raw-pub"
+  "queue4-16B|default|--msgs 1000000 --size 16 --sub 4 --queue"
+  "reqrep-16B|default|--msgs 20000 --size 16 --sub 1 --request"
+  "pub-sub-1MB|default|--msgs 400 --size 1048576 --sub 1"
+  "pub-sub-4MB (max_payload 4MB)|4mb|--msgs 100 --size 4194304 --sub 1"
 )
 
-declare -A CPU DELIV RATE P99
+declare -A CPU DELIV RATE P99 HWM
 run_one() { # label pid port args...
   local label=$1 pid=$2 port=$3; shift 3
   local c0 c1 out
+  reset_hwm "$pid"
   c0=$(cpu_ticks "$pid")
   out=$("$RNATS" -s "nats://127.0.0.1:$port" bench --json --no-progress "$@")
   c1=$(cpu_ticks "$pid")
-  local delivered rate p99
+  local delivered rate p99 hwm
   delivered=$(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["delivered"])')
   rate=$(echo "$out" | python3 -c 'import json,sys; print(int(json.load(sys.stdin)["delivered_msgs_per_sec"]))')
   p99=$(echo "$out" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d.get("latency_us",{}).get("p99",""))')
+  hwm=$(hwm_kb "$pid")
   CPU[$label]=$(( ${CPU[$label]:-0} + c1 - c0 ))
   DELIV[$label]=$(( ${DELIV[$label]:-0} + delivered ))
   RATE[$label]="${RATE[$label]:-} $rate"
   P99[$label]="${P99[$label]:-} $p99"
+  (( hwm > ${HWM[$label]:-0} )) && HWM[$label]=$hwm
+  return 0
 }
 
-
-printf '%-14s %14s %14s %12s %12s %8s %10s %10s\n' workload rn_msgs/s go_msgs/s rn_ns/msg go_ns/msg cpu_ratio rn_p99us go_p99us
+printf '%-30s %12s %12s %10s %10s %9s %9s %9s %9s %9s\n' workload rn_msgs/s go_msgs/s rn_ns/msg go_ns/msg cpu_ratio rn_p99us go_p99us rn_MiB go_MiB
 for w in "${WORKLOADS[@]}"; do
-  name=${w%%|*}; args=${w#*|}
+  IFS='|' read -r name pair args <<<"$w"
+  if [ "$pair" = 4mb ]; then rp=$RN4_PID; rport=$RN4_PORT; gp=$GO4_PID; gport=$GO4_PORT
+  else rp=$RN_PID; rport=$RN_PORT; gp=$GO_PID; gport=$GO_PORT; fi
   for ((r = 0; r < ROUNDS; r++)); do
     # shellcheck disable=SC2086
-    run_one "rn-$name" "$RN_PID" "$RN_PORT" $args
+    run_one "rn-$name" "$rp" "$rport" $args
     # shellcheck disable=SC2086
-    run_one "go-$name" "$GO_PID" "$GO_PORT" $args
+    run_one "go-$name" "$gp" "$gport" $args
   done
   rn_ns=$(python3 -c "print(round(${CPU[rn-$name]}*1e9/$TCK/max(1,${DELIV[rn-$name]})))")
   go_ns=$(python3 -c "print(round(${CPU[go-$name]}*1e9/$TCK/max(1,${DELIV[go-$name]})))")
   ratio=$(python3 -c "print(round(${rn_ns}/max(1,${go_ns}),2))")
-  printf '%-14s %14s %14s %12s %12s %8s %10s %10s\n' "$name" \
+  printf '%-30s %12s %12s %10s %10s %9s %9s %9s %9s %9s\n' "$name" \
     "$(echo "${RATE[rn-$name]}" | median)" "$(echo "${RATE[go-$name]}" | median)" \
-    "$rn_ns" "$go_ns" "$ratio" "$(echo "${P99[rn-$name]}" | median)" "$(echo "${P99[go-$name]}" | median)"
+    "$rn_ns" "$go_ns" "$ratio" "$(echo "${P99[rn-$name]}" | median)" "$(echo "${P99[go-$name]}" | median)" \
+    "$(( ${HWM[rn-$name]} / 1024 ))" "$(( ${HWM[go-$name]} / 1024 ))"
 done
 echo
-echo "peak RSS after the workloads: rnatsd $(hwm_kb $RN_PID) KiB, nats-server $(hwm_kb $GO_PID) KiB"
-
+slow() { grep -c 'Slow Consumer' "$1" || true; }
+echo "slow consumers closed: rnatsd $(slow "$CONF/rnatsd.log") + $(slow "$CONF/rnatsd4.log"), nats-server $(slow "$CONF/nats-server.log") + $(slow "$CONF/nats-server4.log")"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Route benchmark: publishers on node A, subscribers on node B of a two-node
-# cluster, for an rnatsd pair and a nats-server pair (Debian's package),
-# alternating A/B for ROUNDS rounds. Prints per workload the delivered
+# cluster, for an rnatsd pair and a nats-server 2.12.4 pair (from
+# scripts/reference.sh), both on the default configuration, alternating A/B
+# for ROUNDS rounds. Prints per workload the delivered
 # messages/s, the CPU time of both servers per delivered message (from
 # /proc/PID/stat) and the rnatsd/nats-server ratio.
 #
@@ -12,23 +13,19 @@ cd "$(dirname "$0")/.."
 . bench/lib.sh
 ROUNDS=${ROUNDS:-3}
 
-command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || {
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nats-server >/dev/null
-}
-GO_BIN=$(command -v nats-server || echo /usr/sbin/nats-server)
+GO_BIN=$(ref_bin)
 cargo build --release -q -p rnatsd -p rnats
 RN_BIN=target/release/rnatsd
 RNATS=target/release/rnats
 
 DIR=$(mktemp -d)
-printf 'max_pending: 256MB\n' > "$DIR/bench.conf"
 
 PIDS=()
 # start BIN NAME -> sets PORT_<NAME>, PID_<NAME>; ROUTE_TO is a cluster port
 start() {
   local bin=$1 name=$2 cport=$3 route=${4:-}
   local port; port=$(free_port)
-  local args=(-a 127.0.0.1 -p "$port" -c "$DIR/bench.conf" --cluster "nats://127.0.0.1:$cport" --cluster_name bench -n "$name")
+  local args=(-a 127.0.0.1 -p "$port" --cluster "nats://127.0.0.1:$cport" --cluster_name bench -n "$name")
   [ -n "$route" ] && args+=(--routes "nats://127.0.0.1:$route")
   "$bin" "${args[@]}" 2>"$DIR/$name.log" &
   PIDS+=($!)

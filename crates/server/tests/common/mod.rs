@@ -41,6 +41,23 @@ pub fn reference_bin() -> String {
     panic!("the reference nats-server is not installed: run scripts/test.sh, which installs it");
 }
 
+/// Path of nats-server 2.12.4, the release rnatsd matches:
+/// `RNATSD_REFERENCE_212` when set, else where `scripts/reference.sh`
+/// installs it (scripts/test.sh runs that first).
+pub fn reference_212_bin() -> String {
+    if let Ok(p) = std::env::var("RNATSD_REFERENCE_212") {
+        return p;
+    }
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../target/reference/nats-server-2.12.4/bin/nats-server");
+    if !p.exists() {
+        panic!(
+            "nats-server 2.12.4 is not installed: run scripts/reference.sh (scripts/test.sh does)"
+        );
+    }
+    p.display().to_string()
+}
+
 /// Path of the rnatsd binary under test.
 pub fn rnatsd_bin() -> String {
     env!("CARGO_BIN_EXE_rnatsd").to_string()
