@@ -1,0 +1,153 @@
+//! PUB/HPUB (with no_responders), SUB and UNSUB.
+
+use super::*;
+
+impl Conn {
+    pub(super) fn on_pub(&mut self, p: PubOp<'_>) -> Step {
+        let header_len = match p.header_len {
+            Some(_) if !self.connect.headers => {
+                crate::error!("{} - message headers not supported", self.shared.log_prefix);
+                return Err(ClosedReason::ProtocolViolation);
+            }
+            Some(0) => None,
+            h => h,
+        };
+        if self.connect.pedantic && !sublist::is_valid_literal_subject(p.subject) {
+            self.send_err("Invalid Publish Subject");
+        }
+        self.in_msgs += 1;
+        self.in_bytes += p.payload.len() as u64;
+        if let Some(perms) = self.perms.as_mut() {
+            if !perms.can_publish(p.subject, &self.shared.replies) {
+                let subject = String::from_utf8_lossy(p.subject);
+                let text = format!(
+                    "Permissions Violation for Publish to {}",
+                    crate::config::go_quote(&subject)
+                );
+                crate::error!("{} - {text}", self.shared.log_prefix);
+                self.send_err(&text);
+                return Ok(());
+            }
+        }
+        self.ok();
+        let msg = Msg {
+            subject: p.subject,
+            reply: p.reply,
+            header_len,
+            payload: p.payload,
+        };
+        let acc = self.account.clone();
+        let delivered = self
+            .fan
+            .publish(&acc, &msg, self.shared.cid, self.connect.echo);
+        if !delivered && self.connect.no_responders {
+            if let Some(reply) = p.reply {
+                self.no_responders(reply);
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn no_responders(&mut self, reply: &[u8]) {
+        let result = self.account.sublist.read().match_subject(reply);
+        let Some(sub) = result
+            .psubs
+            .iter()
+            .find(|s| s.0.client.cid == self.shared.cid)
+        else {
+            return;
+        };
+        let hdr = proto::encode::NO_RESPONDERS_HDR;
+        self.scratch.clear();
+        proto::encode::msg(
+            &mut self.scratch,
+            reply,
+            &sub.0.sid,
+            None,
+            Some(hdr.len()),
+            hdr,
+        );
+        let bytes = std::mem::take(&mut self.scratch);
+        self.send_proto(&bytes);
+        self.scratch = bytes;
+    }
+
+    pub(super) fn on_sub(&mut self, subject: &[u8], queue: Option<&[u8]>, sid: &[u8]) -> Step {
+        if !sublist::is_valid_subject(subject) {
+            self.send_err("Invalid Subject");
+            return Ok(());
+        }
+        if self
+            .perms
+            .as_ref()
+            .is_some_and(|p| !p.can_subscribe(subject, queue))
+        {
+            let subj = crate::config::go_quote(&String::from_utf8_lossy(subject));
+            let text = match queue {
+                Some(q) => format!(
+                    "Permissions Violation for Subscription to {subj} using queue {}",
+                    crate::config::go_quote(&String::from_utf8_lossy(q))
+                ),
+                None => format!("Permissions Violation for Subscription to {subj}"),
+            };
+            crate::error!("{} - {text}", self.shared.log_prefix);
+            self.send_err(&text);
+            return Ok(());
+        }
+        let deny = self.perms.as_ref().and_then(|p| p.delivery_filter(subject));
+        {
+            let mut subs = self.shared.subs.lock();
+            if subs.contains_key(sid) {
+                drop(subs);
+                self.ok();
+                return Ok(());
+            }
+            if self.effective_limits().1.is_some_and(|m| subs.len() >= m) {
+                drop(subs);
+                crate::error!(
+                    "{} - maximum subscriptions exceeded",
+                    self.shared.log_prefix
+                );
+                self.send_err("maximum subscriptions exceeded");
+                return Ok(());
+            }
+            let sub = Arc::new(Subscription {
+                client: self.shared.clone(),
+                subject: subject.into(),
+                queue: queue.map(Into::into),
+                sid: sid.into(),
+                max: AtomicU64::new(0),
+                delivered: AtomicU64::new(0),
+                acc: self.account.clone(),
+                qw: AtomicU32::new(1),
+                deny,
+            });
+            subs.insert(sid.into(), sub.clone());
+            drop(subs);
+            let _ = self
+                .account
+                .sublist
+                .write()
+                .insert(subject, queue, SubRef(sub));
+            self.srv
+                .routes
+                .local_interest(&self.account, subject, queue, 1);
+        }
+        self.ok();
+        Ok(())
+    }
+
+    pub(super) fn on_unsub(&mut self, sid: &[u8], max: Option<u64>) -> Step {
+        let sub = self.shared.subs.lock().get(sid).cloned();
+        if let Some(sub) = sub {
+            match max {
+                Some(m) if m > 0 && sub.delivered.load(Ordering::Acquire) < m => {
+                    sub.max.store(m, Ordering::Release);
+                }
+                _ => remove_sub(&self.srv, &sub),
+            }
+        }
+        self.ok();
+        Ok(())
+    }
+}
