@@ -5,11 +5,11 @@
 
 mod common;
 use common::jwt::{creds, mint, nonce_of, now, sign};
+use common::ws::WsRaw;
 use common::ServerProc;
 use nkeys::KeyPair;
 use serde_json::{json, Value};
-use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::io::Read;
 use std::time::{Duration, Instant};
 
 /// The operator, accounts and user keys of the tests.
@@ -552,105 +552,19 @@ fn a_user_is_disconnected_when_its_jwt_expires() {
     }
 }
 
-/// A raw websocket client: the upgrade with `headers`, then frames.
-struct Ws {
-    s: TcpStream,
-    buf: Vec<u8>,
-}
-
-impl Ws {
-    fn connect(port: u16, headers: &str) -> Ws {
-        let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-        write!(
-            s,
-            "GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{headers}\r\n"
-        )
-        .unwrap();
-        let mut w = Ws { s, buf: Vec::new() };
-        while !w.buf.windows(4).any(|x| x == b"\r\n\r\n") {
-            assert!(w.fill(), "no upgrade response");
-        }
-        let i = w.buf.windows(4).position(|x| x == b"\r\n\r\n").unwrap();
-        let head: Vec<u8> = w.buf.drain(..i + 4).collect();
-        assert!(
-            head.starts_with(b"HTTP/1.1 101"),
-            "{}",
-            String::from_utf8_lossy(&head)
-        );
-        w
-    }
-
-    fn fill(&mut self) -> bool {
-        self.s
-            .set_read_timeout(Some(Duration::from_secs(5)))
-            .unwrap();
-        let mut tmp = [0u8; 8192];
-        match self.s.read(&mut tmp) {
-            Ok(0) | Err(_) => false,
-            Ok(n) => {
-                self.buf.extend_from_slice(&tmp[..n]);
-                true
-            }
-        }
-    }
-
-    fn send(&mut self, payload: &[u8]) {
-        let mut f = vec![0x82u8];
-        assert!(payload.len() < 65536);
-        if payload.len() <= 125 {
-            f.push(0x80 | payload.len() as u8);
-        } else {
-            f.push(0x80 | 126);
-            f.extend_from_slice(&(payload.len() as u16).to_be_bytes());
-        }
-        let mask = [1u8, 2, 3, 4];
-        f.extend_from_slice(&mask);
-        f.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i & 3]));
-        self.s.write_all(&f).unwrap();
-    }
-
-    /// Protocol text until `want` appears or the connection ends.
-    fn text_until(&mut self, want: &str) -> String {
-        let mut text = String::new();
-        loop {
-            while self.buf.len() >= 2 {
-                let len = (self.buf[1] & 0x7f) as usize;
-                let (hdr, len) = match len {
-                    126 if self.buf.len() >= 4 => {
-                        (4, u16::from_be_bytes([self.buf[2], self.buf[3]]) as usize)
-                    }
-                    126 => break,
-                    127 => panic!("large frame"),
-                    n => (2, n),
-                };
-                if self.buf.len() < hdr + len {
-                    break;
-                }
-                let op = self.buf[0] & 0x0f;
-                let body: Vec<u8> = self.buf.drain(..hdr + len).skip(hdr).collect();
-                if op == 2 || op == 1 {
-                    text.push_str(&String::from_utf8_lossy(&body));
-                }
-            }
-            if text.contains(want) || !self.fill() {
-                return text;
-            }
-        }
-    }
-}
-
 fn ws_outcome(port: u16, cookie: Option<&str>, connect: Value, user: &KeyPair) -> String {
     let headers = cookie
         .map(|c| format!("Cookie: other=1; {c}\r\n"))
         .unwrap_or_default();
-    let mut w = Ws::connect(port, &headers);
+    let (mut w, head) = WsRaw::connect(port, &headers);
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
     let info = w.text_until("\r\n");
     let nonce = nonce_of(info.lines().next().unwrap());
     let mut c = connect;
     if c.get("sig").is_some() {
         c["sig"] = json!(sign(user, &nonce));
     }
-    w.send(format!("CONNECT {c}\r\nPING\r\n").as_bytes());
+    w.send_binary(format!("CONNECT {c}\r\nPING\r\n").as_bytes());
     let out = w.text_until("PONG\r\n");
     out.lines()
         .filter(|l| *l != "+OK")

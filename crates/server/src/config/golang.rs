@@ -237,11 +237,17 @@ pub(crate) fn split_host_port(hp: &str) -> Result<(String, String), String> {
 
 /// Go's `strconv.Atoi` (optional sign, decimal digits, no overflow).
 pub(crate) fn atoi(s: &str) -> Option<i64> {
+    go_atoi(s).ok()
+}
+
+/// Go's `strconv.Atoi` on a 64-bit platform; the error text is Go's.
+pub fn go_atoi(s: &str) -> Result<i64, String> {
+    let err = |what: &str| format!("strconv.Atoi: parsing {}: {what}", go_quote(s));
     let digits = s.strip_prefix(['+', '-']).unwrap_or(s);
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
+        return Err(err("invalid syntax"));
     }
-    s.parse().ok()
+    s.parse().map_err(|_| err("value out of range"))
 }
 
 /// Go's `parseListen`: a port, or `host:port`.

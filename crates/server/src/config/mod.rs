@@ -16,7 +16,7 @@ mod accounts;
 mod auth;
 mod exports;
 mod features;
-mod golang;
+pub(crate) mod golang;
 mod keys;
 mod links;
 mod mapping;

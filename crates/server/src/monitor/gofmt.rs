@@ -22,30 +22,7 @@ fn frac(v: u64, prec: u32) -> (u64, String) {
 /// Go's `time.Duration.String`: `0s`, `310ns`, `1.5µs`, `2.25ms`, `1m2.5s`,
 /// `1h0m0s`.
 pub fn duration(d: Duration) -> String {
-    let u = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
-    if u == 0 {
-        return "0s".into();
-    }
-    if u < 1_000_000_000 {
-        let (unit, prec) = match u {
-            0..=999 => ("ns", 0),
-            1_000..=999_999 => ("µs", 3),
-            _ => ("ms", 6),
-        };
-        let (int, f) = frac(u, prec);
-        return format!("{int}{f}{unit}");
-    }
-    let (secs, f) = frac(u, 9);
-    let mins = secs / 60;
-    let mut out = String::new();
-    if mins > 0 {
-        if mins >= 60 {
-            out.push_str(&format!("{}h", mins / 60));
-        }
-        out.push_str(&format!("{}m", mins % 60));
-    }
-    out.push_str(&format!("{}{f}s", secs % 60));
-    out
+    crate::config::golang::go_duration_string(i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
 }
 
 /// A round trip time as nats-server shows it: truncated to microseconds
@@ -185,27 +162,7 @@ pub fn parse_bool(s: &str) -> Result<bool, String> {
     }
 }
 
-/// Go's `strconv.Atoi` on a 64-bit platform; the error text is Go's.
-pub fn atoi(s: &str) -> Result<i64, String> {
-    let err = |what: &str| format!("strconv.Atoi: parsing {}: {what}", quote(s));
-    let (neg, digits) = match s.as_bytes().first() {
-        Some(b'-') => (true, &s[1..]),
-        Some(b'+') => (false, &s[1..]),
-        _ => (false, s),
-    };
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(err("invalid syntax"));
-    }
-    let mut v: i128 = 0;
-    for b in digits.bytes() {
-        v = v * 10 + i128::from(b - b'0');
-        if v > i128::from(i64::MAX) + 1 {
-            return Err(err("value out of range"));
-        }
-    }
-    let v = if neg { -v } else { v };
-    i64::try_from(v).map_err(|_| err("value out of range"))
-}
+pub use crate::config::golang::go_atoi as atoi;
 
 /// Go's `strconv.ParseUint(s, 10, 64)`; the error text is Go's.
 pub fn parse_uint(s: &str) -> Result<u64, String> {
