@@ -2,7 +2,7 @@
 //! frames, and gives the same bytes however the input is split.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use rnatsd::ws::{Control, Decoder};
+use rnatsd::transport::ws::{Control, Decoder};
 
 fn run(chunks: &[&[u8]], compress: bool) -> Option<(Vec<u8>, Vec<Control>)> {
     let mut d = Decoder::new(compress, 1 << 16);

@@ -1,40 +1,35 @@
 //! rnatsd: a NATS server, drop-in compatible with nats-server.
 //!
-//! Module map: [`flags`] and [`config`] build [`options::Options`];
-//! [`server`] owns the shared state and the listener; [`conn`] serves one
-//! client's input; [`outbound`] queues and writes what clients receive;
-//! [`auth`] checks credentials; [`closed`] records why connections ended;
-//! [`signals`] handles process signals and `--signal`; [`reload`] applies
-//! a changed config file to the running server; [`log`] writes
-//! nats-server-style log lines; [`monitor`] serves HTTP monitoring.
+//! Module map (layers bottom up; `docs/ARCHITECTURE.md` has the rules,
+//! `tests/layers.rs` checks them): [`config`] builds
+//! [`config::options::Options`] from flags and the config file; [`auth`]
+//! checks credentials and permissions, [`accounts`] holds the subject
+//! spaces, [`transport`] does TLS and websocket framing; [`delivery`] is
+//! the message path; [`server`] owns the shared state and the listener;
+//! [`client`] serves one client's input and [`route`] one route's;
+//! [`monitor`] serves HTTP monitoring and [`process`] signals, reloads and
+//! the health probe. [`log`] and [`util`] serve every layer.
 
 pub mod accounts;
 pub mod auth;
-pub mod certmap;
-pub mod closed;
+pub mod client;
+pub mod cluster;
 pub mod config;
-pub mod conn;
-pub mod fanout;
-pub mod flags;
-pub mod health;
-pub mod jwtauth;
+pub mod delivery;
 pub mod log;
 pub mod monitor;
-pub mod options;
-pub mod outbound;
-pub mod perms;
-pub mod reload;
+pub mod process;
 pub mod route;
 pub mod server;
-pub mod signals;
-pub mod tls;
+pub mod transport;
 pub mod util;
-pub mod writer;
-pub mod ws;
-pub mod ws_listen;
 
-use options::{Options, NATS_VERSION, RNATSD_VERSION};
+use client::ws_listen;
+use config::options::{Options, NATS_VERSION, RNATSD_VERSION};
+use delivery::closed;
+use process::signals;
 use std::sync::Arc;
+use transport::tls;
 
 /// Starts the server and serves until it shuts down.
 pub async fn serve(opts: Options) -> std::io::Result<()> {
@@ -121,7 +116,7 @@ pub async fn serve(opts: Options) -> std::io::Result<()> {
     if opts.cluster.port != 0 {
         route::start(&srv).await?;
     }
-    tokio::spawn(srv.clone().accept_loop(listener));
+    tokio::spawn(client::accept_loop(srv.clone(), listener));
     if let Some(l) = ws_listener {
         tokio::spawn(ws_listen::accept_loop(srv.clone(), l));
     }

@@ -1,7 +1,9 @@
 //! The `rnatsd` binary: flags, config, logging, then the server.
 
-use rnatsd::options::{Options, NATS_VERSION, RNATSD_VERSION};
-use rnatsd::{config, flags, log, signals};
+use rnatsd::config::options::{Options, NATS_VERSION, RNATSD_VERSION};
+use rnatsd::config::{self, flags};
+use rnatsd::log;
+use rnatsd::process::signals;
 use std::process::ExitCode;
 
 /// Pins glibc malloc's mmap threshold at its initial 128 KiB. By default
@@ -45,7 +47,7 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     if f.is_set("healthcheck") {
-        return rnatsd::health::run(f.rest.first().map(String::as_str));
+        return rnatsd::process::health::run(f.rest.first().map(String::as_str));
     }
     let mut opts = match f.get("config") {
         Some(path) => match if f.is_set("test") {
@@ -66,7 +68,7 @@ fn main() -> ExitCode {
         eprintln!("rnatsd: {e}");
         return ExitCode::from(1);
     }
-    rnatsd::reload::set_cli_flags(f.clone());
+    rnatsd::process::reload::set_cli_flags(f.clone());
     if let Some(cmd) = f.get("signal") {
         return match signals::send(cmd, opts.pid_file.as_deref()) {
             Ok(()) => ExitCode::SUCCESS,

@@ -1,9 +1,9 @@
 //! The server: shared state behind one handle, the client listener and its
 //! accept loop, lame duck mode and shutdown.
 
-use crate::closed::{ClosedClient, ClosedReason, ClosedRing, SubDetail};
-use crate::options::{Options, NATS_VERSION};
-use crate::outbound::{ClientShared, SubRef};
+use crate::config::options::{Options, NATS_VERSION};
+use crate::delivery::closed::{ClosedClient, ClosedReason, ClosedRing, SubDetail};
+use crate::delivery::outbound::{ClientShared, SubRef};
 use parking_lot::{Mutex, RwLock};
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -54,7 +54,7 @@ pub struct Server {
     /// Accounts (the global one shares `sublist`).
     pub accounts: crate::accounts::Accounts,
     /// The cluster: routes to the other servers.
-    pub routes: crate::route::Routes,
+    pub routes: crate::cluster::Routes,
     /// Connected clients by cid.
     pub clients: Mutex<HashMap<u64, ClientEntry>>,
     next_cid: AtomicU64,
@@ -86,7 +86,7 @@ pub struct Server {
     /// Bumped on every successful reload; connections watch it.
     reloads: tokio::sync::watch::Sender<u64>,
     /// Operator mode: the trusted keys and accounts (`None` otherwise).
-    trust: RwLock<Option<Arc<crate::jwtauth::Trust>>>,
+    trust: RwLock<Option<Arc<crate::auth::jwt::Trust>>>,
 }
 
 impl Server {
@@ -96,7 +96,7 @@ impl Server {
         let name = opts.server_name.clone().unwrap_or_else(|| id.clone());
         let start_time = chrono::Utc::now();
         let global = Arc::new(RwLock::new(Sublist::new()));
-        let trust = crate::jwtauth::Trust::from_options(&opts).map(Arc::new);
+        let trust = crate::auth::jwt::Trust::from_options(&opts).map(Arc::new);
         let accounts = crate::accounts::Accounts::new(&opts, global.clone(), trust.as_deref());
         Arc::new(Server {
             trust: RwLock::new(trust),
@@ -105,7 +105,7 @@ impl Server {
             id,
             name,
             accounts,
-            routes: crate::route::Routes::default(),
+            routes: crate::cluster::Routes::default(),
             sublist: global,
             clients: Mutex::new(HashMap::new()),
             next_cid: AtomicU64::new(0),
@@ -132,13 +132,13 @@ impl Server {
 
     /// Replaces the options (reload).
     pub fn set_opts(&self, opts: Options) {
-        *self.trust.write() = crate::jwtauth::Trust::from_options(&opts).map(Arc::new);
+        *self.trust.write() = crate::auth::jwt::Trust::from_options(&opts).map(Arc::new);
         *self.opts.write() = Arc::new(opts);
         *self.config_time.lock() = chrono::Utc::now();
     }
 
     /// Operator mode's trust chain, when the server is in operator mode.
-    pub fn trust(&self) -> Option<Arc<crate::jwtauth::Trust>> {
+    pub fn trust(&self) -> Option<Arc<crate::auth::jwt::Trust>> {
         self.trust.read().clone()
     }
 
@@ -240,7 +240,10 @@ impl Server {
 
     /// Takes every subscription of a closed connection out of its account's
     /// sublist (a client's also out of the interest announced to routes).
-    pub fn drop_subs(&self, conn: &ClientShared) -> Vec<Arc<crate::outbound::Subscription>> {
+    pub fn drop_subs(
+        &self,
+        conn: &ClientShared,
+    ) -> Vec<Arc<crate::delivery::outbound::Subscription>> {
         let subs: Vec<_> = conn.subs.lock().drain().map(|(_, s)| s).collect();
         for s in &subs {
             s.acc
@@ -312,14 +315,6 @@ impl Server {
             crate::util::host_port(&opts.host, addr.port())
         );
         Ok(listener)
-    }
-
-    /// Accepts clients until shutdown or lame duck mode.
-    pub async fn accept_loop(self: Arc<Self>, listener: TcpListener) {
-        self.accept_with(listener, "client", |srv, stream, addr| {
-            crate::conn::run(srv, stream, addr, None)
-        })
-        .await
     }
 
     /// Accepts connections on `listener` until shutdown or lame duck mode,

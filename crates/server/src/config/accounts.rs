@@ -4,7 +4,7 @@ use super::auth::{apply_default_permissions, go_value, parse_user_permissions, p
 use super::exports;
 use super::types::{AccountLimits, AccountOpts, JsAccountLimits, MapDest, Mapping};
 use super::value::{go_quote, valid_public_nkey, valid_subject, Ctx, R};
-use crate::options::{Options, User};
+use crate::config::options::{Options, User};
 use conf::{Pos, Spanned, Value};
 use std::collections::HashSet;
 

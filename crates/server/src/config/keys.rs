@@ -2,7 +2,7 @@
 
 use super::value::{go_duration, go_duration_string, go_quote, parse_listen, Ctx, R};
 use super::{accounts, auth, features, network, operator, tls, types, unsupported};
-use crate::options::{Options, User};
+use crate::config::options::{Options, User};
 use conf::{Spanned, Value};
 use std::time::Duration;
 

@@ -16,12 +16,15 @@ mod accounts;
 mod auth;
 mod exports;
 mod features;
+pub mod flags;
 pub(crate) mod golang;
 mod keys;
 mod links;
 mod mapping;
 mod network;
 pub(crate) mod operator;
+pub mod options;
+pub mod route_url;
 mod tls;
 pub mod types;
 mod validate;
@@ -32,7 +35,7 @@ mod tests;
 #[cfg(test)]
 mod tests_blocks;
 
-use crate::options::Options;
+use crate::config::options::Options;
 use conf::{Map, Value};
 use std::path::Path;
 use std::time::Duration;

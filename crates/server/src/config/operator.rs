@@ -3,7 +3,7 @@
 
 use super::types::{OperatorJwt, ResolverOpts};
 use super::value::{go_duration, go_quote, nanos, valid_public_nkey, Ctx, R};
-use crate::options::Options;
+use crate::config::options::Options;
 use conf::{Spanned, Value};
 use serde_json::Value as Json;
 

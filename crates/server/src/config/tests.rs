@@ -4,7 +4,7 @@ use super::golang::split_host_port;
 use super::types::*;
 use super::value::{go_duration, go_duration_string, go_url_ok, referenced_vars, Ctx};
 use super::*;
-use crate::options::User;
+use crate::config::options::User;
 use std::time::Duration;
 
 /// Interprets config text: (options, errors, warnings).

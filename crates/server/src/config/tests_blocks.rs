@@ -5,7 +5,7 @@
 use super::tests::{first_error, ok, parse_text};
 use super::types::*;
 use super::*;
-use crate::options::User;
+use crate::config::options::User;
 use std::time::Duration;
 
 const OPERATOR_FIXTURE: &str = include_str!("../../tests/configs/valid_operator_inline.conf");
@@ -370,7 +370,7 @@ fn flags_override_config() {
     let o =
         ok("port: 4333\nserver_name: file\ndebug: true\nauthorization { user: a, password: b }\n");
     let mut o2 = o.clone();
-    let f = crate::flags::parse(
+    let f = crate::config::flags::parse(
         &[
             "-p", "0", "-n", "flag", "-D=false", "--user", "u", "--pass", "p",
         ]

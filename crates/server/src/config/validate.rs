@@ -4,7 +4,7 @@
 use super::types::ResolverOpts;
 use super::value::{go_duration_string, go_quote, go_url_ok, valid_public_nkey, valid_subject};
 use super::ConfigError;
-use crate::options::Options;
+use crate::config::options::Options;
 
 fn err<T>(msg: impl Into<String>) -> Result<T, ConfigError> {
     Err(ConfigError(msg.into()))
@@ -96,7 +96,7 @@ fn trusted_operators(o: &Options) -> Result<(), ConfigError> {
             }
         }
     }
-    let server = version_components(crate::options::NATS_VERSION).unwrap_or((2, 9, 10));
+    let server = version_components(crate::config::options::NATS_VERSION).unwrap_or((2, 9, 10));
     for op in &o.operators {
         let want = op.assert_server_version.as_deref().unwrap_or("");
         if want.is_empty() {

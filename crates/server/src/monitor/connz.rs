@@ -4,7 +4,7 @@
 
 use super::gofmt::{self, json_pretty, since, uptime, GoTime};
 use super::{Monitor, Query, Reply};
-use crate::closed::{ClosedClient, SubDetail};
+use crate::delivery::closed::{ClosedClient, SubDetail};
 use crate::server::ClientEntry;
 use chrono::{DateTime, Utc};
 use serde::Serialize;

@@ -3,7 +3,7 @@
 
 use super::connz::GLOBAL_ACCOUNT;
 use super::{varz, Monitor};
-use crate::options::{NATS_VERSION, RNATSD_VERSION};
+use crate::config::options::{NATS_VERSION, RNATSD_VERSION};
 use std::fmt::Write;
 
 /// Metric families written one after the other.

@@ -6,7 +6,7 @@
 use super::connz::{SubJson, GLOBAL_ACCOUNT};
 use super::gofmt::{json_compact, json_pretty, GoFloat, GoTime};
 use super::{Monitor, Query, Reply};
-use crate::closed::SubDetail;
+use crate::delivery::closed::SubDetail;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;

@@ -3,7 +3,7 @@
 //! binary.
 
 use super::Monitor;
-use crate::options::{NATS_VERSION, RNATSD_VERSION};
+use crate::config::options::{NATS_VERSION, RNATSD_VERSION};
 
 /// The dashboard: plain JavaScript and inline SVG, no external resources.
 const DASHBOARD: &str = include_str!("dashboard.html");

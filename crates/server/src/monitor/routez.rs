@@ -3,7 +3,7 @@
 use super::connz::SubJson;
 use super::gofmt::{duration, json_pretty, rtt, since, uptime, GoFloat, GoTime};
 use super::{Monitor, Query, Reply};
-use crate::closed::SubDetail;
+use crate::delivery::closed::SubDetail;
 use crate::server::Server;
 use serde::Serialize;
 use std::sync::atomic::Ordering;
@@ -123,10 +123,10 @@ pub(super) fn routez(m: &Monitor, q: &Query) -> Reply {
         now: GoTime(now),
         import: perms
             .and_then(|p| p.import.as_ref())
-            .map(crate::route::conn::perm_json),
+            .map(crate::auth::perms::perm_json),
         export: perms
             .and_then(|p| p.export.as_ref())
-            .map(crate::route::conn::perm_json),
+            .map(crate::auth::perms::perm_json),
         num_routes: routes.len(),
         routes,
     }))

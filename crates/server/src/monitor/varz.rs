@@ -3,7 +3,7 @@
 
 use super::gofmt::{uptime, GoFloat, GoTime};
 use super::Monitor;
-use crate::options::NATS_VERSION;
+use crate::config::options::NATS_VERSION;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -116,7 +116,7 @@ fn is_zero_f64(v: &GoFloat) -> bool {
 }
 
 /// The websocket block; the port is the bound one (as nats-server).
-fn websocket(o: &crate::options::WebsocketOpts, bound: Option<u16>) -> WebsocketVarz {
+fn websocket(o: &crate::config::options::WebsocketOpts, bound: Option<u16>) -> WebsocketVarz {
     if o.port == 0 {
         return WebsocketVarz::default();
     }

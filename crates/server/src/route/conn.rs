@@ -5,13 +5,13 @@
 //! subscribers.
 
 use super::{Link, LinkState, RouteUrl};
-use crate::closed::ClosedReason;
-use crate::config::types::{Permissions, SubjectPermission};
-use crate::fanout::{Fanout, Origin};
-use crate::options::Options;
-use crate::outbound::{ClientShared, Msg, SubRef, Subscription};
+use crate::config::options::Options;
+use crate::config::types::Permissions;
+use crate::delivery::closed::ClosedReason;
+use crate::delivery::fanout::{Fanout, Origin};
+use crate::delivery::outbound::{ClientShared, Msg, SubRef, Subscription};
+use crate::delivery::writer;
 use crate::server::Server;
-use crate::writer;
 use parking_lot::Mutex;
 use proto::{RouteConnect, RouteMsg, RouteOp, RouteParsed, RouteParser, ServerInfo};
 use std::net::SocketAddr;
@@ -46,7 +46,7 @@ struct RouteConn {
     parser: RouteParser,
     fan: Fanout,
     /// Permissions on what this server imports and exports.
-    perms: Option<crate::perms::ClientPerms>,
+    perms: Option<crate::auth::perms::ClientPerms>,
     got_connect: bool,
     got_info: bool,
     to_self: bool,
@@ -54,18 +54,6 @@ struct RouteConn {
     ping_sent: Option<std::time::Instant>,
     in_msgs: u64,
     in_bytes: u64,
-}
-
-/// JSON form of a subject permission, as sent in route `INFO`.
-pub fn perm_json(p: &SubjectPermission) -> serde_json::Value {
-    let mut m = serde_json::Map::new();
-    if let Some(a) = &p.allow {
-        m.insert("allow".into(), serde_json::json!(a));
-    }
-    if let Some(d) = &p.deny {
-        m.insert("deny".into(), serde_json::json!(d));
-    }
-    serde_json::Value::Object(m)
 }
 
 /// Serves one route connection until it closes. `url` is set when this
@@ -86,8 +74,8 @@ pub async fn run(
     // TLS routes start with the handshake (as nats-server).
     if let Some(t) = srv.routes.tls.get() {
         let session = match &url {
-            Some(u) => crate::tls::Session::client(t.client.clone(), &u.host),
-            None => crate::tls::Session::new(t.server.clone()),
+            Some(u) => crate::transport::tls::Session::client(t.client.clone(), &u.host),
+            None => crate::transport::tls::Session::new(t.server.clone()),
         };
         match session {
             Ok(s) => {
@@ -115,7 +103,7 @@ pub async fn run(
     });
     srv.routes.add_link(&link);
     let perms = opts.cluster.permissions.as_ref().and_then(|p| {
-        crate::perms::ClientPerms::new(&Permissions {
+        crate::auth::perms::ClientPerms::new(&Permissions {
             publish: p.import.clone(),
             subscribe: p.export.clone(),
             response: None,
@@ -253,7 +241,7 @@ impl RouteConn {
                 _ = close.cancelled() => {
                     return self.shared.closed_reason().unwrap_or(ClosedReason::ServerShutdown);
                 }
-                r = crate::conn::read_some(&sock, if tls { &mut raw } else { &mut buf }) => {
+                r = crate::client::read_some(&sock, if tls { &mut raw } else { &mut buf }) => {
                     match r {
                         Ok(0) => return ClosedReason::ClientClosed,
                         Ok(_) => {
@@ -286,7 +274,7 @@ impl RouteConn {
                                 return ClosedReason::ClientClosed;
                             }
                             if !self.fan.stalled.is_empty() {
-                                crate::outbound::stall(&mut self.fan.stalled, Duration::from_millis(25)).await;
+                                crate::delivery::outbound::stall(&mut self.fan.stalled, Duration::from_millis(25)).await;
                             }
                         }
                         Err(_) => return ClosedReason::ReadError,
@@ -302,11 +290,11 @@ impl RouteConn {
                     self.ping_sent = Some(std::time::Instant::now());
                     self.send(proto::encode::PING);
                 }
-                _ = crate::conn::sleep_until_opt(tls_deadline), if tls && !self.tls_established() => {
+                _ = crate::client::sleep_until_opt(tls_deadline), if tls && !self.tls_established() => {
                     crate::error!("{} - TLS route handshake timeout", self.shared.log_prefix);
                     return ClosedReason::TlsHandshakeError;
                 }
-                _ = crate::conn::sleep_until_opt(auth_deadline), if !self.got_connect => {
+                _ = crate::client::sleep_until_opt(auth_deadline), if !self.got_connect => {
                     crate::error!("{} - Authentication Timeout", self.shared.log_prefix);
                     self.send_err("Authentication Timeout");
                     return ClosedReason::AuthenticationTimeout;

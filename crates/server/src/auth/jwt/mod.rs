@@ -14,9 +14,9 @@
 //! defaults.
 
 use crate::config::operator::decode_jwt;
+use crate::config::options::Options;
 use crate::config::types::ResolverOpts;
 use crate::config::types::{ExportKind, Import, Permissions};
-use crate::options::Options;
 use serde_json::Value as Json;
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;

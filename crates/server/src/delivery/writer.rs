@@ -9,8 +9,8 @@
 //! always rechecks the buffer before giving the role up, so bytes appended
 //! while it was writing are never stranded.
 
-use crate::closed::ClosedReason;
-use crate::outbound::ClientShared;
+use crate::delivery::closed::ClosedReason;
+use crate::delivery::outbound::ClientShared;
 use std::io::ErrorKind;
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
@@ -52,7 +52,7 @@ fn take(c: &ClientShared, flush_on_close: bool) -> Option<(Vec<u8>, usize)> {
                 Some(compress) => {
                     let mut framed = std::mem::take(&mut out.ctrl);
                     if !out.buf.is_empty() {
-                        crate::ws::encode_binary(&mut framed, &out.buf, compress);
+                        crate::transport::ws::encode_binary(&mut framed, &out.buf, compress);
                     }
                     t.encrypt(&framed, &mut out.wbuf);
                 }
@@ -73,7 +73,7 @@ fn take(c: &ClientShared, flush_on_close: bool) -> Option<(Vec<u8>, usize)> {
                 out.wbuf.extend_from_slice(&out.ctrl);
                 out.ctrl.clear();
                 if !out.buf.is_empty() {
-                    crate::ws::encode_binary(&mut out.wbuf, &out.buf, compress);
+                    crate::transport::ws::encode_binary(&mut out.wbuf, &out.buf, compress);
                     clear_keeping_if_busy(&mut out.buf);
                 }
             }
@@ -140,7 +140,7 @@ fn write_nonblocking(c: &ClientShared, w: &[u8], pos: &mut usize) -> Wrote {
             Err(_) => break Wrote::Failed,
         }
     };
-    crate::outbound::progressed(c, *pos - start, w.len() - *pos);
+    crate::delivery::outbound::progressed(c, *pos - start, w.len() - *pos);
     r
 }
 

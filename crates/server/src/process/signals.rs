@@ -30,7 +30,7 @@ pub async fn handle(srv: Arc<Server>) {
             _ = usr2.recv() => {
                 tokio::spawn(srv.clone().lame_duck());
             }
-            _ = hup.recv() => crate::reload::reload(&srv),
+            _ = hup.recv() => crate::process::reload::reload(&srv),
             _ = srv.shutdown.cancelled() => return,
         }
     }

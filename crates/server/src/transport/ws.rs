@@ -3,8 +3,8 @@
 //! fragmented or not, control frames between fragments), unmasked binary
 //! frames out, and permessage-deflate without context takeover when the
 //! server enables `compression` and the client offers it. The decoded
-//! bytes are ordinary client protocol; the connection is served by
-//! [`crate::conn`] like any other.
+//! bytes are ordinary client protocol; the connection is served by the
+//! client layer like any other.
 
 use base64::Engine;
 use sha1::{Digest, Sha1};

@@ -1,6 +1,6 @@
 //! One client connection: the read loop, the handling of each operation,
 //! the PING timer and the auth timer. The outbound side lives in
-//! [`crate::outbound`].
+//! [`crate::delivery::outbound`].
 //!
 //! `mod.rs` holds the connection state, the read loop and the dispatch of
 //! each operation; `transport` turns TLS and websocket input into protocol
@@ -13,11 +13,14 @@ mod timers;
 mod trace;
 mod transport;
 
-use crate::closed::ClosedReason;
-use crate::options::Options;
-use crate::outbound::{self, ClientShared, Msg, SubRef, Subscription};
+pub use crate::delivery::fanout::remove_sub;
+pub mod ws_listen;
+
+use crate::config::options::Options;
+use crate::delivery::closed::ClosedReason;
+use crate::delivery::outbound::{self, ClientShared, Msg, SubRef, Subscription};
+use crate::delivery::writer;
 use crate::server::{ClientEntry, ClosedInfo, Server};
-use crate::writer;
 use proto::{ClientOp, ConnectOptions, ParseError, Parsed, Parser, PubOp};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -47,9 +50,9 @@ struct Conn {
     ping_sent: Option<Instant>,
     started: Instant,
     last_activity: Instant,
-    perms: Option<crate::perms::ClientPerms>,
+    perms: Option<crate::auth::perms::ClientPerms>,
     account: Arc<crate::accounts::Account>,
-    fan: crate::fanout::Fanout,
+    fan: crate::delivery::fanout::Fanout,
     /// `pinned_certs` was checked once the TLS handshake finished.
     pin_checked: bool,
     in_msgs: u64,
@@ -79,7 +82,7 @@ pub struct WsSetup {
     pub leftover: Vec<u8>,
     /// `wss`: the TLS session the upgrade ran over; `leftover` is then
     /// already decrypted.
-    pub tls: Option<crate::tls::Session>,
+    pub tls: Option<crate::transport::tls::Session>,
     /// The value of the `jwt_cookie` cookie, when configured and sent.
     pub cookie_jwt: Option<String>,
 }
@@ -111,7 +114,7 @@ pub async fn run(srv: Arc<Server>, stream: TcpStream, addr: SocketAddr, ws: Opti
         last_activity: Instant::now(),
         perms: None,
         account: srv.accounts.get(None),
-        fan: crate::fanout::Fanout::new(srv.clone()),
+        fan: crate::delivery::fanout::Fanout::new(srv.clone()),
         pin_checked: false,
         in_msgs: 0,
         in_bytes: 0,
@@ -237,8 +240,8 @@ impl Conn {
             .unwrap_or(Duration::from_secs(2));
         let mut first = Vec::with_capacity(4096);
         match tokio::time::timeout(timeout, read_some(&self.shared.sock, &mut first)).await {
-            Ok(Ok(n)) if n > 0 && first[0] == crate::tls::HANDSHAKE_RECORD => {
-                let session = crate::tls::Session::new(cfg).map_err(|e| {
+            Ok(Ok(n)) if n > 0 && first[0] == crate::transport::tls::HANDSHAKE_RECORD => {
+                let session = crate::transport::tls::Session::new(cfg).map_err(|e| {
                     crate::error!("{} - TLS handshake error: {e}", self.shared.log_prefix);
                     ClosedReason::TlsHandshakeError
                 })?;
@@ -279,8 +282,9 @@ impl Conn {
             Some(w) => w.leftover.clone(),
             None => first,
         };
-        let mut decoder =
-            ws.map(|w| crate::ws::Decoder::new(w.compress, self.opts.max_pending.max(1 << 20)));
+        let mut decoder = ws.map(|w| {
+            crate::transport::ws::Decoder::new(w.compress, self.opts.max_pending.max(1 << 20))
+        });
         let mut ws_need = 0usize;
         let mut want = MIN_READ;
         let mut short_reads = 0u32;
@@ -548,21 +552,6 @@ impl Conn {
     }
 }
 
-/// Removes a subscription from the sublist and its client.
-pub fn remove_sub(srv: &Server, sub: &Arc<Subscription>) {
-    let removed = sub.client.subs.lock().remove(&sub.sid).is_some();
-    if removed {
-        sub.acc
-            .sublist
-            .write()
-            .remove(&sub.subject, sub.queue.as_deref(), &SubRef(sub.clone()));
-        if !sub.client.is_route {
-            srv.routes
-                .local_interest(&sub.acc, &sub.subject, sub.queue.as_deref(), -1);
-        }
-    }
-}
-
 pub(crate) async fn sleep_until_opt(deadline: Option<tokio::time::Instant>) {
     match deadline {
         Some(d) => tokio::time::sleep_until(d).await,
@@ -602,6 +591,15 @@ async fn write_direct(sock: &TcpStream, mut bytes: &[u8]) {
     }
 }
 
+/// Accepts clients on the client listener until shutdown or lame duck
+/// mode, each served by [`run`] in a task of its own.
+pub async fn accept_loop(srv: Arc<Server>, listener: tokio::net::TcpListener) {
+    srv.accept_with(listener, "client", |srv, stream, addr| {
+        run(srv, stream, addr, None)
+    })
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     /// Every connection's task holds the `run` future, and every connection
@@ -614,11 +612,11 @@ mod tests {
             .await
             .unwrap();
         let (s, addr) = l.accept().await.unwrap();
-        let srv = crate::server::Server::new(crate::options::Options::default());
+        let srv = crate::server::Server::new(crate::config::options::Options::default());
         let f = super::run(srv, s, addr, None);
         let size = std::mem::size_of_val(&f);
         assert!(size <= 4096, "conn::run future is {size} bytes");
-        let shared = std::mem::size_of::<crate::outbound::ClientShared>();
+        let shared = std::mem::size_of::<crate::delivery::outbound::ClientShared>();
         assert!(shared <= 1024, "ClientShared is {shared} bytes");
     }
 }

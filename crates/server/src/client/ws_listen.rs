@@ -1,10 +1,10 @@
 //! The websocket listener: accepts TCP connections, performs the HTTP
 //! upgrade within the handshake timeout, and hands the connection to
-//! [`crate::conn::run`] as a websocket client.
+//! [`crate::client::run`] as a websocket client.
 
-use crate::conn::WsSetup;
+use crate::client::WsSetup;
 use crate::server::Server;
-use crate::ws;
+use crate::transport::ws;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,7 +35,7 @@ pub async fn bind(srv: &Arc<Server>) -> std::io::Result<Option<TcpListener>> {
     let addr = listener.local_addr()?;
     let _ = srv.ws_addr.set(addr);
     if let Some(t) = &w.tls {
-        let cfg = crate::tls::server_config(t).map_err(std::io::Error::other)?;
+        let cfg = crate::transport::tls::server_config(t).map_err(std::io::Error::other)?;
         let _ = srv.ws_tls.set(cfg);
     } else if w.no_tls {
         crate::warn!("Websocket not configured with TLS. DO NOT USE IN PRODUCTION!");
@@ -69,7 +69,7 @@ async fn serve(srv: Arc<Server>, mut stream: TcpStream, addr: SocketAddr) {
     let jwt_cookie = opts.websocket.jwt_cookie.clone().filter(|c| !c.is_empty());
     // `wss`: the TLS handshake comes first, then the HTTP upgrade inside.
     let tls = match srv.ws_tls.get() {
-        Some(cfg) => match crate::tls::Session::new(cfg.clone()) {
+        Some(cfg) => match crate::transport::tls::Session::new(cfg.clone()) {
             Ok(s) => Some(s),
             Err(e) => {
                 crate::error!("{addr} - websocket TLS error: {e}");
@@ -143,7 +143,7 @@ async fn serve(srv: Arc<Server>, mut stream: TcpStream, addr: SocketAddr) {
                 tls,
                 cookie_jwt,
             };
-            crate::conn::run(srv, stream, addr, Some(Box::new(setup))).await;
+            crate::client::run(srv, stream, addr, Some(Box::new(setup))).await;
         }
         Err(refusal) => {
             crate::error!("{addr} - websocket handshake error: {}", refusal.reason);

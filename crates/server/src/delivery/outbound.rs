@@ -1,11 +1,11 @@
 //! The shared half of a connection: its outbound buffer and message
-//! delivery into it. How the buffer reaches the socket is [`crate::writer`].
+//! delivery into it. How the buffer reaches the socket is [`crate::delivery::writer`].
 //!
 //! Publishers append encoded messages to a receiver's buffer under a short
 //! lock and note the receiver in their own "to flush" list; when a publisher
 //! has processed a whole read, it flushes each receiver on that list once.
 
-use crate::closed::ClosedReason;
+use crate::delivery::closed::ClosedReason;
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -67,7 +67,7 @@ pub struct Subscription {
     pub qw: AtomicU32,
     /// For a wildcard subscription overlapping the client's subscribe deny
     /// list: messages on denied subjects are not delivered.
-    pub deny: Option<Arc<crate::perms::PermList>>,
+    pub deny: Option<Arc<crate::auth::perms::PermList>>,
 }
 
 /// A subscription handle as stored in the sublist: equal by identity.
@@ -118,7 +118,7 @@ pub struct ClientShared {
     /// deflated).
     pub ws_compress: Option<bool>,
     /// The TLS session, once the client started TLS.
-    pub tls: OnceLock<Box<crate::tls::Session>>,
+    pub tls: OnceLock<Box<crate::transport::tls::Session>>,
     /// Outbound queue.
     pub out: Mutex<Outbound>,
     /// Wakes the writer.
@@ -163,7 +163,7 @@ pub struct ClientShared {
     /// delivered to it are recorded in `replies`.
     pub tracks_replies: AtomicBool,
     /// Requests this client may answer (with `allow_responses`).
-    pub replies: Mutex<crate::perms::Replies>,
+    pub replies: Mutex<crate::auth::perms::Replies>,
     /// `allow_responses` expiry, for pruning `replies`.
     pub replies_ttl: Mutex<Option<Duration>>,
 }
@@ -195,7 +195,7 @@ impl ClientShared {
             meta: Mutex::new(ClientMeta::default()),
             nonce: String::new(),
             tracks_replies: AtomicBool::new(false),
-            replies: Mutex::new(crate::perms::Replies::default()),
+            replies: Mutex::new(crate::auth::perms::Replies::default()),
             replies_ttl: Mutex::new(None),
         }
     }
@@ -468,7 +468,7 @@ pub async fn stall(receivers: &mut Vec<Arc<ClientShared>>, budget: Duration) {
 fn taken(c: &ClientShared) -> u64 {
     c.written
         .load(Ordering::Acquire)
-        .wrapping_sub(crate::writer::unsent(c))
+        .wrapping_sub(crate::delivery::writer::unsent(c))
 }
 
 /// Records that `n` bytes of a taken buffer reached the socket and

@@ -214,6 +214,18 @@ impl ClientPerms {
     }
 }
 
+/// JSON form of a subject permission, as sent in route `INFO`.
+pub fn perm_json(p: &crate::config::types::SubjectPermission) -> serde_json::Value {
+    let mut m = serde_json::Map::new();
+    if let Some(a) = &p.allow {
+        m.insert("allow".into(), serde_json::json!(a));
+    }
+    if let Some(d) = &p.deny {
+        m.insert("deny".into(), serde_json::json!(d));
+    }
+    serde_json::Value::Object(m)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,8 +1,12 @@
 //! Client authentication: token, user/password (plain or bcrypt), and nkey
 //! users (the client signs the nonce sent in INFO).
 
+pub mod certmap;
+pub mod jwt;
+pub mod perms;
+
+use crate::config::options::Options;
 use crate::config::types::Permissions;
-use crate::options::Options;
 use proto::ConnectOptions;
 
 /// Compares a configured secret with what the client sent. Secrets that
@@ -82,7 +86,7 @@ pub fn authenticate_cert(
     opts: &Options,
     c: &ConnectOptions,
     nonce: &str,
-    cert: Option<&crate::certmap::CertNames>,
+    cert: Option<&crate::auth::certmap::CertNames>,
 ) -> Option<Identity> {
     let tls_map = opts.tls.as_ref().is_some_and(|t| t.map);
     let nkey_given = !opts.nkeys.is_empty() && c.nkey.as_deref().is_some_and(|k| !k.is_empty());
@@ -186,7 +190,7 @@ pub fn for_websocket(opts: &Options) -> Options {
     if w.username.is_some() || w.token.is_some() {
         o.token = w.token.clone();
         o.users = match &w.username {
-            Some(u) => vec![crate::options::User {
+            Some(u) => vec![crate::config::options::User {
                 username: u.clone(),
                 password: w.password.clone().unwrap_or_default(),
             }],
@@ -222,7 +226,7 @@ pub fn redact(json: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::options::User;
+    use crate::config::options::User;
 
     #[test]
     fn token_and_users() {

@@ -86,7 +86,7 @@ impl Conn {
             return Ok(());
         }
         if let Some(max) = self.srv.trust().and_then(|t| t.max_conns(&account.name)) {
-            if max != crate::jwtauth::NO_LIMIT && account.clients.load(Ordering::Relaxed) >= max {
+            if max != crate::auth::jwt::NO_LIMIT && account.clients.load(Ordering::Relaxed) >= max {
                 crate::error!(
                     "{} - maximum account active connections exceeded",
                     self.shared.log_prefix
@@ -105,7 +105,7 @@ impl Conn {
     /// The largest payload and the most subscriptions this client may
     /// use: its JWT's limits lowered to the server's (`None`: no limit).
     pub(super) fn effective_limits(&self) -> (Option<usize>, Option<usize>) {
-        use crate::jwtauth::{min_limit, NO_LIMIT};
+        use crate::auth::jwt::{min_limit, NO_LIMIT};
         let (mut pay, mut subs) = self.jwt_limits.unwrap_or((NO_LIMIT, NO_LIMIT));
         min_limit(&mut pay, self.opts.max_payload as i64);
         if self.opts.max_subs > 0 {
@@ -152,9 +152,9 @@ impl Conn {
             );
         };
         let kind = if self.is_ws() {
-            crate::jwtauth::ConnType::Websocket
+            crate::auth::jwt::ConnType::Websocket
         } else {
-            crate::jwtauth::ConnType::Standard
+            crate::auth::jwt::ConnType::Standard
         };
         let host = self
             .shared
@@ -202,7 +202,7 @@ impl Conn {
 
     /// Installs the permissions of the authenticated identity.
     pub(super) fn set_perms(&mut self, p: Option<&crate::config::types::Permissions>) {
-        self.perms = p.and_then(crate::perms::ClientPerms::new);
+        self.perms = p.and_then(crate::auth::perms::ClientPerms::new);
         let resp = self.perms.as_ref().and_then(|p| p.resp.clone());
         *self.shared.replies_ttl.lock() = resp.as_ref().and_then(|r| r.expires);
         self.shared

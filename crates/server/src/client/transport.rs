@@ -10,7 +10,7 @@ impl Conn {
     /// frame still needs.
     pub(super) fn transport_input(
         &mut self,
-        decoder: Option<&mut crate::ws::Decoder>,
+        decoder: Option<&mut crate::transport::ws::Decoder>,
         tls: bool,
         raw: &mut Vec<u8>,
         mid: &mut Vec<u8>,
@@ -31,7 +31,7 @@ impl Conn {
     /// frames. Returns the bytes the next frame still needs.
     pub(super) fn ws_input(
         &mut self,
-        dec: &mut crate::ws::Decoder,
+        dec: &mut crate::transport::ws::Decoder,
         raw: &mut Vec<u8>,
         buf: &mut Vec<u8>,
     ) -> Result<usize, ClosedReason> {
@@ -39,16 +39,16 @@ impl Conn {
         let res = dec.decode(raw, buf, &mut events);
         for ev in events {
             match ev {
-                crate::ws::Control::Ping(p) => {
-                    self.ws_ctrl(|o| crate::ws::encode_pong(o, &p));
+                crate::transport::ws::Control::Ping(p) => {
+                    self.ws_ctrl(|o| crate::transport::ws::encode_pong(o, &p));
                 }
-                crate::ws::Control::Close(code) => {
+                crate::transport::ws::Control::Close(code) => {
                     let code = if code == 1005 {
-                        crate::ws::CLOSE_NORMAL
+                        crate::transport::ws::CLOSE_NORMAL
                     } else {
                         code
                     };
-                    self.ws_ctrl(|o| crate::ws::encode_close(o, code, ""));
+                    self.ws_ctrl(|o| crate::transport::ws::encode_close(o, code, ""));
                     return Err(ClosedReason::ClientClosed);
                 }
             }
@@ -61,7 +61,7 @@ impl Conn {
                     self.shared.log_prefix,
                     e.reason
                 );
-                self.ws_ctrl(|o| crate::ws::encode_close(o, e.code, &e.reason));
+                self.ws_ctrl(|o| crate::transport::ws::encode_close(o, e.code, &e.reason));
                 Err(ClosedReason::ProtocolViolation)
             }
         }

@@ -10,9 +10,9 @@
 //! one-time `_R_.` subject in the exporting account, which routes the
 //! response back to the requester's reply subject.
 
+use crate::config::options::Options;
 use crate::config::types::ExportKind;
-use crate::options::Options;
-use crate::outbound::SubRef;
+use crate::delivery::outbound::SubRef;
 use parking_lot::{Mutex, RwLock};
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock, Weak};
@@ -193,7 +193,7 @@ impl Accounts {
     pub fn new(
         opts: &Options,
         global: Arc<RwLock<Sublist<SubRef>>>,
-        trust: Option<&crate::jwtauth::Trust>,
+        trust: Option<&crate::auth::jwt::Trust>,
     ) -> Accounts {
         let global = Account::new(GLOBAL, global);
         let mut by_name = HashMap::new();

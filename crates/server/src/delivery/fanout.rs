@@ -4,7 +4,7 @@
 //! one [`Fanout`]; it collects the receivers to flush after a read.
 
 use crate::accounts::Account;
-use crate::outbound::{self, ClientShared, Delivery, Msg, Subscription};
+use crate::delivery::outbound::{self, ClientShared, Delivery, Msg, Subscription};
 use crate::server::Server;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -209,7 +209,7 @@ impl Fanout {
     /// cannot take it is skipped.
     fn pick_member(
         &mut self,
-        members: &[crate::outbound::SubRef],
+        members: &[crate::delivery::outbound::SubRef],
         name: &[u8],
         cid: u64,
         echo: bool,
@@ -260,7 +260,7 @@ impl Fanout {
                 self.out_msgs += 1;
                 self.out_bytes += msg.payload.len() as u64;
                 if last {
-                    crate::conn::remove_sub(&self.srv, sub);
+                    remove_sub(&self.srv, sub);
                 }
                 if stall && !self.stalled.iter().any(|c| c.cid == sub.client.cid) {
                     self.stalled.push(sub.client.clone());
@@ -328,4 +328,20 @@ fn queue_listed(queues: &[u8], name: &[u8]) -> bool {
     queues
         .split(|&b| b == b' ' || b == b'\t')
         .any(|q| q == name)
+}
+
+/// Removes a subscription from the sublist and its client.
+pub fn remove_sub(srv: &Server, sub: &Arc<Subscription>) {
+    let removed = sub.client.subs.lock().remove(&sub.sid).is_some();
+    if removed {
+        sub.acc.sublist.write().remove(
+            &sub.subject,
+            sub.queue.as_deref(),
+            &outbound::SubRef(sub.clone()),
+        );
+        if !sub.client.is_route {
+            srv.routes
+                .local_interest(&sub.acc, &sub.subject, sub.queue.as_deref(), -1);
+        }
+    }
 }

@@ -7,8 +7,8 @@
 //! at once: limits apply to them, and clients whose credentials no longer
 //! pass are disconnected with `Authorization Violation`.
 
-use crate::flags::Flags;
-use crate::options::Options;
+use crate::config::flags::Flags;
+use crate::config::options::Options;
 use crate::server::Server;
 use std::sync::OnceLock;
 
@@ -40,7 +40,7 @@ fn try_reload(srv: &std::sync::Arc<Server>) -> Result<(), String> {
     // Certificates are read again: a changed file or tls block applies to
     // new connections.
     let tls = match &new.tls {
-        Some(t) => Some(crate::tls::server_config(t)?),
+        Some(t) => Some(crate::transport::tls::server_config(t)?),
         None => None,
     };
     if changes.logging {
@@ -209,7 +209,7 @@ pub fn diff(old: &Options, new: &Options) -> Result<Changes, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::options::User;
+    use crate::config::options::User;
 
     #[test]
     fn fixed_options_refuse_reload() {

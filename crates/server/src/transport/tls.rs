@@ -203,10 +203,10 @@ impl Session {
     }
 
     /// The names in the peer's certificate (for `verify_and_map`).
-    pub fn peer_names(&self) -> Option<crate::certmap::CertNames> {
+    pub fn peer_names(&self) -> Option<crate::auth::certmap::CertNames> {
         let c = self.conn.lock();
         let cert = c.peer_certificates()?.first()?;
-        crate::certmap::CertNames::of(cert.as_ref())
+        crate::auth::certmap::CertNames::of(cert.as_ref())
     }
 
     /// The negotiated protocol version and cipher suite, once known, in

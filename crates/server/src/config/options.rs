@@ -1,7 +1,7 @@
 //! Server options: nats-server's defaults, overridden by the config file,
 //! then by command-line flags.
 
-use crate::flags::Flags;
+use crate::config::flags::Flags;
 use std::time::Duration;
 
 pub use crate::config::types::{
@@ -272,7 +272,7 @@ impl Options {
             if l.is_empty() {
                 self.cluster.port = 0;
             } else {
-                let u = crate::route::RouteUrl::parse(l)
+                let u = crate::config::route_url::RouteUrl::parse(l)
                     .filter(|_| l.contains(':'))
                     .ok_or_else(|| format!("invalid cluster URL {l:?}"))?;
                 if u.user.is_some() && u.pass.is_none() {
