@@ -4,7 +4,7 @@
 //! and with async-nats using a credentials file.
 
 mod common;
-use common::jwt::{creds, mint, nonce_of, now, sign};
+use common::jwt::{connect_creds, creds, mint, nonce_of, now, sign};
 use common::ws::WsRaw;
 use common::ServerProc;
 use nkeys::KeyPair;
@@ -671,18 +671,8 @@ async fn async_nats_with_credentials() {
         json!({"pub": {"allow": ["svc.>"]}, "sub": {"allow": ["_INBOX.>"]}}),
         json!({}),
     );
-    let connect = |c: String| {
-        let url = rn.url();
-        async move {
-            async_nats::ConnectOptions::with_credentials(&c)
-                .unwrap()
-                .connect(url)
-                .await
-                .unwrap()
-        }
-    };
-    let svc = connect(creds(&responder, &u1)).await;
-    let cli = connect(creds(&requester, &u2)).await;
+    let svc = connect_creds(rn.url(), creds(&responder, &u1)).await;
+    let cli = connect_creds(rn.url(), creds(&requester, &u2)).await;
     let mut subs = svc.subscribe("svc.echo").await.unwrap();
     svc.flush().await.unwrap();
     let task = tokio::spawn(async move {

@@ -4,7 +4,7 @@
 //! and a creds file (nats-server 2.12.4).
 
 mod common;
-use common::jwt::{creds, mint, mint_v1, nonce_of, sign};
+use common::jwt::{connect_creds, creds, mint, mint_v1, nonce_of, sign};
 use common::ServerProc;
 use futures::StreamExt;
 use nkeys::KeyPair;
@@ -174,15 +174,7 @@ async fn v1_user_creds_with_async_nats() {
                 "user",
                 json!({"pub": {}, "sub": {}}),
             );
-            let c = creds(&jwt, &user);
-            let url = srv.url();
-            async move {
-                async_nats::ConnectOptions::with_credentials(&c)
-                    .unwrap()
-                    .connect(url)
-                    .await
-                    .unwrap()
-            }
+            connect_creds(srv.url(), creds(&jwt, &user))
         };
         let svc = connect("responder").await;
         let cli = connect("requester").await;

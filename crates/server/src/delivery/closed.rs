@@ -164,7 +164,7 @@ pub struct SubDetail {
 
 impl SubDetail {
     /// The monitoring view of a live subscription.
-    pub fn of(sub: &crate::outbound::Subscription) -> SubDetail {
+    pub fn of(sub: &crate::delivery::outbound::Subscription) -> SubDetail {
         let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
         SubDetail {
             subject: text(&sub.subject),

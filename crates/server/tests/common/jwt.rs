@@ -94,3 +94,12 @@ pub fn nonce_of(info: &str) -> String {
 pub fn sign(user: &KeyPair, nonce: &str) -> String {
     b64(&user.sign(nonce.as_bytes()).unwrap())
 }
+
+/// An async-nats client logged in with a creds file's text.
+pub async fn connect_creds(url: String, creds: String) -> async_nats::Client {
+    async_nats::ConnectOptions::with_credentials(&creds)
+        .unwrap()
+        .connect(url)
+        .await
+        .unwrap()
+}

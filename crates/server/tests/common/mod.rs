@@ -237,20 +237,7 @@ impl Raw {
     }
 
     fn fill(&mut self, deadline: Instant) -> bool {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return false;
-        }
-        self.s.set_read_timeout(Some(left)).unwrap();
-        let mut tmp = [0u8; 65536];
-        match self.s.read(&mut tmp) {
-            Ok(0) => false,
-            Ok(n) => {
-                self.buf.extend_from_slice(&tmp[..n]);
-                true
-            }
-            Err(_) => false,
-        }
+        fill(&mut self.s, &mut self.buf, deadline)
     }
 
     /// Reads one CRLF-terminated line (without the CRLF).
@@ -345,6 +332,24 @@ impl Raw {
                 Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return,
                 Err(e) => panic!("connection not closed: {e}"),
             }
+        }
+    }
+}
+
+/// Appends what one read of `s` returns before `deadline` to `buf`; false
+/// when the deadline passed, the peer closed or the read failed.
+pub fn fill(s: &mut TcpStream, buf: &mut Vec<u8>, deadline: Instant) -> bool {
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return false;
+    }
+    s.set_read_timeout(Some(left)).unwrap();
+    let mut tmp = [0u8; 65536];
+    match s.read(&mut tmp) {
+        Ok(0) | Err(_) => false,
+        Ok(n) => {
+            buf.extend_from_slice(&tmp[..n]);
+            true
         }
     }
 }

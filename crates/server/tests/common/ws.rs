@@ -1,7 +1,7 @@
 //! A raw websocket client for tests: the HTTP upgrade, then frames built
 //! and parsed by hand.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
@@ -61,19 +61,7 @@ impl WsRaw {
     }
 
     fn fill(&mut self, deadline: Instant) -> bool {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return false;
-        }
-        self.s.set_read_timeout(Some(left)).unwrap();
-        let mut tmp = [0u8; 65536];
-        match self.s.read(&mut tmp) {
-            Ok(0) | Err(_) => false,
-            Ok(n) => {
-                self.buf.extend_from_slice(&tmp[..n]);
-                true
-            }
-        }
+        super::fill(&mut self.s, &mut self.buf, deadline)
     }
 
     /// Next server frame: (first byte, payload). Server frames are unmasked.
