@@ -4,6 +4,8 @@
 //! cluster advertises, and the broadcasts to every route. The core layer
 //! holds it (the server owns one, delivery forwards through it); the route
 //! protocol that fills it is [`crate::route`].
+//!
+//! Layer: core; may use the foundation, `auth`, `transport` and the core.
 
 use crate::accounts::Account;
 use crate::config::route_url::RouteUrl;

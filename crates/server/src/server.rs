@@ -1,5 +1,7 @@
 //! The server: shared state behind one handle, the client listener and its
 //! accept loop, lame duck mode and shutdown.
+//!
+//! Layer: core; may use the foundation, `auth`, `transport` and the core.
 
 use crate::config::options::{Options, NATS_VERSION};
 use crate::delivery::closed::{ClosedClient, ClosedReason, ClosedRing, SubDetail};

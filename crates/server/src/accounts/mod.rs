@@ -9,6 +9,10 @@
 //! from the importer to the exporter and rewrites its reply subject to a
 //! one-time `_R_.` subject in the exporting account, which routes the
 //! response back to the requester's reply subject.
+//!
+//! Layer: core. Owns accounts, their sublists and imports; may use the
+//! foundation, `auth`, and the rest of the core (the sublists hold
+//! `delivery` subscriptions).
 
 use crate::config::options::Options;
 use crate::config::types::ExportKind;

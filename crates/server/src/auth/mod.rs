@@ -1,5 +1,9 @@
 //! Client authentication: token, user/password (plain or bcrypt), and nkey
 //! users (the client signs the nonce sent in INFO).
+//!
+//! Layer: auth and transport. Owns credentials checks (here), operator-mode JWTs (`jwt`),
+//! permissions (`perms`) and certificate names (`certmap`); may use the foundation
+//! (`config`, `log`, `util`) only, and keeps no connection state.
 
 pub mod certmap;
 pub mod jwt;

@@ -6,6 +6,11 @@
 //! each operation; `transport` turns TLS and websocket input into protocol
 //! bytes, `connect` handles CONNECT and authentication, `ops` PUB, SUB and
 //! UNSUB, `timers` the PING timer and reloads, `trace` the trace lines.
+//!
+//! Layer: connections. Owns one client's protocol state; may use every lower
+//! layer (the core to deliver and subscribe, `auth` at CONNECT, `transport`
+//! for TLS and websocket bytes) and `route` beside it, never `monitor` or
+//! `process`.
 
 mod connect;
 mod ops;

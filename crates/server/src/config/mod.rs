@@ -11,6 +11,10 @@
 //!
 //! [`load_checked`] is the `-t` behaviour, [`load`] the normal start,
 //! [`parse`] gives the pieces.
+//!
+//! Layer: foundation. Owns the config format's meaning, the command line
+//! (`flags`) and the resolved `options`: plain data every layer reads. May use
+//! `util`, `log` and the pure crates only.
 
 mod accounts;
 mod auth;

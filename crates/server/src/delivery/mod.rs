@@ -3,6 +3,10 @@
 //! service imports and routes (`fanout`), the buffer's way onto the socket
 //! and the producer stall (`writer`), and why a connection closed with the
 //! ring of closed connections kept for monitoring (`closed`).
+//!
+//! Layer: core. May use the foundation, `auth`, `transport` and the rest of
+//! the core (`accounts` for sublists, `server` and `cluster` for routes);
+//! never a connection's protocol code.
 
 pub mod closed;
 pub mod fanout;

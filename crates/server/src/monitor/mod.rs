@@ -8,6 +8,9 @@
 //! Handlers read counters with atomic loads and client state under the
 //! same short locks the message path takes for one delivery; nothing here
 //! holds a lock while formatting or writing.
+//!
+//! Layer: top. Owns the HTTP monitoring endpoints; may read every layer,
+//! and nothing below names it.
 
 /// Unwraps a query parameter, or answers 400 with the parse error.
 macro_rules! try_q {

@@ -4,6 +4,10 @@
 //! weights), gossip of cluster members, the solicitation of configured and
 //! discovered routes with reconnects, and the client URLs advertised in
 //! client `INFO`. One route connection is served by [`conn`].
+//!
+//! Layer: connections. Owns the route protocol and the dialing; the
+//! registry it fills is `crate::cluster` in the core. May use every lower
+//! layer and `client` beside it.
 
 pub mod conn;
 
