@@ -87,15 +87,22 @@ WORKLOADS=(
 )
 
 declare -A CPU DELIV RATE P99 HWM
+INCOMPLETE=()
 run_one() { # label pid port args...
   local label=$1 pid=$2 port=$3; shift 3
   local c0 c1 out
   reset_hwm "$pid"
   c0=$(cpu_ticks "$pid")
-  out=$("$RNATS" -s "nats://127.0.0.1:$port" bench --json --no-progress "$@")
+  # A run that loses messages still prints its report; it is counted and
+  # named at the end instead of stopping the comparison.
+  out=$("$RNATS" -s "nats://127.0.0.1:$port" bench --json --no-progress "$@" 2>"$CONF/last.err") || true
   c1=$(cpu_ticks "$pid")
-  local delivered rate p99 hwm
+  local delivered expected rate p99 hwm
   delivered=$(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["delivered"])')
+  expected=$(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["expected"])')
+  if (( delivered < expected )); then
+    INCOMPLETE+=("$label: $delivered of $expected delivered ($(cat "$CONF/last.err"))")
+  fi
   rate=$(echo "$out" | python3 -c 'import json,sys; print(int(json.load(sys.stdin)["delivered_msgs_per_sec"]))')
   p99=$(echo "$out" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d.get("latency_us",{}).get("p99",""))')
   hwm=$(hwm_kb "$pid")
@@ -128,4 +135,10 @@ for w in "${WORKLOADS[@]}"; do
 done
 echo
 slow() { grep -c 'Slow Consumer' "$1" || true; }
+if ((${#INCOMPLETE[@]})); then
+  echo "incomplete runs:"; printf '  %s\n' "${INCOMPLETE[@]}"
+else
+  echo "every run delivered every message"
+fi
 echo "slow consumers closed: rnatsd $(slow "$CONF/rnatsd.log") + $(slow "$CONF/rnatsd4.log"), nats-server $(slow "$CONF/nats-server.log") + $(slow "$CONF/nats-server4.log")"
+grep -h 'Slow Consumer' "$CONF"/*.log | head -5 || true
