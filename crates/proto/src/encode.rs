@@ -7,8 +7,24 @@ pub const PING: &[u8] = b"PING\r\n";
 pub const PONG: &[u8] = b"PONG\r\n";
 /// `+OK\r\n`.
 pub const OK: &[u8] = b"+OK\r\n";
-/// The header block of a no-responders status message.
-pub const NO_RESPONDERS_HDR: &[u8] = b"NATS/1.0 503\r\n\r\n";
+/// Appends the no-responders status message for a request on `subject`:
+/// `HMSG reply sid n n\r\nNATS/1.0 503\r\nNats-Subject: subject\r\n\r\n\r\n`.
+pub fn no_responders(out: &mut Vec<u8>, reply: &[u8], sid: &[u8], subject: &[u8]) {
+    const HEAD: &[u8] = b"NATS/1.0 503\r\nNats-Subject: ";
+    let n = HEAD.len() + subject.len() + 4;
+    out.extend_from_slice(b"HMSG ");
+    out.extend_from_slice(reply);
+    out.push(b' ');
+    out.extend_from_slice(sid);
+    out.push(b' ');
+    push_num(out, n);
+    out.push(b' ');
+    push_num(out, n);
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(HEAD);
+    out.extend_from_slice(subject);
+    out.extend_from_slice(b"\r\n\r\n\r\n");
+}
 
 /// Appends a decimal number.
 #[inline]
@@ -78,8 +94,11 @@ mod tests {
         msg(&mut v, b"foo", b"22", Some(b"in.1"), None, b"");
         assert_eq!(v, b"MSG foo 22 in.1 0\r\n\r\n");
         v.clear();
-        msg(&mut v, b"in", b"1", None, Some(16), NO_RESPONDERS_HDR);
-        assert_eq!(v, b"HMSG in 1 16 16\r\nNATS/1.0 503\r\n\r\n\r\n");
+        no_responders(&mut v, b"in", b"1", b"foo");
+        assert_eq!(
+            v,
+            b"HMSG in 1 35 35\r\nNATS/1.0 503\r\nNats-Subject: foo\r\n\r\n\r\n"
+        );
         v.clear();
         err(&mut v, "Invalid Subject");
         assert_eq!(v, b"-ERR 'Invalid Subject'\r\n");

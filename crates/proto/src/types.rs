@@ -128,6 +128,9 @@ pub struct ServerInfo {
     /// The cluster name was generated, not configured.
     #[serde(default, skip_serializing_if = "is_false")]
     pub cluster_dynamic: bool,
+    /// JetStream domain.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub domain: String,
     /// Other servers' client URLs.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub connect_urls: Vec<String>,
@@ -137,6 +140,21 @@ pub struct ServerInfo {
     /// Lame duck mode.
     #[serde(default, skip_serializing_if = "is_false")]
     pub ldm: bool,
+    /// Negotiated compression (routes and leafnodes).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub compression: String,
+    /// This INFO answers the client's CONNECT (sent after the first PONG).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub connect_info: bool,
+    /// The account the receiving connection is bound to.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub remote_account: String,
+    /// That account is the system account.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub acc_is_sys: bool,
+    /// JetStream API level.
+    #[serde(default, skip_serializing_if = "is_zero_i")]
+    pub api_lvl: i32,
     /// Route import permissions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub import: Option<serde_json::Value>,
@@ -146,6 +164,45 @@ pub struct ServerInfo {
     /// Understands leafnode-origin messages (routes only).
     #[serde(default, skip_serializing_if = "is_false")]
     pub lnoc: bool,
+    /// Understands leafnode-origin unsubscribes (routes only).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub lnocu: bool,
+    /// The sender answers a route CONNECT with an INFO (routes only).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub info_on_connect: bool,
+    /// Size of the sender's route pool (routes only).
+    #[serde(default, skip_serializing_if = "is_zero_i")]
+    pub route_pool_size: i32,
+    /// Index of this route in the pool (routes only).
+    #[serde(default, skip_serializing_if = "is_zero_i")]
+    pub route_pool_idx: i32,
+    /// The account a pinned route carries (routes only).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub route_account: String,
+    /// Request id of a pinned-account route addition (routes only).
+    #[serde(
+        default,
+        rename = "route_acc_add_reqid",
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub route_acc_add_reqid: String,
+    /// Gossip mode of an implicit route (routes only).
+    #[serde(default, skip_serializing_if = "is_zero_u8")]
+    pub gossip_mode: u8,
+    /// Leafnode URLs of the sender's cluster.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub leafnode_urls: Vec<String>,
+    /// The server's x25519 public key (for encrypted auth callouts).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub xkey: String,
+}
+
+fn is_zero_i(n: &i32) -> bool {
+    *n == 0
+}
+
+fn is_zero_u8(n: &u8) -> bool {
+    *n == 0
 }
 
 /// The `CONNECT` a server sends on a route it opened, in nats-server's
@@ -211,20 +268,23 @@ mod tests {
         let i = ServerInfo {
             server_id: "NABC".into(),
             server_name: "NABC".into(),
-            version: "2.9.10".into(),
+            version: "2.12.4".into(),
             proto: 1,
-            go: "go1.19.8".into(),
+            git_commit: "672e699".into(),
+            go: "go1.25.6".into(),
             host: "0.0.0.0".into(),
             port: 4222,
             headers: true,
             max_payload: 1048576,
             client_id: 5,
             client_ip: "127.0.0.1".into(),
+            api_lvl: 2,
+            xkey: "XA".into(),
             ..Default::default()
         };
         assert_eq!(
             serde_json::to_string(&i).unwrap(),
-            r#"{"server_id":"NABC","server_name":"NABC","version":"2.9.10","proto":1,"go":"go1.19.8","host":"0.0.0.0","port":4222,"headers":true,"max_payload":1048576,"client_id":5,"client_ip":"127.0.0.1"}"#
+            r#"{"server_id":"NABC","server_name":"NABC","version":"2.12.4","proto":1,"git_commit":"672e699","go":"go1.25.6","host":"0.0.0.0","port":4222,"headers":true,"max_payload":1048576,"client_id":5,"client_ip":"127.0.0.1","api_lvl":2,"xkey":"XA"}"#
         );
     }
 }

@@ -350,7 +350,7 @@ impl Routes {
             server_name: srv.name.clone(),
             version: crate::config::options::NATS_VERSION.to_string(),
             proto: 2,
-            go: "go1.19.8".to_string(),
+            go: crate::config::options::GO_VERSION.to_string(),
             host,
             port,
             headers: true,

@@ -35,11 +35,26 @@ use transport::tls;
 pub async fn serve(opts: Options) -> std::io::Result<()> {
     let srv = server::Server::new(opts);
     let opts = srv.opts();
+    if opts.cluster.port != 0 {
+        route::name_cluster(&srv);
+    }
     info!("Starting nats-server");
-    info!("  Version:  {NATS_VERSION} (rnatsd {RNATSD_VERSION})");
-    info!("  Git:      [not set]");
+    info!("  Version:  {NATS_VERSION}");
+    let git = if config::options::GIT_COMMIT.is_empty() {
+        "not set"
+    } else {
+        config::options::GIT_COMMIT
+    };
+    info!("  Git:      [{git}]");
+    debug!("  Build:    rnatsd {RNATSD_VERSION}");
+    if opts.cluster.port != 0 {
+        info!("  Cluster:  {}", srv.routes.name());
+    }
     info!("  Name:     {}", srv.name);
     info!("  ID:       {}", srv.id);
+    if plaintext_passwords(&opts) {
+        warn!("Plaintext passwords detected, use nkeys or bcrypt");
+    }
     if let Some(f) = &opts.config_file {
         info!("Using configuration file: {f}");
     }
@@ -112,7 +127,9 @@ pub async fn serve(opts: Options) -> std::io::Result<()> {
         std::fs::write(pid, std::process::id().to_string())?;
     }
     let ports_file = write_ports_file(&srv, &opts)?;
-    // Routes first, so interest of the first clients reaches the cluster.
+    // Routes first, so interest of the first clients reaches the cluster;
+    // nats-server logs the route listener after "Server is ready".
+    info!("Server is ready");
     if opts.cluster.port != 0 {
         route::start(&srv).await?;
     }
@@ -121,7 +138,6 @@ pub async fn serve(opts: Options) -> std::io::Result<()> {
         tokio::spawn(ws_listen::accept_loop(srv.clone(), l));
     }
     tokio::spawn(signals::handle(srv.clone()));
-    info!("Server is ready");
     srv.shutdown.cancelled().await;
     info!("Initiating Shutdown...");
     srv.close_all(closed::ClosedReason::ServerShutdown);
@@ -159,4 +175,22 @@ fn write_ports_file(srv: &Arc<server::Server>, opts: &Options) -> std::io::Resul
     });
     std::fs::write(&path, serde_json::to_vec(&doc).unwrap_or_default())?;
     Ok(Some(path))
+}
+
+/// nats-server's start-up check: a password of the single user or of any
+/// user that is not bcrypt (users of `tls { verify_and_map }` without a
+/// password excepted).
+fn plaintext_passwords(opts: &Options) -> bool {
+    let bcrypt = |p: &str| p.starts_with("$2");
+    if opts
+        .password
+        .as_deref()
+        .is_some_and(|p| !p.is_empty() && !bcrypt(p))
+    {
+        return true;
+    }
+    let tls_map = opts.tls.as_ref().is_some_and(|t| t.map);
+    opts.auth_users
+        .iter()
+        .any(|u| !(bcrypt(&u.password) || u.password.is_empty() && tls_map))
 }

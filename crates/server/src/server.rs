@@ -51,6 +51,8 @@ pub struct Server {
     pub id: String,
     /// Server name.
     pub name: String,
+    /// The server's x25519 key pair (INFO `xkey`, encrypted auth callouts).
+    pub xkey: nkeys::XKey,
     /// All subscriptions.
     pub sublist: Arc<RwLock<Sublist<SubRef>>>,
     /// Accounts (the global one shares `sublist`).
@@ -100,7 +102,9 @@ impl Server {
         let global = Arc::new(RwLock::new(Sublist::new()));
         let trust = crate::auth::jwt::Trust::from_options(&opts).map(Arc::new);
         let accounts = crate::accounts::Accounts::new(&opts, global.clone(), trust.as_deref());
+        let first_cid = internal_clients(&opts, &accounts);
         Arc::new(Server {
+            xkey: nkeys::XKey::new(),
             trust: RwLock::new(trust),
             closed: ClosedRing::new(opts.max_closed_clients),
             opts: RwLock::new(Arc::new(opts)),
@@ -110,7 +114,7 @@ impl Server {
             routes: crate::cluster::Routes::default(),
             sublist: global,
             clients: Mutex::new(HashMap::new()),
-            next_cid: AtomicU64::new(0),
+            next_cid: AtomicU64::new(first_cid),
             stats: Stats::default(),
             shutdown: CancellationToken::new(),
             lame_duck: AtomicBool::new(false),
@@ -169,7 +173,15 @@ impl Server {
         self.clients.lock().len()
     }
 
-    /// The INFO document for a client, as JSON.
+    /// The system account's name: `system_account` (or the operator's),
+    /// else `$SYS` unless `no_system_account`.
+    pub fn system_account(&self) -> Option<String> {
+        system_account_name(&self.opts())
+    }
+
+    /// The INFO document for a client, as JSON. `bound` is the account
+    /// the client is bound to, for the INFO that answers its first PING
+    /// (`connect_info`).
     pub fn info_json(
         &self,
         cid: u64,
@@ -177,6 +189,7 @@ impl Server {
         ldm: bool,
         nonce: &str,
         websocket: bool,
+        bound: Option<&str>,
     ) -> Vec<u8> {
         let opts = self.opts();
         let ws_opts;
@@ -209,7 +222,8 @@ impl Server {
             server_name: self.name.clone(),
             version: NATS_VERSION.to_string(),
             proto: 1,
-            go: "go1.19.8".to_string(),
+            git_commit: crate::config::options::GIT_COMMIT.to_string(),
+            go: crate::config::options::GO_VERSION.to_string(),
             host,
             port,
             headers: true,
@@ -235,6 +249,12 @@ impl Server {
             } else {
                 self.routes.connect_urls(websocket, ldm)
             },
+            domain: opts.jetstream.domain.clone().unwrap_or_default(),
+            connect_info: bound.is_some(),
+            remote_account: bound.unwrap_or_default().to_string(),
+            acc_is_sys: bound.is_some() && bound.map(str::to_string) == system_account_name(&opts),
+            api_lvl: crate::config::options::JS_API_LEVEL,
+            xkey: self.xkey.public_key(),
             ..Default::default()
         };
         serde_json::to_vec(&info).expect("INFO serializes")
@@ -364,6 +384,7 @@ impl Server {
                 self.lame_duck.load(Ordering::Relaxed),
                 &c.shared.nonce,
                 c.shared.ws_compress.is_some(),
+                None,
             );
             let mut b = Vec::new();
             proto::encode::info(&mut b, &json);
@@ -429,4 +450,28 @@ pub struct ClosedInfo {
     pub lang: String,
     /// Client version.
     pub version: String,
+}
+
+/// The system account's name under `opts`.
+pub fn system_account_name(opts: &Options) -> Option<String> {
+    match &opts.system_account {
+        Some(s) => Some(s.clone()),
+        None if opts.no_system_account => None,
+        None => Some("$SYS".to_string()),
+    }
+}
+
+/// How many connection ids nats-server 2.12.4 gives its internal clients
+/// at start: with a system account, its client, its send queue and one
+/// per account (the configured ones, `$G` and the system account), so the
+/// first client is numbered as there.
+fn internal_clients(opts: &Options, accounts: &crate::accounts::Accounts) -> u64 {
+    let Some(sys) = system_account_name(opts) else {
+        return 0;
+    };
+    let mut n = accounts.all().len() as u64;
+    if !accounts.contains(&sys) {
+        n += 1;
+    }
+    2 + n
 }

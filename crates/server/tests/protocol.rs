@@ -115,7 +115,7 @@ fn no_responders_status_at_once() {
     r.send(b"SUB _INBOX.abc.* 7\r\nPUB nobody _INBOX.abc.1 2\r\nhi\r\n");
     assert_eq!(
         r.sync(),
-        b"HMSG _INBOX.abc.1 7 16 16\r\nNATS/1.0 503\r\n\r\n\r\n"
+        b"HMSG _INBOX.abc.1 7 38 38\r\nNATS/1.0 503\r\nNats-Subject: nobody\r\n\r\n\r\n"
     );
     // Without no_responders nothing comes back.
     let mut q = srv.raw();

@@ -60,6 +60,8 @@ struct Conn {
     fan: crate::delivery::fanout::Fanout,
     /// `pinned_certs` was checked once the TLS handshake finished.
     pin_checked: bool,
+    /// The first PONG went out (the connect INFO follows it once).
+    first_pong: bool,
     in_msgs: u64,
     in_bytes: u64,
     scratch: Vec<u8>,
@@ -121,6 +123,7 @@ pub async fn run(srv: Arc<Server>, stream: TcpStream, addr: SocketAddr, ws: Opti
         account: srv.accounts.get(None),
         fan: crate::delivery::fanout::Fanout::new(srv.clone()),
         pin_checked: false,
+        first_pong: false,
         in_msgs: 0,
         in_bytes: 0,
         scratch: Vec::with_capacity(256),
@@ -136,6 +139,7 @@ pub async fn run(srv: Arc<Server>, stream: TcpStream, addr: SocketAddr, ws: Opti
         false,
         &shared.nonce,
         ws.is_some(),
+        None,
     );
     c.scratch.clear();
     proto::encode::info(&mut c.scratch, &info);
@@ -486,8 +490,12 @@ impl Conn {
             ClientOp::Unsub { sid, max } => self.on_unsub(sid, max),
             ClientOp::Ping => {
                 self.send_proto(proto::encode::PONG);
-                if self.connected && self.connect.protocol >= 1 {
-                    self.shared.async_info.store(true, Ordering::Relaxed);
+                if self.connected && !self.first_pong {
+                    self.first_pong = true;
+                    if self.connect.protocol >= 1 {
+                        self.shared.async_info.store(true, Ordering::Relaxed);
+                        self.send_connect_info();
+                    }
                 }
                 Ok(())
             }
@@ -534,6 +542,28 @@ impl Conn {
     }
 
     /// Queues a protocol line to this client; the batch flush wakes the writer.
+    /// The INFO nats-server 2.12 sends after the first PONG to clients of
+    /// protocol 1: `connect_info` with the account the client is bound to.
+    fn send_connect_info(&mut self) {
+        let ip = self
+            .shared
+            .sock
+            .peer_addr()
+            .map(|a| a.ip().to_string())
+            .unwrap_or_default();
+        let json = self.srv.info_json(
+            self.shared.cid,
+            &ip,
+            self.srv.lame_duck.load(Ordering::Relaxed),
+            &self.shared.nonce,
+            self.shared.ws_compress.is_some(),
+            Some(&self.account.name),
+        );
+        let mut b = Vec::with_capacity(json.len() + 8);
+        proto::encode::info(&mut b, &json);
+        self.send_proto(&b);
+    }
+
     fn send_proto(&mut self, bytes: &[u8]) {
         if self.shared.trace.load(Ordering::Relaxed) {
             let line = String::from_utf8_lossy(bytes);

@@ -42,13 +42,15 @@ impl Conn {
             .publish(&acc, &msg, self.shared.cid, self.connect.echo);
         if !delivered && self.connect.no_responders {
             if let Some(reply) = p.reply {
-                self.no_responders(reply);
+                self.no_responders(p.subject, reply);
             }
         }
         Ok(())
     }
 
-    pub(super) fn no_responders(&mut self, reply: &[u8]) {
+    /// The 503 status nats-server 2.12 sends to a requester nobody
+    /// answers, naming the subject in `Nats-Subject`.
+    pub(super) fn no_responders(&mut self, subject: &[u8], reply: &[u8]) {
         let result = self.account.sublist.read().match_subject(reply);
         let Some(sub) = result
             .psubs
@@ -57,17 +59,9 @@ impl Conn {
         else {
             return;
         };
-        let hdr = proto::encode::NO_RESPONDERS_HDR;
-        self.scratch.clear();
-        proto::encode::msg(
-            &mut self.scratch,
-            reply,
-            &sub.0.sid,
-            None,
-            Some(hdr.len()),
-            hdr,
-        );
-        let bytes = std::mem::take(&mut self.scratch);
+        let mut bytes = std::mem::take(&mut self.scratch);
+        bytes.clear();
+        proto::encode::no_responders(&mut bytes, reply, &sub.0.sid, subject);
         self.send_proto(&bytes);
         self.scratch = bytes;
     }

@@ -37,14 +37,15 @@ pub async fn bind(srv: &Arc<Server>) -> std::io::Result<Option<TcpListener>> {
     if let Some(t) = &w.tls {
         let cfg = crate::transport::tls::server_config(t).map_err(std::io::Error::other)?;
         let _ = srv.ws_tls.set(cfg);
-    } else if w.no_tls {
-        crate::warn!("Websocket not configured with TLS. DO NOT USE IN PRODUCTION!");
     }
     crate::info!(
         "Listening for websocket clients on {}://{}",
         if w.tls.is_some() { "wss" } else { "ws" },
         crate::util::host_port(&host, addr.port())
     );
+    if w.tls.is_none() && w.no_tls {
+        crate::warn!("Websocket not configured with TLS. DO NOT USE IN PRODUCTION!");
+    }
     Ok(Some(listener))
 }
 

@@ -14,7 +14,13 @@ pub use crate::config::types::{
 
 /// The nats-server release whose behaviour rnatsd implements; clients gate
 /// features on it, so INFO and `-v` carry it.
-pub const NATS_VERSION: &str = "2.9.10";
+pub const NATS_VERSION: &str = "2.12.4";
+/// The toolchain string nats-server 2.12.4 reports in INFO and `/varz`.
+pub const GO_VERSION: &str = "go1.25.6";
+/// JetStream API level of nats-server 2.12.4 (INFO `api_lvl`).
+pub const JS_API_LEVEL: i32 = 2;
+/// The build's git commit (7 hex digits), empty when built outside git.
+pub const GIT_COMMIT: &str = env!("RNATSD_GIT_COMMIT");
 /// rnatsd's own version.
 pub const RNATSD_VERSION: &str = env!("CARGO_PKG_VERSION");
 

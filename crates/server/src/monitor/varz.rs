@@ -169,7 +169,7 @@ pub fn varz(m: &Monitor) -> Varz {
         server_name: srv.name.clone(),
         version: NATS_VERSION,
         proto: 1,
-        go: "go1.19.8",
+        go: crate::config::options::GO_VERSION,
         host: opts.host.clone(),
         port: srv.client_addr.get().map(|a| a.port()).unwrap_or(0),
         auth_required: opts.auth_required(),

@@ -67,19 +67,28 @@ pub fn connect_urls_for(advertise: Option<&str>, host: &str, port: u16) -> Vec<S
     urls
 }
 
-/// Starts clustering: binds the route listener, serves it, and dials the
-/// configured routes. Errors when the listener cannot be bound.
-pub async fn start(srv: &Arc<Server>) -> std::io::Result<()> {
-    let opts = srv.opts();
-    let c = &opts.cluster;
+/// Names the cluster: its configured name, else a generated one (once).
+pub fn name_cluster(srv: &Arc<Server>) {
     let routes = &srv.routes;
-    match c.name.as_deref().filter(|n| !n.is_empty()) {
+    if !routes.name().is_empty() {
+        return;
+    }
+    match srv.opts().cluster.name.as_deref().filter(|n| !n.is_empty()) {
         Some(n) => routes.set_name(n),
         None => {
             routes.set_name(&crate::auth::nonce().replace(['-', '_'], "x").to_uppercase());
             routes.dynamic.store(true, Ordering::Relaxed);
         }
     }
+}
+
+/// Starts clustering: binds the route listener, serves it, and dials the
+/// configured routes. Errors when the listener cannot be bound.
+pub async fn start(srv: &Arc<Server>) -> std::io::Result<()> {
+    let opts = srv.opts();
+    let c = &opts.cluster;
+    let routes = &srv.routes;
+    name_cluster(srv);
     *routes.import.lock() = c.permissions.as_ref().and_then(|p| {
         crate::auth::perms::ClientPerms::new(&crate::config::types::Permissions {
             publish: p.import.clone(),

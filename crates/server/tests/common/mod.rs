@@ -25,21 +25,12 @@ pub struct ServerProc {
 }
 
 /// Path of the reference nats-server: `RNATSD_REFERENCE` when set, else
-/// Debian's package; panics with the way to install it when it is missing.
+/// nats-server 2.12.4 (see [`reference_212_bin`]).
 pub fn reference_bin() -> String {
     if let Ok(p) = std::env::var("RNATSD_REFERENCE") {
         return p;
     }
-    for p in [
-        "/usr/sbin/nats-server",
-        "/usr/bin/nats-server",
-        "/usr/local/bin/nats-server",
-    ] {
-        if std::path::Path::new(p).exists() {
-            return p.to_string();
-        }
-    }
-    panic!("the reference nats-server is not installed: run scripts/test.sh, which installs it");
+    reference_212_bin()
 }
 
 /// Path of nats-server 2.12.4, the release rnatsd matches:
