@@ -336,6 +336,14 @@ impl Server {
             "Listening for client connections on {}",
             crate::util::host_port(&opts.host, addr.port())
         );
+        if let Some(t) = opts.tls.as_ref() {
+            crate::info!("TLS required for client connections");
+            if t.handshake_first && t.handshake_first_fallback.is_none_or(|d| d.is_zero()) {
+                crate::warn!(
+                    "Clients that are not using \"TLS Handshake First\" option will fail to connect"
+                );
+            }
+        }
         Ok(listener)
     }
 

@@ -128,7 +128,7 @@ fn error_messages_carry_positions() {
         ),
         (
             "invalid_tls_unknown_field.conf",
-            &["error parsing tls config, unknown field [\"cert\"]"],
+            &["error parsing tls config, unknown field \"cert\""],
         ),
     ];
     let cwd = scratch("positions");

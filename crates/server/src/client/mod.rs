@@ -145,11 +145,15 @@ pub async fn run(srv: Arc<Server>, stream: TcpStream, addr: SocketAddr, ws: Opti
     proto::encode::info(&mut c.scratch, &info);
     c.trace_out_bytes("INFO", &info);
     let tls_config = srv.tls_config.read().clone().filter(|_| ws.is_none());
+    let info = std::mem::take(&mut c.scratch);
     if tls_config.is_some() {
-        // INFO goes out in plaintext before TLS starts.
-        write_direct(&shared.sock, &c.scratch).await;
+        // INFO goes out in plaintext before TLS starts, unless the TLS
+        // handshake comes first (`handshake_first`).
+        if !opts.tls.as_ref().is_some_and(|t| t.handshake_first) {
+            write_direct(&shared.sock, &info).await;
+        }
     } else {
-        shared.send_now(&c.scratch);
+        shared.send_now(&info);
     }
     // INFO goes out before the connection limit is checked, as in nats-server.
     let admitted = {
@@ -169,7 +173,7 @@ pub async fn run(srv: Arc<Server>, stream: TcpStream, addr: SocketAddr, ws: Opti
         // One await point for the read loop keeps this task's future small
         // (it is allocated for every connection).
         let first = match tls_config {
-            Some(cfg) => c.start_tls(cfg).await,
+            Some(cfg) => c.start_tls(cfg, &info).await,
             None => Ok(Vec::new()),
         };
         match first {
@@ -238,23 +242,50 @@ fn new_client(
 impl Conn {
     /// Waits for the client to start TLS after INFO. Returns the first
     /// bytes it sent; a plaintext client gets nats-server's error.
-    async fn start_tls(&mut self, cfg: Arc<rustls::ServerConfig>) -> Result<Vec<u8>, ClosedReason> {
-        let timeout = self
-            .opts
-            .tls
-            .as_ref()
+    /// With `handshake_first`, `info` has not been sent: it follows the
+    /// handshake, encrypted, unless the client sent nothing within the
+    /// fallback delay, when it goes out in plaintext first.
+    async fn start_tls(
+        &mut self,
+        cfg: Arc<rustls::ServerConfig>,
+        info: &[u8],
+    ) -> Result<Vec<u8>, ClosedReason> {
+        let tls = self.opts.tls.as_ref();
+        let timeout = tls
             .map(|t| t.timeout)
             .filter(|t| *t > 0.0)
             .map(Duration::from_secs_f64)
             .unwrap_or(Duration::from_secs(2));
+        let mut info_after = tls.is_some_and(|t| t.handshake_first);
+        let fallback = tls
+            .and_then(|t| t.handshake_first_fallback)
+            .filter(|d| info_after && !d.is_zero());
         let mut first = Vec::with_capacity(4096);
-        match tokio::time::timeout(timeout, read_some(&self.shared.sock, &mut first)).await {
+        let mut waited = None;
+        if let Some(delay) = fallback {
+            match tokio::time::timeout(delay, read_some(&self.shared.sock, &mut first)).await {
+                Ok(r) => waited = Some(r),
+                Err(_) => {
+                    write_direct(&self.shared.sock, info).await;
+                    info_after = false;
+                }
+            }
+        }
+        let got = match waited {
+            Some(r) => Ok(r),
+            None => tokio::time::timeout(timeout, read_some(&self.shared.sock, &mut first)).await,
+        };
+        match got {
             Ok(Ok(n)) if n > 0 && first[0] == crate::transport::tls::HANDSHAKE_RECORD => {
                 let session = crate::transport::tls::Session::new(cfg).map_err(|e| {
                     crate::error!("{} - TLS handshake error: {e}", self.shared.log_prefix);
                     ClosedReason::TlsHandshakeError
                 })?;
                 let _ = self.shared.tls.set(Box::new(session));
+                if info_after {
+                    // Buffered by the session until the handshake is done.
+                    self.shared.send_now(info);
+                }
                 Ok(first)
             }
             Ok(Ok(n)) if n > 0 => {

@@ -1,9 +1,11 @@
 //! `tls { ... }` blocks: nats-server's `parseTLS` plus the file checks its
 //! `GenTLSConfig` makes when the config is loaded.
 
+use super::auth::go_value;
 use super::types::TlsOpts;
 use super::value::{go_duration, go_quote, Ctx, R};
 use conf::{Spanned, Value};
+use std::time::Duration;
 
 /// Where a `tls` block sits: `verify_cert_and_check_known_urls` is only
 /// accepted for routes and gateways.
@@ -196,10 +198,67 @@ pub(crate) fn parse_tls(cx: &mut Ctx, item: &Spanned, ctx: TlsContext) -> R<Opti
                     }
                 }
             }
+            "handshake_first" | "first" | "immediate" => match &v.value {
+                Value::Bool(b) => t.handshake_first = *b,
+                Value::String(s) => match s.to_lowercase().as_str() {
+                    "true" | "on" => t.handshake_first = true,
+                    "false" | "off" => t.handshake_first = false,
+                    "auto" | "auto_fallback" => {
+                        t.handshake_first = true;
+                        t.handshake_first_fallback = Some(Duration::from_millis(50));
+                    }
+                    _ => match go_duration(s) {
+                        Ok(ns) => {
+                            t.handshake_first = true;
+                            t.handshake_first_fallback =
+                                Some(Duration::from_nanos(ns.max(0) as u64));
+                        }
+                        Err(_) => {
+                            cx.err(
+                                &v.pos,
+                                format!("field {}'s value {} is invalid", go_quote(k), go_quote(s)),
+                            );
+                            return Ok(None);
+                        }
+                    },
+                },
+                other => {
+                    cx.err(
+                        &v.pos,
+                        format!(
+                            "field {} should be a boolean or a string, got {}",
+                            go_quote(k),
+                            other.type_name()
+                        ),
+                    );
+                    return Ok(None);
+                }
+            },
+            "min_version" => {
+                let msg = match &v.value {
+                    Value::String(s) => match s.as_str() {
+                        "1.2" | "1.3" => {
+                            t.min_version = Some(s.clone());
+                            None
+                        }
+                        "1.0" | "1.1" => Some(format!("unsupported TLS version: TLS {s}")),
+                        _ => Some(format!("unknown version: {s}")),
+                    },
+                    other => Some(format!("'min_version' wrong type: {}", go_value(other))),
+                };
+                if let Some(m) = msg {
+                    cx.err(&v.pos, format!("error parsing tls config: {m}"));
+                    return Ok(None);
+                }
+            }
+            "allow_insecure_cipher_suites" => match want_bool(cx, "allow_insecure_cipher_suites") {
+                Some(b) => t.allow_insecure_ciphers = b,
+                None => return Ok(None),
+            },
             _ => {
                 cx.err(
                     &v.pos,
-                    format!("error parsing tls config, unknown field [{}]", go_quote(k)),
+                    format!("error parsing tls config, unknown field {}", go_quote(k)),
                 );
                 return Ok(None);
             }

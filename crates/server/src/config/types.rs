@@ -34,6 +34,15 @@ pub struct TlsOpts {
     pub rate_limit: i64,
     /// Accepted certificates: lower-case hex SHA-256 of the SubjectPublicKeyInfo.
     pub pinned_certs: Vec<String>,
+    /// `handshake_first`: the TLS handshake comes before INFO.
+    pub handshake_first: bool,
+    /// With `handshake_first`, how long to wait for the client's handshake
+    /// before falling back to sending INFO first (`auto`: 50ms).
+    pub handshake_first_fallback: Option<Duration>,
+    /// `min_version`: lowest TLS version accepted ("1.2" or "1.3").
+    pub min_version: Option<String>,
+    /// `allow_insecure_cipher_suites`.
+    pub allow_insecure_ciphers: bool,
 }
 
 /// Allow and deny lists for one direction (publish or subscribe).

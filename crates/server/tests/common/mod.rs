@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod jwt;
+pub mod pki;
 pub mod ws;
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -132,6 +133,11 @@ impl ServerProc {
     /// Starts rnatsd with extra args.
     pub fn start_args(config: Option<&str>, args: &[&str]) -> ServerProc {
         Self::start_bin(&rnatsd_bin(), config, args)
+    }
+
+    /// True when a startup log line contains `needle`.
+    pub fn logged(&self, needle: &str) -> bool {
+        self.startup_log.iter().any(|l| l.contains(needle))
     }
 
     /// The port named by a startup log line containing `needle` (the text
