@@ -56,7 +56,7 @@ pub async fn serve(opts: Options) -> std::io::Result<()> {
         warn!("Plaintext passwords detected, use nkeys or bcrypt");
     }
     if let Some(f) = &opts.config_file {
-        info!("Using configuration file: {f}");
+        info!("Using configuration file: {f} ({})", opts.config_digest);
     }
     for feature in &opts.unsupported {
         warn!("The configuration enables {feature}, which rnatsd does not serve yet: ignored");

@@ -80,8 +80,16 @@ fn main() -> ExitCode {
     }
     if f.is_set("test") {
         match f.get("config") {
-            Some(path) => println!("rnatsd: configuration file {path} is valid"),
-            None => println!("rnatsd: no configuration file given; defaults are valid"),
+            Some(path) => eprintln!(
+                "rnatsd: configuration file {path} is valid ({})",
+                opts.config_digest
+            ),
+            None => {
+                eprintln!(
+                    "rnatsd: must specify [-c, --config] option to check configuration file syntax"
+                );
+                return ExitCode::from(1);
+            }
         }
         return ExitCode::SUCCESS;
     }

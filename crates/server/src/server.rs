@@ -31,6 +31,12 @@ pub struct Stats {
     pub slow_consumers: AtomicU64,
     /// Connections accepted ever.
     pub total_connections: AtomicU64,
+    /// Client connections closed as stale (unanswered PINGs).
+    pub stale_clients: AtomicU64,
+    /// Route connections closed as stale.
+    pub stale_routes: AtomicU64,
+    /// Times a publisher was paused for a slow receiver (`stalled_clients`).
+    pub stalls: AtomicU64,
 }
 
 /// A connected client as the server sees it.

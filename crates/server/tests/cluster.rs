@@ -492,7 +492,11 @@ fn next_info(raw: &mut common::Raw, secs: u64) -> Option<serde_json::Value> {
     while Instant::now() < deadline {
         let got = raw.read_quiet(Duration::from_millis(100));
         let text = String::from_utf8_lossy(&got).into_owned();
-        if let Some(line) = text.lines().find(|l| l.starts_with("INFO ")) {
+        // The INFO that answers the first PING (connect_info) is not news.
+        if let Some(line) = text
+            .lines()
+            .find(|l| l.starts_with("INFO ") && !l.contains("\"connect_info\":true"))
+        {
             return serde_json::from_str(&line[5..]).ok();
         }
     }

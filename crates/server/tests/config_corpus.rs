@@ -2,6 +2,8 @@
 //! under `tests/configs/` must be accepted by `rnatsd -t -c` exactly when
 //! `nats-server -t -c` accepts it. Fixture names say what the reference
 //! does: `valid_*` and `credebl_*` are accepted, `invalid_*` rejected.
+//! What both print must match too: the errors with their positions, and
+//! for a valid file its config digest.
 //! Files in subdirectories are only included by other fixtures.
 
 mod common;
@@ -71,6 +73,32 @@ fn corpus_matches_nats_server() {
                     "rejects"
                 },
                 text(&go)
+            ));
+        }
+        // The first message (an error with its position, or the config
+        // digest of a valid file) is nats-server's, word for word, except
+        // where rnatsd says more on purpose.
+        let first = |t: String, prefix: &str| {
+            t.split(" | ")
+                .next()
+                .unwrap_or_default()
+                .replace(prefix, "")
+        };
+        let go_msg = first(text(&go), "nats-server: ");
+        let rn_msg = first(text(&rn), "rnatsd: ");
+        let own_words = [
+            // Syntax errors carry file:line:col in rnatsd, not only a line.
+            "invalid_syntax_error.conf",
+            "invalid_undefined_variable.conf",
+            // The JSON parser's own wording for a truncated operator JWT.
+            "invalid_operator_bad_jwt.conf",
+        ];
+        if go.status.success() == rn.status.success()
+            && go_msg != rn_msg
+            && !own_words.contains(&name.as_str())
+        {
+            problems.push(format!(
+                "{name}: messages differ\n    nats-server: {go_msg}\n    rnatsd:      {rn_msg}"
             ));
         }
         if go.status.success() != rn.status.success() {

@@ -247,7 +247,7 @@ fn static_binary_links_nothing_and_serves_the_seed_config() {
     let link = dir.join("nats-server");
     std::os::unix::fs::symlink(&bin, &link).unwrap();
     let out = Command::new(&link).arg("-v").output().unwrap();
-    assert!(String::from_utf8_lossy(&out.stdout).starts_with("nats-server: v2.9.10"));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("nats-server: v2.12.4"));
 
     // The compose command, `-c /nats-server.conf` with the seed's config,
     // on free ports (the websocket port 443 needs privileges).

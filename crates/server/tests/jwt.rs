@@ -244,12 +244,23 @@ fn answer(
             Ok(0) | Err(_) => break,
             Ok(n) => buf.extend_from_slice(&tmp[..n]),
         }
-        if buf.ends_with(b"PONG\r\n") {
+        // 2.12 follows the first PONG with the connect INFO.
+        let text = String::from_utf8_lossy(&buf);
+        if text.ends_with("PONG\r\n") && text.contains("-ERR")
+            || text.contains("PONG\r\nINFO ") && text.ends_with(" \r\n")
+        {
             break;
         }
     }
     for l in String::from_utf8_lossy(&buf).split("\r\n") {
-        if !l.is_empty() && l != "+OK" {
+        if let Some(json) = l.strip_prefix("INFO ") {
+            // Only what the connect INFO says about this connection.
+            let v: Value = serde_json::from_str(json).unwrap();
+            lines.push(format!(
+                "INFO connect_info={} remote_account={} acc_is_sys={}",
+                v["connect_info"], v["remote_account"], v["acc_is_sys"]
+            ));
+        } else if !l.is_empty() && l != "+OK" {
             lines.push(l.to_string());
         }
     }

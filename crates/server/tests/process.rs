@@ -30,13 +30,13 @@ fn version_and_help() {
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     let mut lines = text.lines();
-    assert_eq!(lines.next(), Some("nats-server: v2.9.10"));
+    assert_eq!(lines.next(), Some("nats-server: v2.12.4"));
     assert!(lines.next().unwrap().starts_with("rnatsd: v"));
     let out = Command::new(rnatsd_bin())
         .arg("--version")
         .output()
         .unwrap();
-    assert!(String::from_utf8_lossy(&out.stdout).starts_with("nats-server: v2.9.10"));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("nats-server: v2.12.4"));
     let out = Command::new(rnatsd_bin()).arg("-h").output().unwrap();
     assert!(out.status.success());
     let help = String::from_utf8_lossy(&out.stdout);
@@ -152,6 +152,12 @@ fn lame_duck_mode_informs_then_closes_clients() {
     let mut modern = srv.raw();
     modern.send(b"CONNECT {\"verbose\":false,\"protocol\":1}\r\nPING\r\n");
     modern.expect(b"PONG\r\n");
+    // nats-server 2.12 follows the first PONG with the connect INFO.
+    let connect_info = modern.read_line();
+    assert!(
+        connect_info.contains("\"connect_info\":true"),
+        "{connect_info}"
+    );
     let mut old = srv.raw();
     old.send(b"CONNECT {\"verbose\":false}\r\nPING\r\n");
     old.expect(b"PONG\r\n");

@@ -25,18 +25,21 @@ fn info_has_go_fields_and_format() {
             "server_name",
             "version",
             "proto",
+            "git_commit",
             "go",
             "host",
             "port",
             "headers",
             "max_payload",
             "client_id",
-            "client_ip"
+            "client_ip",
+            "api_lvl",
+            "xkey"
         ]
     );
     let id = v["server_id"].as_str().unwrap();
     assert!(id.starts_with('N') && id.len() == 56, "{id}");
-    assert_eq!(v["version"], "2.9.10");
+    assert_eq!(v["version"], "2.12.4");
     assert_eq!(v["proto"], 1);
     assert_eq!(v["headers"], true);
     assert_eq!(v["max_payload"], 1048576);
@@ -351,7 +354,8 @@ fn write_deadline_closes_a_stuck_reader() {
     let line = srv
         .wait_log("Slow Consumer Detected", Duration::from_secs(10))
         .expect("slow consumer logged");
-    assert!(line.contains("cid:1"), "{line}");
+    // The first client (ids 1 to 4 are nats-server's internal clients).
+    assert!(line.contains("cid:5"), "{line}");
     stuck.expect_closed_after_draining();
     // The publisher is unaffected.
     publisher.send(b"PING\r\n");

@@ -625,7 +625,7 @@ fn raw_tls_client(
 fn cipher_suites_and_curves_as_nats_server() {
     let pki = make_pki("tls-ciphers");
     let conf = format!(
-        "tls {{\n  cert_file: \"{}\"\n  key_file: \"{}\"\n  cipher_suites: [\"TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305\"]\n  curve_preferences: [\"CurveP384\"]\n}}\n",
+        "tls {{\n  cert_file: \"{}\"\n  key_file: \"{}\"\n  cipher_suites: [\"TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256\"]\n  curve_preferences: [\"CurveP384\"]\n}}\n",
         pki.path("server.pem"),
         pki.path("server-key.pem"),
     );
@@ -648,7 +648,7 @@ fn cipher_suites_and_curves_as_nats_server() {
         seen[1],
         (
             "1.2".to_string(),
-            "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305".to_string()
+            "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256".to_string()
         )
     );
 }

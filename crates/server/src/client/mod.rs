@@ -420,6 +420,7 @@ impl Conn {
                                 return ClosedReason::ClientClosed;
                             }
                             if !self.fan.stalled.is_empty() {
+                                self.srv.stats.stalls.fetch_add(1, Ordering::Relaxed);
                                 outbound::stall(&mut self.fan.stalled, STALL_BUDGET).await;
                             }
                         }

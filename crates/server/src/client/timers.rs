@@ -60,6 +60,10 @@ impl Conn {
                 self.shared.log_prefix
             );
             self.send_err("Stale Connection");
+            self.srv
+                .stats
+                .stale_clients
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             writer::flush_all(&mut self.fan.flush);
             return Err(ClosedReason::StaleConnection);
         }

@@ -131,7 +131,11 @@ pub(crate) fn parse_mqtt(cx: &mut Ctx, item: &Spanned, q: &mut MqttOpts) -> R<()
             }
             "js_domain" => q.js_domain = Some(cx.str(v)?),
             "stream_replicas" => q.stream_replicas = cx.int(v)?,
-            "consumer_replicas" => q.consumer_replicas = cx.int(v)?,
+            "consumer_replicas" => cx.warn_field(
+                &v.pos,
+                k,
+                "consumer replicas setting ignored in this server version",
+            ),
             "consumer_memory_storage" => q.consumer_memory_storage = cx.bool(v)?,
             "consumer_inactive_threshold" | "consumer_auto_cleanup" => {
                 let d = cx.duration_or_secs("consumer_inactive_threshold", v)?;

@@ -37,7 +37,14 @@ pub(crate) fn apply_key(
             let p = cx.int32(v)?;
             set_port(opts, p);
         }
-        "server_name" => opts.server_name = Some(cx.str(v)?).filter(|s| !s.is_empty()),
+        "server_name" => {
+            let name = cx.str(v)?;
+            if name.contains(' ') {
+                cx.err(&v.pos, "server name cannot contain spaces");
+            } else {
+                opts.server_name = Some(name).filter(|s| !s.is_empty());
+            }
+        }
         "host" | "net" => {
             let h = cx.str(v)?;
             opts.host = if h.is_empty() { "0.0.0.0".into() } else { h };

@@ -300,7 +300,7 @@ pub(crate) fn check_account_links(cx: &mut Ctx, pos: &Pos, accounts: &[AccountOp
                 continue;
             }
             if !subject_is_literal(&imp.subject) && to != imp.subject {
-                if let Err(e) = new_transform(&imp.subject, &transform_tokenize(&to)) {
+                if let Err(e) = new_transform(&imp.subject, &transform_tokenize(&to), true) {
                     fail(
                         cx,
                         &format!(

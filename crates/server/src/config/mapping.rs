@@ -179,8 +179,9 @@ fn index_placeholders(token: &str) -> Result<Option<Vec<i64>>, String> {
     Err(dest_err("unknown function", token))
 }
 
-/// Go's `newTransform` checks.
-pub(crate) fn new_transform(src: &str, dest: &str) -> Result<(), String> {
+/// Go's `NewSubjectTransformWithStrict` checks; `strict` (imports, which
+/// must be reversible) also requires every source wildcard in `dest`.
+pub(crate) fn new_transform(src: &str, dest: &str, strict: bool) -> Result<(), String> {
     let (sv, _, npwcs, sfwc) = subject_info(src);
     let (dv, dtokens, dnpwcs, dfwc) = subject_info(dest);
     if !sv || !dv || dnpwcs > 0 || sfwc != dfwc {
@@ -201,7 +202,7 @@ pub(crate) fn new_transform(src: &str, dest: &str) -> Result<(), String> {
                 }
             }
         }
-        if nphs < npwcs {
+        if strict && nphs < npwcs {
             return Err(dest_err("not using all of the token wildcard(s)", dest));
         }
     }
@@ -244,7 +245,7 @@ pub(crate) fn check_weighted(src: &str, dests: &[MapDest]) -> Result<(), String>
             return Err("total weight needs to be <= 100".into());
         }
         validate_destination(&d.subject)?;
-        new_transform(src, &d.subject)?;
+        new_transform(src, &d.subject, false)?;
     }
     Ok(())
 }

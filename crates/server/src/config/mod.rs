@@ -18,6 +18,7 @@
 
 mod accounts;
 mod auth;
+pub mod digest;
 mod exports;
 mod features;
 pub mod flags;
@@ -104,6 +105,7 @@ pub fn parse(path: &Path) -> Result<Parsed, ConfigError> {
     }
     let mut opts = Options {
         config_file: Some(path.display().to_string()),
+        config_digest: digest::digest(&map, &cx.used_vars),
         ..Options::default()
     };
     apply_map(&mut opts, &map, &mut cx);

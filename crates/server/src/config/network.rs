@@ -288,8 +288,8 @@ pub(crate) fn parse_leafnodes(cx: &mut Ctx, item: &Spanned, l: &mut LeafNodeOpts
             }
             "remotes" => l.remotes = parse_remotes(cx, v)?,
             "reconnect" | "reconnect_delay" | "reconnect_interval" => {
-                let n = cx.int(v)?;
-                l.reconnect_interval = u64::try_from(n).ok().map(Duration::from_secs);
+                let ns = cx.duration_or_secs("reconnect", v)?;
+                l.reconnect_interval = u64::try_from(ns).ok().map(Duration::from_nanos);
             }
             "tls" => {
                 if let Some(t) = parse_tls(cx, v, TlsContext::Client)? {

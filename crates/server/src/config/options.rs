@@ -38,6 +38,9 @@ pub struct User {
 pub struct Options {
     /// Config file the options came from.
     pub config_file: Option<String>,
+    /// nats-server's digest of the parsed config file (`sha256:…`), empty
+    /// without one.
+    pub config_digest: String,
     /// Client listen host.
     pub host: String,
     /// Client listen port (0 or -1: pick a free one).
@@ -181,6 +184,7 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             config_file: None,
+            config_digest: String::new(),
             host: "0.0.0.0".into(),
             port: 4222,
             server_name: None,

@@ -243,7 +243,7 @@ fn tls_blocks() {
         .ends_with("error parsing tls config, expected 'verify' to be a boolean"));
     assert!(
         first_error("cluster { tls { verify_cert_and_check_known_urls: true, foo: 1 } }\n")
-            .contains("unknown field [\"foo\"]")
+            .contains("unknown field \"foo\"")
     );
     assert!(
         first_error("tls { verify_cert_and_check_known_urls: true }\n")

@@ -17,33 +17,39 @@ pub(crate) enum TlsContext {
     Server,
 }
 
-/// Cipher suite names Go accepts (`cipherMap`).
+/// Cipher suite names nats-server 2.12 accepts: Go's `tls.CipherSuites()`
+/// (`cipherMap`)...
 const CIPHERS: &[&str] = &[
-    "TLS_RSA_WITH_RC4_128_SHA",
-    "TLS_RSA_WITH_3DES_EDE_CBC_SHA",
-    "TLS_RSA_WITH_AES_128_CBC_SHA",
-    "TLS_RSA_WITH_AES_128_CBC_SHA256",
-    "TLS_RSA_WITH_AES_256_CBC_SHA",
-    "TLS_RSA_WITH_AES_128_GCM_SHA256",
-    "TLS_RSA_WITH_AES_256_GCM_SHA384",
-    "TLS_ECDHE_ECDSA_WITH_RC4_128_SHA",
-    "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA",
-    "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA",
-    "TLS_ECDHE_RSA_WITH_RC4_128_SHA",
-    "TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA",
-    "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
-    "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA",
-    "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256",
-    "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256",
-    "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
-    "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
-    "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
-    "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
-    "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305",
-    "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305",
     "TLS_AES_128_GCM_SHA256",
     "TLS_AES_256_GCM_SHA384",
     "TLS_CHACHA20_POLY1305_SHA256",
+    "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA",
+    "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA",
+    "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
+    "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA",
+    "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+    "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+    "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+    "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+    "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+    "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+];
+
+/// ...and `tls.InsecureCipherSuites()`, which need
+/// `allow_insecure_cipher_suites`.
+const INSECURE_CIPHERS: &[&str] = &[
+    "TLS_RSA_WITH_RC4_128_SHA",
+    "TLS_RSA_WITH_3DES_EDE_CBC_SHA",
+    "TLS_RSA_WITH_AES_128_CBC_SHA",
+    "TLS_RSA_WITH_AES_256_CBC_SHA",
+    "TLS_RSA_WITH_AES_128_CBC_SHA256",
+    "TLS_RSA_WITH_AES_128_GCM_SHA256",
+    "TLS_RSA_WITH_AES_256_GCM_SHA384",
+    "TLS_ECDHE_ECDSA_WITH_RC4_128_SHA",
+    "TLS_ECDHE_RSA_WITH_RC4_128_SHA",
+    "TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA",
+    "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256",
+    "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256",
 ];
 
 /// Curve names Go accepts (`curvePreferenceMap`).
@@ -146,9 +152,14 @@ pub(crate) fn parse_tls(cx: &mut Ctx, item: &Spanned, ctx: TlsContext) -> R<Opti
                 } else {
                     (CURVES, "curve preference", &mut t.curve_preferences)
                 };
+                let insecure: &[&str] = if lk == "cipher_suites" {
+                    INSECURE_CIPHERS
+                } else {
+                    &[]
+                };
                 for e in list {
                     let s = cx.str(e)?;
-                    if !known.contains(&s.as_str()) {
+                    if !known.contains(&s.as_str()) && !insecure.contains(&s.as_str()) {
                         cx.err(&e.pos, format!("unrecognized {what} {s}"));
                         return Ok(None);
                     }
@@ -263,6 +274,22 @@ pub(crate) fn parse_tls(cx: &mut Ctx, item: &Spanned, ctx: TlsContext) -> R<Opti
                 return Ok(None);
             }
         }
+    }
+    let insecure: Vec<&str> = t
+        .cipher_suites
+        .iter()
+        .map(String::as_str)
+        .filter(|c| INSECURE_CIPHERS.contains(c))
+        .collect();
+    if !t.allow_insecure_ciphers && !insecure.is_empty() {
+        cx.err(
+            &item.pos,
+            format!(
+                "insecure cipher suites configured without 'allow_insecure_cipher_suites' option set: {}",
+                insecure.join(", ")
+            ),
+        );
+        return Ok(None);
     }
     if let Err(e) = check_files(&t) {
         cx.err(&item.pos, e);

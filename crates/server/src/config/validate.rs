@@ -304,12 +304,6 @@ fn mqtt(o: &Options) -> Result<(), ConfigError> {
     {
         return err("mqtt requires JetStream to be enabled if running in standalone mode");
     }
-    if m.consumer_replicas > 0 && m.stream_replicas > 0 && m.consumer_replicas > m.stream_replicas {
-        return err(format!(
-            "mqtt: consumer_replicas ({}) cannot be higher than stream_replicas ({})",
-            m.consumer_replicas, m.stream_replicas
-        ));
-    }
     Ok(())
 }
 

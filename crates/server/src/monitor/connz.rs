@@ -85,6 +85,9 @@ pub struct ConnInfo {
     subscriptions_list: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     subscriptions_list_detail: Vec<SubJson>,
+    /// The account's name tag (its name: rnatsd has no account tags).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    name_tag: String,
     #[serde(skip)]
     up: std::time::Duration,
 }
@@ -94,6 +97,8 @@ pub struct ConnInfo {
 pub struct SubJson {
     #[serde(skip_serializing_if = "String::is_empty")]
     account: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    account_tag: String,
     subject: String,
     #[serde(rename = "qgroup", skip_serializing_if = "String::is_empty")]
     queue: String,
@@ -113,6 +118,7 @@ impl SubJson {
     pub fn new(d: &SubDetail, account: &str) -> SubJson {
         SubJson {
             account: account.to_string(),
+            account_tag: account.to_string(),
             subject: d.subject.clone(),
             queue: d.queue.clone(),
             sid: d.sid.clone(),
@@ -355,6 +361,7 @@ fn open_info(e: &ClientEntry, now: DateTime<Utc>, o: &Opts) -> ConnInfo {
         account: String::new(),
         subscriptions_list: Vec::new(),
         subscriptions_list_detail: Vec::new(),
+        name_tag: String::new(),
         up,
     };
     if o.detail {
@@ -364,7 +371,8 @@ fn open_info(e: &ClientEntry, now: DateTime<Utc>, o: &Opts) -> ConnInfo {
     }
     if o.auth {
         ci.authorized_user = meta.user;
-        // The global account is not named (as nats-server 2.9).
+        ci.name_tag = meta.account.clone();
+        // The global account is not named.
         if meta.account != GLOBAL_ACCOUNT {
             ci.account = meta.account;
         }
@@ -403,6 +411,7 @@ fn closed_info(cc: &ClosedClient, o: &Opts) -> ConnInfo {
         account: String::new(),
         subscriptions_list: Vec::new(),
         subscriptions_list_detail: Vec::new(),
+        name_tag: String::new(),
         up,
     };
     if o.detail {
@@ -419,6 +428,9 @@ fn closed_info(cc: &ClosedClient, o: &Opts) -> ConnInfo {
     if o.auth {
         ci.authorized_user = cc.user.clone();
         ci.account = cc.account.clone();
+        if !cc.account.is_empty() && cc.account != GLOBAL_ACCOUNT {
+            ci.name_tag = cc.account.clone();
+        }
     }
     ci
 }

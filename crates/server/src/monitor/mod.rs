@@ -68,6 +68,8 @@ enum Reply {
     Other(&'static str, Vec<u8>),
     /// 404 as Go's `http.NotFound`.
     NotFound,
+    /// 404 with a plain-text reason (`/raftz` without Raft nodes).
+    Missing(&'static str),
 }
 
 /// Query parameters with Go's `url.Values.Get` semantics.
@@ -374,6 +376,8 @@ impl Monitor {
                 metrics::render(self).into_bytes(),
             ),
             "/dashboard" => Reply::Html(pages::dashboard(self)),
+            // No Raft groups run here (JetStream is not clustered).
+            "/raftz" => Reply::Missing("No Raft nodes registered"),
             _ => Reply::NotFound,
         }
     }
@@ -428,6 +432,11 @@ fn finish(reply: Reply, q: &Query) -> Response<Full<Bytes>> {
         Reply::Other(ctype, body) => {
             let mut r = response(StatusCode::OK, body);
             set(&mut r, CONTENT_TYPE, ctype);
+            r
+        }
+        Reply::Missing(text) => {
+            let mut r = response(StatusCode::NOT_FOUND, text.as_bytes().to_vec());
+            set(&mut r, CONTENT_TYPE, "text/plain; charset=utf-8");
             r
         }
         Reply::NotFound => {

@@ -52,6 +52,7 @@ struct Subsz {
     total: usize,
     offset: usize,
     limit: usize,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     subscriptions_list: Vec<SubJson>,
 }
 
@@ -89,9 +90,6 @@ pub(super) fn subsz(m: &Monitor, q: &Query) -> Reply {
         .collect();
     let n = details.len();
     let page: Vec<SubJson> = details[offset.min(n)..offset.saturating_add(limit).min(n)].to_vec();
-    if page.is_empty() {
-        return Reply::Json(json_pretty(&stats));
-    }
     Reply::Json(json_pretty(&Subsz {
         server_id: m.srv.id.clone(),
         now: now(),

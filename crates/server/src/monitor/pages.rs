@@ -29,6 +29,7 @@ pub fn index(m: &Monitor) -> String {
         ("/routez", "Routes", ""),
         ("/leafz", "LeafNodes", ""),
         ("/gatewayz", "Gateways", ""),
+        ("/raftz", "Raft Groups", ""),
         ("/healthz", "Health Probe", " class=last"),
         ("/dashboard", "Dashboard", ""),
         ("/metrics", "Prometheus Metrics", " class=last"),
@@ -36,7 +37,7 @@ pub fn index(m: &Monitor) -> String {
     let mut list = String::new();
     for (path, label, class) in links {
         list.push_str(&format!(
-            "\t<a href=.{}{class}>{label}</a>\n",
+            "\t<a href=.{}{class}>{label}<span class=\"endpoint\"> {path}</span></a>\n",
             escape(&m.path(path))
         ));
     }

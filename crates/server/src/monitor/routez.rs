@@ -12,6 +12,7 @@ use std::sync::atomic::Ordering;
 #[derive(Serialize)]
 struct Routez {
     server_id: String,
+    server_name: String,
     now: GoTime,
     #[serde(skip_serializing_if = "Option::is_none")]
     import: Option<serde_json::Value>,
@@ -26,6 +27,7 @@ struct Routez {
 struct RouteInfo {
     rid: u64,
     remote_id: String,
+    remote_name: String,
     did_solicit: bool,
     is_configured: bool,
     ip: String,
@@ -50,6 +52,8 @@ struct RouteInfo {
     subscriptions_list: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     subscriptions_list_detail: Vec<SubJson>,
+    /// rnatsd never compresses routes.
+    compression: &'static str,
 }
 
 /// `GET /routez[?subs=1|detail]`.
@@ -85,6 +89,7 @@ pub(super) fn routez(m: &Monitor, q: &Query) -> Reply {
         routes.push(RouteInfo {
             rid: sh.cid,
             remote_id: st.remote_id.clone(),
+            remote_name: st.remote_name.clone(),
             did_solicit: l.solicited,
             is_configured,
             ip: l.addr.ip().to_string(),
@@ -116,10 +121,12 @@ pub(super) fn routez(m: &Monitor, q: &Query) -> Reply {
             } else {
                 Vec::new()
             },
+            compression: "off",
         });
     }
     Reply::Json(json_pretty(&Routez {
         server_id: srv.id.clone(),
+        server_name: srv.name.clone(),
         now: GoTime(now),
         import: perms
             .and_then(|p| p.import.as_ref())
@@ -151,6 +158,13 @@ pub(super) struct ClusterVarz {
     tls_required: bool,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     tls_verify: bool,
+    /// Routes per peer: rnatsd does not pool routes (as `pool_size: -1`).
+    #[serde(skip_serializing_if = "is_zero_i")]
+    pool_size: i32,
+}
+
+fn is_zero_i(p: &i32) -> bool {
+    *p == 0
 }
 
 fn is_zero(p: &u16) -> bool {
@@ -183,5 +197,6 @@ pub(super) fn cluster_varz(srv: &Server) -> ClusterVarz {
         tls_timeout: GoFloat(tls_timeout.unwrap_or(2.0)),
         tls_required: c.tls.is_some(),
         tls_verify: c.tls.as_ref().is_some_and(|t| t.verify),
+        pool_size: -1,
     }
 }

@@ -18,6 +18,8 @@ pub struct Varz {
     server_name: String,
     version: &'static str,
     proto: u32,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    git_commit: &'static str,
     go: &'static str,
     host: String,
     port: u16,
@@ -61,11 +63,26 @@ pub struct Varz {
     pub(crate) in_bytes: u64,
     pub(crate) out_bytes: u64,
     pub(crate) slow_consumers: u64,
+    stale_connections: u64,
+    stalled_clients: u64,
     pub(crate) subscriptions: u64,
     http_req_stats: BTreeMap<&'static str, u64>,
     config_load_time: GoTime,
+    config_digest: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     tags: Vec<String>,
+    slow_consumer_stats: ByKind,
+    stale_connection_stats: ByKind,
+}
+
+/// nats-server's `SlowConsumersStats` and `StaleConnectionStats`: counts
+/// by connection kind.
+#[derive(Serialize)]
+struct ByKind {
+    clients: u64,
+    routes: u64,
+    gateways: u64,
+    leafs: u64,
 }
 
 /// An options block with nothing set: `{}`.
@@ -169,6 +186,7 @@ pub fn varz(m: &Monitor) -> Varz {
         server_name: srv.name.clone(),
         version: NATS_VERSION,
         proto: 1,
+        git_commit: crate::config::options::GIT_COMMIT,
         go: crate::config::options::GO_VERSION,
         host: opts.host.clone(),
         port: srv.client_addr.get().map(|a| a.port()).unwrap_or(0),
@@ -210,10 +228,26 @@ pub fn varz(m: &Monitor) -> Varz {
         in_bytes: st.in_bytes.load(Ordering::Relaxed),
         out_bytes: st.out_bytes.load(Ordering::Relaxed),
         slow_consumers: st.slow_consumers.load(Ordering::Relaxed),
+        stale_connections: st.stale_clients.load(Ordering::Relaxed)
+            + st.stale_routes.load(Ordering::Relaxed),
+        stalled_clients: st.stalls.load(Ordering::Relaxed),
         subscriptions: srv.sublist.read().count(),
         http_req_stats: m.req_stats(),
         config_load_time: GoTime(srv.config_time()),
+        config_digest: opts.config_digest.clone(),
         tags: opts.server_tags.clone(),
+        slow_consumer_stats: ByKind {
+            clients: st.slow_consumers.load(Ordering::Relaxed),
+            routes: 0,
+            gateways: 0,
+            leafs: 0,
+        },
+        stale_connection_stats: ByKind {
+            clients: st.stale_clients.load(Ordering::Relaxed),
+            routes: st.stale_routes.load(Ordering::Relaxed),
+            gateways: 0,
+            leafs: 0,
+        },
     }
 }
 

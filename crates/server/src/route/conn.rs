@@ -284,6 +284,7 @@ impl RouteConn {
                     next_ping = tokio::time::Instant::now() + self.opts.ping_interval;
                     if self.pings_out + 1 > self.opts.ping_max {
                         crate::debug!("{} - Stale Client Connection - Closing", self.shared.log_prefix);
+                        self.srv.stats.stale_routes.fetch_add(1, Ordering::Relaxed);
                         return ClosedReason::StaleConnection;
                     }
                     self.pings_out += 1;

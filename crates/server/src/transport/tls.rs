@@ -24,18 +24,7 @@ pub const HANDSHAKE_RECORD: u8 = 0x16;
 fn provider(t: &TlsOpts) -> Arc<rustls::crypto::CryptoProvider> {
     let mut p = rustls::crypto::ring::default_provider();
     if !t.cipher_suites.is_empty() {
-        let wanted: Vec<String> = t
-            .cipher_suites
-            .iter()
-            .map(|c| {
-                // Go's short names for the ChaCha20 suites.
-                if c.ends_with("CHACHA20_POLY1305") {
-                    format!("{c}_SHA256")
-                } else {
-                    c.clone()
-                }
-            })
-            .collect();
+        let wanted = &t.cipher_suites;
         p.cipher_suites.retain(|s| match s {
             rustls::SupportedCipherSuite::Tls13(_) => true,
             rustls::SupportedCipherSuite::Tls12(_) => s
@@ -224,11 +213,6 @@ impl Session {
         let name = name
             .strip_prefix("TLS13_")
             .map_or(name.to_string(), |n| format!("TLS_{n}"));
-        // Go names the TLS 1.2 ChaCha20 suites without the hash.
-        let name = match name.strip_suffix("_CHACHA20_POLY1305_SHA256") {
-            Some(head) if head.starts_with("TLS_ECDHE_") => format!("{head}_CHACHA20_POLY1305"),
-            _ => name,
-        };
         Some((v, name))
     }
 
