@@ -47,7 +47,7 @@ fn main_keys_and_aliases() {
     let o = ok(r#"
         NET: 127.0.0.1
         Port: 4333
-        server_name: "a b"
+        server_name: "a_b"
         monitor_port: 8222
         http_base_path: /nats
         max_conn: 10
@@ -67,7 +67,12 @@ fn main_keys_and_aliases() {
     "#);
     assert_eq!(o.host, "127.0.0.1");
     assert_eq!(o.port, 4333);
-    assert_eq!(o.server_name.as_deref(), Some("a b"));
+    assert_eq!(o.server_name.as_deref(), Some("a_b"));
+    // 2.12 refuses a name with a space.
+    assert_eq!(
+        first_error("server_name: \"a b\"\n"),
+        "1:0: server name cannot contain spaces"
+    );
     assert_eq!(o.http_port, 8222);
     assert_eq!(o.http_base_path, "/nats");
     assert_eq!((o.max_connections, o.max_subs), (10, 5));
