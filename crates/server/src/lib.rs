@@ -46,7 +46,7 @@ pub async fn serve(opts: Options) -> std::io::Result<()> {
         config::options::GIT_COMMIT
     };
     info!("  Git:      [{git}]");
-    debug!("  Build:    rnatsd {RNATSD_VERSION}");
+    info!("  rnatsd:   {RNATSD_VERSION}");
     if opts.cluster.port != 0 {
         info!("  Cluster:  {}", srv.routes.name());
     }

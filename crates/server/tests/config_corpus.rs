@@ -257,6 +257,18 @@ fn plain_start_differs_from_check_mode_like_nats_server() {
             "valid_startup_lame_duck_grace.conf",
             "lame duck grace period (50s) should be strictly lower than lame duck duration (40s)",
         ),
+        (
+            "valid_startup_cluster_compression_mode.conf",
+            "unsupported compression mode \"bogus\"",
+        ),
+        (
+            "valid_startup_cluster_compression_rtt_order.conf",
+            "RTT threshold values [50ms 10ms] should be in ascending order",
+        ),
+        (
+            "valid_startup_leafnode_compression_rtts.conf",
+            "compression mode \"s2_auto\" should have no more than 4 RTT thresholds: [1ms 2ms 3ms 4ms 5ms]",
+        ),
     ];
     for (name, msg) in refuses {
         let f = dir.join(name);

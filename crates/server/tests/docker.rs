@@ -26,7 +26,7 @@ struct Proc {
     child: Child,
     port: u16,
     startup: Vec<String>,
-    _log: mpsc::Receiver<String>,
+    log: mpsc::Receiver<String>,
 }
 
 impl Proc {
@@ -70,12 +70,29 @@ impl Proc {
             child,
             port,
             startup,
-            _log: rx,
+            log: rx,
         }
     }
 
     fn logged(&self, needle: &str) -> bool {
         self.startup.iter().any(|l| l.contains(needle))
+    }
+
+    /// Waits for a later log line containing `needle` (nats-server 2.12
+    /// logs the route listener after "Server is ready").
+    fn wait_log(&mut self, needle: &str) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while let Ok(line) = self
+            .log
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        {
+            let hit = line.contains(needle);
+            self.startup.push(line);
+            if hit {
+                return true;
+            }
+        }
+        false
     }
 }
 
@@ -304,7 +321,7 @@ fn static_binary_links_nothing_and_serves_the_seed_config() {
     let m = free_port();
     let cluster = format!("nats://127.0.0.1:{}", free_port());
     let image_conf = root().join("deploy/image.conf");
-    let srv = Proc::start(
+    let mut srv = Proc::start(
         &bin,
         &[
             "-c",
@@ -320,7 +337,8 @@ fn static_binary_links_nothing_and_serves_the_seed_config() {
         ],
     );
     assert!(
-        srv.logged("Listening for route connections"),
+        srv.logged("Listening for route connections")
+            || srv.wait_log("Listening for route connections"),
         "{:#?}",
         srv.startup
     );

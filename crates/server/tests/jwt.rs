@@ -451,9 +451,15 @@ fn user_jwts_are_judged_as_nats_server_judges_them() {
     }
     // The outcomes themselves, so the comparison cannot pass vacuously.
     assert_eq!(answer(&rn, None, &u, true, ""), vec![VIOLATION.to_string()]);
+    let admitted = |acc: &str| {
+        vec![
+            "PONG".to_string(),
+            format!("INFO connect_info=true remote_account=\"{acc}\" acc_is_sys=null"),
+        ]
+    };
     assert_eq!(
         answer(&rn, Some(&plain), &u, true, ""),
-        vec!["PONG".to_string()]
+        admitted(&w.a.public_key())
     );
     assert_eq!(
         answer(&rn, Some(&expired), &u, true, ""),
@@ -461,7 +467,7 @@ fn user_jwts_are_judged_as_nats_server_judges_them() {
     );
     assert_eq!(
         answer(&rn, Some(&bearer), &u, false, ""),
-        vec!["PONG".to_string()]
+        admitted(&w.a.public_key())
     );
 }
 

@@ -8,6 +8,7 @@
 //! The crate does no IO and knows nothing of connections.
 
 pub mod subject;
+pub mod transform;
 
 use foldhash::fast::RandomState;
 use parking_lot::Mutex;

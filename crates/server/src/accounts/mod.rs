@@ -14,6 +14,8 @@
 //! foundation, `auth`, and the rest of the core (the sublists hold
 //! `delivery` subscriptions).
 
+pub mod mapping;
+
 use crate::config::options::Options;
 use crate::config::types::ExportKind;
 use crate::delivery::outbound::SubRef;
@@ -91,6 +93,8 @@ pub struct Account {
     reply_announced: std::sync::atomic::AtomicBool,
     /// Connected clients in this account (for JWT `limits.conn`).
     pub clients: std::sync::atomic::AtomicI64,
+    /// Subject mappings applied to what its clients publish.
+    pub mappings: OnceLock<Vec<mapping::SubjectMapping>>,
 }
 
 /// `n` random characters from nats-server's reply alphabet.
@@ -113,6 +117,7 @@ impl Account {
             route_interest: Mutex::new(HashMap::new()),
             reply_announced: std::sync::atomic::AtomicBool::new(false),
             clients: std::sync::atomic::AtomicI64::new(0),
+            mappings: OnceLock::new(),
         })
     }
 
@@ -264,6 +269,20 @@ impl Accounts {
         }
         for (name, acc) in &by_name {
             let _ = acc.links.set(links.remove(name).unwrap_or_default());
+            let configured = if name == GLOBAL {
+                Some(&opts.mappings)
+            } else {
+                opts.accounts
+                    .iter()
+                    .find(|a| &a.name == name)
+                    .map(|a| &a.mappings)
+            };
+            let maps = configured
+                .into_iter()
+                .flatten()
+                .filter_map(mapping::SubjectMapping::new)
+                .collect();
+            let _ = acc.mappings.set(maps);
         }
         Accounts { by_name, global }
     }

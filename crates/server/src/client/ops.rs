@@ -17,9 +17,13 @@ impl Conn {
         }
         self.in_msgs += 1;
         self.in_bytes += p.payload.len() as u64;
+        // Subject mappings apply first: permissions and delivery see the
+        // mapped subject (as nats-server).
+        let mapped = self.map_subject(p.subject);
+        let subject = mapped.as_deref().map_or(p.subject, str::as_bytes);
         if let Some(perms) = self.perms.as_mut() {
-            if !perms.can_publish(p.subject, &self.shared.replies) {
-                let subject = String::from_utf8_lossy(p.subject);
+            if !perms.can_publish(subject, &self.shared.replies) {
+                let subject = String::from_utf8_lossy(subject);
                 let text = format!(
                     "Permissions Violation for Publish to {}",
                     crate::config::go_quote(&subject)
@@ -30,8 +34,12 @@ impl Conn {
             }
         }
         self.ok();
+        if subject.is_empty() {
+            // A weighted mapping chose to drop it.
+            return Ok(());
+        }
         let msg = Msg {
-            subject: p.subject,
+            subject,
             reply: p.reply,
             header_len,
             payload: p.payload,
@@ -42,10 +50,22 @@ impl Conn {
             .publish(&acc, &msg, self.shared.cid, self.connect.echo);
         if !delivered && self.connect.no_responders {
             if let Some(reply) = p.reply {
-                self.no_responders(p.subject, reply);
+                self.no_responders(subject, reply);
             }
         }
         Ok(())
+    }
+
+    /// The subject a publish to `subject` goes to after the account's
+    /// mappings (`None`: unchanged).
+    fn map_subject(&self, subject: &[u8]) -> Option<String> {
+        let maps = self.account.mappings.get().filter(|m| !m.is_empty())?;
+        let s = std::str::from_utf8(subject).ok()?;
+        let out = crate::accounts::mapping::select(maps, s, &self.srv.routes.name())?;
+        if self.shared.trace.load(Ordering::Relaxed) {
+            crate::trace!("{} - <<- [MAPPING {s} -> {out}]", self.shared.log_prefix);
+        }
+        Some(out)
     }
 
     /// The 503 status nats-server 2.12 sends to a requester nobody

@@ -270,8 +270,6 @@ pub(crate) fn parse_mappings(cx: &mut Ctx, item: &Spanned) -> R<Vec<Mapping>> {
             );
             continue;
         }
-        // Go reports a failed type assertion at the last entry it read.
-        let mut last = v;
         let dests = match &v.value {
             Value::String(d) => vec![MapDest {
                 subject: d.clone(),
@@ -281,7 +279,6 @@ pub(crate) fn parse_mappings(cx: &mut Ctx, item: &Spanned) -> R<Vec<Mapping>> {
             Value::Array(a) => {
                 let mut ds = Vec::new();
                 for e in a {
-                    last = e;
                     if let Some(d) = parse_map_dest(cx, e) {
                         ds.push(d);
                     }
@@ -303,12 +300,9 @@ pub(crate) fn parse_mappings(cx: &mut Ctx, item: &Spanned) -> R<Vec<Mapping>> {
                         go_quote(d)
                     ),
                 ),
-                other => cx.err(
-                    &last.pos,
-                    format!(
-                        "interface conversion: interface {{}} is {}, not string",
-                        other.type_name()
-                    ),
+                _ => cx.err(
+                    &v.pos,
+                    format!("Error adding mapping for {} : {e}", go_quote(subj)),
                 ),
             }
             continue;

@@ -1,6 +1,8 @@
 //! `authorization` blocks, user lists, nkey users and permissions.
 
-use super::types::{NkeyUser, Permissions, ResponsePermission, SubjectPermission, UserEntry};
+use super::types::{
+    AuthCallout, NkeyUser, Permissions, ResponsePermission, SubjectPermission, UserEntry,
+};
 use super::value::{
     fields, go_duration, go_quote, nanos, valid_public_nkey, valid_subject, Ctx, R,
 };
@@ -17,6 +19,125 @@ pub(crate) struct Authorization {
     pub users: Option<Vec<UserEntry>>,
     pub nkeys: Vec<NkeyUser>,
     pub default_permissions: Option<Permissions>,
+    pub auth_callout: Option<AuthCallout>,
+    pub proxy_required: bool,
+}
+
+/// Go's `parseAuthCallout`.
+fn parse_auth_callout(cx: &mut Ctx, item: &Spanned) -> R<Option<AuthCallout>> {
+    let Value::Map(m) = &item.value else {
+        cx.err(
+            &item.pos,
+            format!(
+                "Expected authorization callout to be a map/struct, got {}",
+                go_value(&item.value)
+            ),
+        );
+        return Ok(None);
+    };
+    let mut ac = AuthCallout::default();
+    // Go reports the missing fields at the last value it read.
+    let mut last = &item.pos;
+    for (k, v) in m.iter() {
+        last = &v.pos;
+        match k.to_ascii_lowercase().as_str() {
+            "issuer" => {
+                ac.issuer = cx.str(v)?;
+                if !valid_public_key(&ac.issuer, 'A') {
+                    cx.err(
+                        &v.pos,
+                        format!(
+                            "Expected callout user to be a valid public account nkey, got {}",
+                            go_quote(&ac.issuer)
+                        ),
+                    );
+                    return Ok(None);
+                }
+            }
+            "account" | "acc" => ac.account = cx.str(v)?,
+            "auth_users" | "users" | "allowed_accounts" => {
+                let Value::Array(a) = &v.value else {
+                    let what = if k.eq_ignore_ascii_case("allowed_accounts") {
+                        "allowed accounts field"
+                    } else {
+                        "auth_users field"
+                    };
+                    cx.err(
+                        &v.pos,
+                        format!(
+                            "Expected {what} to be an array, got {}",
+                            v.value.type_name()
+                        ),
+                    );
+                    return Ok(None);
+                };
+                let mut list = Vec::new();
+                for e in a {
+                    list.push(cx.str(e)?);
+                }
+                if k.eq_ignore_ascii_case("allowed_accounts") {
+                    ac.allowed_accounts = list;
+                } else {
+                    ac.auth_users.extend(list);
+                }
+            }
+            "xkey" | "key" => {
+                let x = cx.str(v)?;
+                if !valid_public_key(&x, 'X') {
+                    cx.err(
+                        &v.pos,
+                        format!(
+                            "Expected callout xkey to be a valid public xkey, got {}",
+                            go_quote(&x)
+                        ),
+                    );
+                    return Ok(None);
+                }
+                ac.xkey = Some(x);
+            }
+            _ => {
+                if !cx.used_vars.contains(k) {
+                    cx.err(
+                        &v.pos,
+                        format!(
+                            "Unknown field {} parsing authorization callout",
+                            go_quote(k)
+                        ),
+                    );
+                }
+            }
+        }
+    }
+    if ac.account.is_empty() {
+        ac.account = "$G".into();
+    }
+    if ac.issuer.is_empty() {
+        cx.err(
+            last,
+            "Authorization callouts require an issuer to be specified",
+        );
+        return Ok(None);
+    }
+    if ac.auth_users.is_empty() {
+        cx.err(
+            last,
+            "Authorization callouts require authorized users to be specified",
+        );
+        return Ok(None);
+    }
+    Ok(Some(ac))
+}
+
+/// A public nkey of the kind its first letter names (`A`, `U`, `X`, ...).
+fn valid_public_key(key: &str, prefix: char) -> bool {
+    if !key.starts_with(prefix) {
+        return false;
+    }
+    if prefix == 'X' {
+        nkeys::XKey::from_public_key(key).is_ok()
+    } else {
+        nkeys::KeyPair::from_public_key(key).is_ok()
+    }
 }
 
 /// Go's `parseAuthorization`.
@@ -42,6 +163,10 @@ pub(crate) fn parse_authorization(cx: &mut Ctx, item: &Spanned) -> R<Authorizati
                     auth.default_permissions = Some(p);
                 }
             }
+            "auth_callout" | "auth_hook" => {
+                auth.auth_callout = parse_auth_callout(cx, v)?;
+            }
+            "proxy_required" => auth.proxy_required = cx.bool(v)?,
             _ => {
                 cx.unknown(k, v);
                 continue;
@@ -119,6 +244,10 @@ pub(crate) fn parse_users(
                     let cts = parse_connection_types(cx, v);
                     nkey.allowed_connection_types = cts.clone();
                     user.allowed_connection_types = cts;
+                }
+                // Users that must come through a trusted proxy (2.12).
+                "proxy_required" => {
+                    cx.bool(v)?;
                 }
                 _ => cx.unknown(k, v),
             }

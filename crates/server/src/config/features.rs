@@ -1,10 +1,12 @@
 //! `websocket`, `mqtt` and `jetstream` blocks.
 
+use super::auth::go_value;
 use super::auth::{non_empty, parse_simple_auth, parse_string_array};
 use super::tls::{parse_tls, TlsContext};
 use super::types::{JetStreamOpts, MqttOpts, WebsocketOpts};
 use super::value::{go_duration, go_quote, nanos, parse_listen, Ctx, R};
 use conf::{Spanned, Value};
+use std::time::Duration;
 
 /// Go's `parseWebsocket`.
 pub(crate) fn parse_websocket(cx: &mut Ctx, item: &Spanned, w: &mut WebsocketOpts) -> R<()> {
@@ -72,6 +74,34 @@ pub(crate) fn parse_websocket(cx: &mut Ctx, item: &Spanned, w: &mut WebsocketOpt
             }
             "jwt_cookie" => w.jwt_cookie = Some(cx.str(v)?),
             "no_auth_user" => w.no_auth_user = non_empty(cx.str(v)?),
+            "headers" => {
+                let Value::Map(hm) = &v.value else {
+                    cx.err(
+                        &v.pos,
+                        format!(
+                            "error parsing headers: unsupported type {}",
+                            v.value.type_name()
+                        ),
+                    );
+                    continue;
+                };
+                w.headers.clear();
+                for (hk, hv) in hm.iter() {
+                    match &hv.value {
+                        Value::String(s) => w.headers.push((hk.to_string(), s.clone())),
+                        other => cx.err(
+                            &hv.pos,
+                            format!(
+                                "error parsing header key {hk}: unsupported type {}",
+                                other.type_name()
+                            ),
+                        ),
+                    }
+                }
+            }
+            "ping_interval" => {
+                w.ping_interval = nanos(cx.duration_or_secs("ping_interval", v)?);
+            }
             _ => cx.unknown(k, v),
         }
     }
@@ -230,6 +260,82 @@ pub(crate) fn parse_jetstream(cx: &mut Ctx, item: &Spanned, js: &mut JetStreamOp
                         Ok(n) => js.max_catchup = Some(n),
                         Err(e) => return cx.fail(&v.pos, format!("{lk} {e}")),
                     },
+                    "strict" => match &v.value {
+                        Value::Bool(b) => js.strict = *b,
+                        other => {
+                            return cx.fail(
+                                &v.pos,
+                                format!(
+                                    "Expected 'true' or 'false' for bool value, got '{}'",
+                                    go_value(other)
+                                ),
+                            )
+                        }
+                    },
+                    "sync" | "sync_interval" => match &v.value {
+                        Value::String(s) if s.eq_ignore_ascii_case("always") => {
+                            js.sync_always = true;
+                            js.sync_interval = Some(Duration::from_secs(120));
+                        }
+                        _ => {
+                            let ns = cx.duration_or_secs(k, v)?;
+                            js.sync_interval = nanos(ns);
+                        }
+                    },
+                    "prev_key" | "prev_ek" | "prev_encryption_key" => {
+                        js.prev_key = Some(cx.str(v)?)
+                    }
+                    "tpm" => parse_js_tpm(cx, v)?,
+                    "max_buffered_size" => match storage_size(&v.value) {
+                        Ok(n) => js.max_buffered_size = Some(n),
+                        Err(e) => return cx.fail(&v.pos, format!("{lk} {e}")),
+                    },
+                    "max_buffered_msgs" | "request_queue_limit" => match &v.value {
+                        Value::Int(n) => {
+                            if lk == "max_buffered_msgs" {
+                                js.max_buffered_msgs = Some(*n);
+                            } else {
+                                js.request_queue_limit = Some(*n);
+                            }
+                        }
+                        other => {
+                            return cx.fail(
+                                &v.pos,
+                                format!(
+                                    "Expected a parseable size for {}, got {}",
+                                    go_quote(k),
+                                    go_value(other)
+                                ),
+                            )
+                        }
+                    },
+                    "meta_compact" => match &v.value {
+                        Value::Int(n) if *n >= 0 => js.meta_compact = Some(*n as u64),
+                        other => {
+                            return cx.fail(
+                                &v.pos,
+                                format!(
+                                    "Expected an absolute size for {}, got {}",
+                                    go_quote(k),
+                                    go_value(other)
+                                ),
+                            )
+                        }
+                    },
+                    "meta_compact_size" => match storage_size(&v.value) {
+                        Ok(n) if n >= 0 => js.meta_compact_size = Some(n as u64),
+                        Ok(_) => {
+                            return cx.fail(
+                                &v.pos,
+                                format!(
+                                    "Expected an absolute size for {}, got {}",
+                                    go_quote(k),
+                                    go_value(&v.value)
+                                ),
+                            )
+                        }
+                        Err(e) => return cx.fail(&v.pos, format!("{lk} {e}")),
+                    },
                     _ => cx.unknown(k, v),
                 }
             }
@@ -243,6 +349,37 @@ pub(crate) fn parse_jetstream(cx: &mut Ctx, item: &Spanned, js: &mut JetStreamOp
                     other.type_name()
                 ),
             )
+        }
+    }
+    Ok(())
+}
+
+/// Go's `parseJetStreamTPM`: the keys are checked (a TPM is not used).
+fn parse_js_tpm(cx: &mut Ctx, item: &Spanned) -> R<()> {
+    let Value::Map(m) = &item.value else {
+        return cx.fail(
+            &item.pos,
+            format!(
+                "Expected a map to define JetStreamLimits, got {}",
+                item.value.type_name()
+            ),
+        );
+    };
+    for (k, v) in m.iter() {
+        match k.to_ascii_lowercase().as_str() {
+            "keys_file" | "encryption_password" | "srk_password" => {
+                cx.str(v)?;
+            }
+            "pcr" => {
+                cx.int(v)?;
+            }
+            "cipher" => {
+                let s = cx.str(v)?;
+                if !matches!(s.to_lowercase().as_str(), "chacha" | "chachapoly" | "aes") {
+                    return cx.fail(&v.pos, format!("Unknown cipher type: {}", go_quote(&s)));
+                }
+            }
+            _ => cx.unknown(k, v),
         }
     }
     Ok(())

@@ -60,7 +60,6 @@ pub(crate) fn apply_key(
         "mappings" | "maps" => {
             let m = accounts::parse_mappings(cx, v)?;
             opts.mappings.extend(m);
-            unsupported(opts, "subject mappings");
         }
         "disable_sublist_cache" | "no_sublist_cache" => opts.no_sublist_cache = cx.bool(v)?,
         "accounts" => {
@@ -206,6 +205,8 @@ pub(crate) fn apply_key(
             r?;
         }
         "allow_non_tls" => opts.allow_non_tls = cx.bool(v)?,
+        "write_timeout" => opts.write_timeout = crate::config::network::write_timeout(cx, v)?,
+        "no_fast_producer_stall" => opts.no_fast_producer_stall = cx.bool(v)?,
         "write_deadline" => {
             let d = cx.duration_or_secs("write_deadline", v)?;
             opts.write_deadline = positive(d).unwrap_or(Options::default().write_deadline);
@@ -341,6 +342,7 @@ fn apply_authorization(
 ) -> R<()> {
     let auth = auth::parse_authorization(cx, v)?;
     *auth_timeout = Some(auth.timeout);
+    opts.auth_callout = auth.auth_callout.clone();
     if (!auth.user.is_empty() || !auth.pass.is_empty()) && !auth.token.is_empty() {
         return cx.fail(&v.pos, "Cannot have a user/pass and token");
     }

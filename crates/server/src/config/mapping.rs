@@ -232,7 +232,8 @@ pub(crate) fn check_weighted(src: &str, dests: &[MapDest]) -> Result<(), String>
         return Err("invalid subject".into());
     }
     let mut seen = HashSet::new();
-    let mut total: u32 = 0;
+    // Totals per cluster (Go sums into a uint8, so they wrap).
+    let mut totals: std::collections::HashMap<&str, u32> = Default::default();
     for d in dests {
         if !seen.insert(d.subject.as_str()) {
             return Err(format!("duplicate entry for {}", go_quote(&d.subject)));
@@ -240,8 +241,11 @@ pub(crate) fn check_weighted(src: &str, dests: &[MapDest]) -> Result<(), String>
         if d.weight > 100 {
             return Err("individual weights need to be <= 100".into());
         }
-        total = (total + d.weight as u32) % 256;
-        if total > 100 {
+        let total = totals
+            .entry(d.cluster.as_deref().unwrap_or(""))
+            .or_insert(0);
+        *total = (*total + d.weight as u32) % 256;
+        if *total > 100 {
             return Err("total weight needs to be <= 100".into());
         }
         validate_destination(&d.subject)?;

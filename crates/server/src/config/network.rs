@@ -1,14 +1,15 @@
 //! `cluster`, `gateway` and `leafnodes` blocks.
 
 use super::auth::{
-    go_value, non_empty, parse_authorization, parse_perm_subjects, parse_user_permissions,
+    go_value, non_empty, parse_authorization, parse_perm_subjects, parse_string_array,
+    parse_user_permissions,
 };
 use super::tls::{parse_tls, TlsContext};
 use super::types::{
-    ClusterOpts, GatewayOpts, LeafNodeOpts, LeafUser, RemoteGatewayOpts, RemoteLeafOpts,
-    RoutePermissions,
+    ClusterOpts, CompressionOpts, GatewayOpts, LeafNodeOpts, LeafUser, LinkOpts, RemoteGatewayOpts,
+    RemoteLeafOpts, RoutePermissions,
 };
-use super::value::{go_quote, go_url_ok, parse_listen, Ctx, R};
+use super::value::{go_duration, go_quote, go_url_ok, nanos, parse_listen, Ctx, R};
 use conf::{Spanned, Value};
 use std::time::Duration;
 
@@ -104,9 +105,32 @@ pub(crate) fn parse_cluster(cx: &mut Ctx, item: &Spanned, c: &mut ClusterOpts) -
             "cluster_advertise" | "advertise" => c.advertise = Some(cx.str(v)?),
             "no_advertise" => c.no_advertise = cx.bool(v)?,
             "connect_retries" => c.connect_retries = cx.int(v)?,
-            // nats-server 2.10's route pooling: accepted, routes stay single
-            // connections as in 2.9.
+            // Parsed as 2.12 does; rnatsd keeps one route per server.
             "pool_size" => c.pool_size = cx.int(v)?,
+            "accounts" => {
+                if let Some(a) = parse_string_array(cx, "accounts", v) {
+                    c.pinned_accounts = a;
+                }
+            }
+            "compression" => {
+                if let Some(co) = parse_compression(cx, k, v, "s2_fast")? {
+                    c.compression = Some(co);
+                }
+            }
+            "ping_interval" => {
+                let ns = cx.duration_or_secs("ping_interval", v)?;
+                if ns > 30_000_000_000 {
+                    cx.warn_plain(
+                        &v.pos,
+                        "Cluster 'ping_interval' will reset to 30s which is the max for routes",
+                    );
+                }
+                c.ping_interval = nanos(ns);
+            }
+            "ping_max" => c.ping_max = Some(cx.int(v)?),
+            "write_deadline" | "write_timeout" | "connect_backoff" => {
+                parse_link(cx, k, v, &mut c.link)?
+            }
             "permissions" => {
                 let Some(p) = parse_user_permissions(cx, v)? else {
                     continue;
@@ -178,6 +202,9 @@ pub(crate) fn parse_gateway(cx: &mut Ctx, item: &Spanned, g: &mut GatewayOpts) -
             "connect_retries" => g.connect_retries = cx.int(v)?,
             "gateways" => g.gateways = parse_gateways(cx, v)?,
             "reject_unknown" | "reject_unknown_cluster" => g.reject_unknown = cx.bool(v)?,
+            "write_deadline" | "write_timeout" | "connect_backoff" => {
+                parse_link(cx, k, v, &mut g.link)?
+            }
             _ => cx.unknown(k, v),
         }
     }
@@ -305,10 +332,148 @@ pub(crate) fn parse_leafnodes(cx: &mut Ctx, item: &Spanned, l: &mut LeafNodeOpts
                     Err(e) => cx.err(&v.pos, e),
                 }
             }
+            "compression" => {
+                if let Some(co) = parse_compression(cx, k, v, "s2_auto")? {
+                    l.compression = Some(co);
+                }
+            }
+            "isolate_leafnode_interest" | "isolate" => l.isolate = cx.bool(v)?,
+            "write_deadline" | "write_timeout" => parse_link(cx, k, v, &mut l.link)?,
             _ => cx.unknown(k, v),
         }
     }
     Ok(())
+}
+
+/// `write_deadline`, `write_timeout` and `connect_backoff` of a link block.
+fn parse_link(cx: &mut Ctx, k: &str, v: &Spanned, l: &mut LinkOpts) -> R<()> {
+    match k.to_ascii_lowercase().as_str() {
+        "write_deadline" => l.write_deadline = nanos(cx.duration_or_secs("write_deadline", v)?),
+        "write_timeout" => l.write_timeout = write_timeout(cx, v)?,
+        _ => l.connect_backoff = cx.bool(v)?,
+    }
+    Ok(())
+}
+
+/// Go's `parseWriteDeadlinePolicy`.
+pub(crate) fn write_timeout(cx: &mut Ctx, v: &Spanned) -> R<Option<String>> {
+    let s = cx.str(v)?;
+    if matches!(s.as_str(), "default" | "close" | "retry") {
+        Ok(Some(s))
+    } else {
+        cx.err(
+            &v.pos,
+            "write_timeout must be 'default', 'close' or 'retry'",
+        );
+        Ok(None)
+    }
+}
+
+/// Go's `parseCompression`; `on` picks `on_mode`. The mode is checked at
+/// start (as nats-server), not here.
+pub(crate) fn parse_compression(
+    cx: &mut Ctx,
+    k: &str,
+    v: &Spanned,
+    on_mode: &str,
+) -> R<Option<CompressionOpts>> {
+    let mut c = CompressionOpts::default();
+    match &v.value {
+        Value::String(s) => c.mode = s.clone(),
+        Value::Bool(b) => c.mode = if *b { on_mode.into() } else { "off".into() },
+        Value::Map(m) => {
+            for (mk, mv) in m.iter() {
+                match mk.to_ascii_lowercase().as_str() {
+                    "mode" => c.mode = cx.str(mv)?,
+                    "rtt_thresholds" | "thresholds" | "rtts" | "rtt" => {
+                        for e in cx.array(mv)? {
+                            let s = cx.str(e)?;
+                            match go_duration(&s) {
+                                Ok(ns) => c
+                                    .rtt_thresholds
+                                    .push(Duration::from_nanos(ns.max(0) as u64)),
+                                Err(err) => {
+                                    cx.err(&mv.pos, err);
+                                    return Ok(None);
+                                }
+                            }
+                        }
+                    }
+                    _ => {
+                        if !cx.used_vars.contains(mk) {
+                            cx.err(&mv.pos, format!("unknown field {}", go_quote(mk)));
+                            return Ok(None);
+                        }
+                    }
+                }
+            }
+        }
+        other => {
+            cx.err(
+                &v.pos,
+                format!(
+                    "field {} should be a boolean or a structure, got {}",
+                    go_quote(k),
+                    other.type_name()
+                ),
+            );
+            return Ok(None);
+        }
+    }
+    Ok(Some(c))
+}
+
+/// Go's `validateAndNormalizeCompressionOption`: the start-up check.
+pub(crate) fn check_compression(c: &CompressionOpts) -> Result<(), String> {
+    let m = c.mode.to_lowercase();
+    match m.as_str() {
+        "on" | "enabled" | "true" | "not supported" | "not_supported" | "disabled" | "off"
+        | "false" | "accept" | "fast" | "s2_fast" | "better" | "s2_better" | "best" | "s2_best" => {
+            Ok(())
+        }
+        "auto" | "s2_auto" => {
+            let mut rtts: Vec<Duration> = Vec::new();
+            for &n in &c.rtt_thresholds {
+                if !rtts.is_empty() && !n.is_zero() && rtts.iter().any(|v| n < *v) {
+                    return Err(format!(
+                        "RTT threshold values {} should be in ascending order",
+                        go_durations(&c.rtt_thresholds)
+                    ));
+                }
+                rtts.push(n);
+            }
+            while rtts.last().is_some_and(|d| d.is_zero()) {
+                rtts.pop();
+            }
+            if rtts.len() > 4 {
+                return Err(format!(
+                    "compression mode {} should have no more than 4 RTT thresholds: {}",
+                    go_quote(&c.mode),
+                    go_durations(&c.rtt_thresholds)
+                ));
+            }
+            if rtts.is_empty() && !c.rtt_thresholds.is_empty() {
+                return Err(format!(
+                    "compression mode {} requires at least one RTT threshold",
+                    go_quote(&c.mode)
+                ));
+            }
+            Ok(())
+        }
+        _ => Err(format!(
+            "unsupported compression mode {}",
+            go_quote(&c.mode)
+        )),
+    }
+}
+
+/// Go's `%v` of a `[]time.Duration`.
+fn go_durations(d: &[Duration]) -> String {
+    let parts: Vec<String> = d
+        .iter()
+        .map(|d| super::golang::go_duration_string(d.as_nanos() as i64))
+        .collect();
+    format!("[{}]", parts.join(" "))
 }
 
 /// Go's `checkLeafMinVersionConfig`.
@@ -474,6 +639,40 @@ fn parse_remotes(cx: &mut Ctx, item: &Spanned) -> R<Vec<RemoteLeafOpts>> {
                 "jetstream_cluster_migrate" | "js_cluster_migrate" => {
                     remote.jetstream_cluster_migrate = true
                 }
+                "nkey" | "seed" => {
+                    let nk = cx.str(v)?;
+                    let ok = nkeys::KeyPair::from_seed(&nk)
+                        .is_ok_and(|kp| kp.public_key().starts_with('U'));
+                    if !ok {
+                        cx.err(
+                            &v.pos,
+                            format!(
+                                "Remote leafnode nkey is not a valid seed: {}",
+                                go_quote(&nk)
+                            ),
+                        );
+                        continue;
+                    }
+                    if remote.credentials.is_some() {
+                        cx.err(
+                            &v.pos,
+                            "Remote leafnode can not have both creds and nkey defined",
+                        );
+                        continue;
+                    }
+                    remote.nkey = Some(nk);
+                }
+                "isolate_leafnode_interest" | "isolate" => remote.isolate = cx.bool(v)?,
+                "request_isolation" => remote.request_isolation = cx.bool(v)?,
+                "compression" => {
+                    if let Some(co) = parse_compression(cx, k, v, "s2_auto")? {
+                        remote.compression = Some(co);
+                    }
+                }
+                "first_info_timeout" => {
+                    remote.first_info_timeout = nanos(cx.duration_or_secs(k, v)?)
+                }
+                "disabled" => remote.disabled = cx.bool(v)?,
                 _ => cx.unknown(k, v),
             }
         }

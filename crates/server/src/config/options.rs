@@ -142,6 +142,13 @@ pub struct Options {
     pub no_auth_user: Option<String>,
     /// System account name.
     pub system_account: Option<String>,
+    /// `authorization { auth_callout }`.
+    pub auth_callout: Option<crate::config::types::AuthCallout>,
+    /// `write_timeout`: what a write past `write_deadline` does.
+    pub write_timeout: Option<String>,
+    /// `no_fast_producer_stall`: publishers are not paused for slow
+    /// receivers (they are closed as slow consumers instead).
+    pub no_fast_producer_stall: bool,
     /// No system account.
     pub no_system_account: bool,
     /// Accounts.
@@ -234,6 +241,9 @@ impl Default for Options {
             default_permissions: None,
             no_auth_user: None,
             system_account: None,
+            auth_callout: None,
+            write_timeout: None,
+            no_fast_producer_stall: false,
             no_system_account: false,
             accounts: Vec::new(),
             mappings: Vec::new(),

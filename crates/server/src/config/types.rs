@@ -123,6 +123,42 @@ pub struct NkeyUser {
     pub allowed_connection_types: Option<Vec<String>>,
 }
 
+/// `authorization { auth_callout { ... } }`: users are authorized by a
+/// service in `account` (nats-server's `AuthCallout`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AuthCallout {
+    /// Account public key that signs the responses.
+    pub issuer: String,
+    /// Account the callout service runs in (`$G` by default).
+    pub account: String,
+    /// Users that bypass the callout (the service's own).
+    pub auth_users: Vec<String>,
+    /// x25519 public key to encrypt requests with.
+    pub xkey: Option<String>,
+    /// Accounts the callout may place users in.
+    pub allowed_accounts: Vec<String>,
+}
+
+/// `compression` of routes and leafnodes (nats-server's `CompressionOpts`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CompressionOpts {
+    /// The mode as written (`off`, `accept`, `s2_fast`, ..., `on`'s choice).
+    pub mode: String,
+    /// `rtt_thresholds` of `s2_auto`.
+    pub rtt_thresholds: Vec<Duration>,
+}
+
+/// Write and connect settings that routes, gateways and leafnodes share.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LinkOpts {
+    /// `write_deadline`.
+    pub write_deadline: Option<Duration>,
+    /// `write_timeout`: `default`, `close` or `retry`.
+    pub write_timeout: Option<String>,
+    /// `connect_backoff`.
+    pub connect_backoff: bool,
+}
+
 /// `cluster { ... }`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ClusterOpts {
@@ -152,6 +188,17 @@ pub struct ClusterOpts {
     pub routes: Vec<String>,
     /// `pool_size` (nats-server 2.10); accepted, not used.
     pub pool_size: i64,
+    /// `accounts`: accounts with a dedicated (pinned) route.
+    pub pinned_accounts: Vec<String>,
+    /// `compression`.
+    pub compression: Option<CompressionOpts>,
+    /// `ping_interval` of routes.
+    pub ping_interval: Option<Duration>,
+    /// `ping_max` of routes.
+    pub ping_max: Option<i64>,
+    /// The shared link settings (`write_deadline`, `write_timeout`,
+    /// `connect_backoff`).
+    pub link: LinkOpts,
 }
 
 /// One entry of `gateway { gateways: [...] }`.
@@ -190,6 +237,8 @@ pub struct GatewayOpts {
     pub gateways: Vec<RemoteGatewayOpts>,
     /// Reject gateways of unknown clusters.
     pub reject_unknown: bool,
+    /// `write_deadline`, `write_timeout`, `connect_backoff`.
+    pub link: LinkOpts,
 }
 
 /// A user of `leafnodes { authorization { users } }`.
@@ -228,6 +277,18 @@ pub struct RemoteLeafOpts {
     pub ws_no_masking: bool,
     /// `jetstream_cluster_migrate`.
     pub jetstream_cluster_migrate: bool,
+    /// `nkey` (or `seed`): a user seed to sign the hub's nonce with.
+    pub nkey: Option<String>,
+    /// `isolate_leafnode_interest`.
+    pub isolate: bool,
+    /// `request_isolation`.
+    pub request_isolation: bool,
+    /// `compression`.
+    pub compression: Option<CompressionOpts>,
+    /// `first_info_timeout`.
+    pub first_info_timeout: Option<Duration>,
+    /// `disabled`: the remote is not dialed.
+    pub disabled: bool,
 }
 
 /// `leafnodes { ... }`.
@@ -259,6 +320,12 @@ pub struct LeafNodeOpts {
     pub remotes: Vec<RemoteLeafOpts>,
     /// Lowest version of a leafnode accepted.
     pub min_version: Option<String>,
+    /// `compression`.
+    pub compression: Option<CompressionOpts>,
+    /// `isolate_leafnode_interest`.
+    pub isolate: bool,
+    /// `write_deadline`, `write_timeout`.
+    pub link: LinkOpts,
 }
 
 /// `websocket { ... }`.
@@ -294,6 +361,10 @@ pub struct WebsocketOpts {
     pub jwt_cookie: Option<String>,
     /// User for clients without credentials.
     pub no_auth_user: Option<String>,
+    /// `headers`: extra headers of the upgrade response.
+    pub headers: Vec<(String, String)>,
+    /// `ping_interval` of websocket clients.
+    pub ping_interval: Option<Duration>,
 }
 
 /// `mqtt { ... }`.
@@ -369,6 +440,24 @@ pub struct JetStreamOpts {
     pub max_catchup: Option<i64>,
     /// Server-wide limits.
     pub limits: JsLimitOpts,
+    /// `strict` (default true): API requests are checked strictly.
+    pub strict: bool,
+    /// `sync_interval`: how often the file store syncs (`always`: every write).
+    pub sync_interval: Option<Duration>,
+    /// `sync_interval: always`.
+    pub sync_always: bool,
+    /// `max_buffered_size` in bytes.
+    pub max_buffered_size: Option<i64>,
+    /// `max_buffered_msgs`.
+    pub max_buffered_msgs: Option<i64>,
+    /// `request_queue_limit`: pending API requests before new ones are dropped.
+    pub request_queue_limit: Option<i64>,
+    /// Previous encryption key (`prev_key`), for key rotation.
+    pub prev_key: Option<String>,
+    /// `meta_compact`: meta layer entries before a snapshot.
+    pub meta_compact: Option<u64>,
+    /// `meta_compact_size` in bytes.
+    pub meta_compact_size: Option<u64>,
 }
 
 impl Default for JetStreamOpts {
@@ -385,6 +474,15 @@ impl Default for JetStreamOpts {
             unique_tag: None,
             max_catchup: None,
             limits: JsLimitOpts::default(),
+            strict: true,
+            sync_interval: None,
+            sync_always: false,
+            max_buffered_size: None,
+            max_buffered_msgs: None,
+            request_queue_limit: None,
+            prev_key: None,
+            meta_compact: None,
+            meta_compact_size: None,
         }
     }
 }

@@ -55,6 +55,20 @@ pub fn validate(o: &Options) -> Result<(), ConfigError> {
             );
         }
     }
+    let compressions = o
+        .cluster
+        .compression
+        .iter()
+        .chain(o.leafnode.compression.iter())
+        .chain(
+            o.leafnode
+                .remotes
+                .iter()
+                .filter_map(|r| r.compression.as_ref()),
+        );
+    for c in compressions {
+        super::network::check_compression(c).map_err(ConfigError)?;
+    }
     Ok(())
 }
 

@@ -52,6 +52,11 @@ impl Ctx {
         self.errors.push(msg.into());
     }
 
+    /// Records a warning with nats-server's plain text.
+    pub fn warn_plain(&mut self, pos: &Pos, msg: &str) {
+        self.warnings.push(format!("{pos}: {msg}"));
+    }
+
     /// Records nats-server's "invalid use of field" warning.
     pub fn warn_field(&mut self, pos: &Pos, field: &str, reason: &str) {
         self.warnings.push(format!(
