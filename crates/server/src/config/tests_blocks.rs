@@ -102,9 +102,7 @@ fn subject_mappings() {
     assert!(first_error(
         "mappings { a: [ { destination: b, weight: 60 }, { destination: c, weight: 60 } ] }\n"
     )
-    // nats-server fails formatting this error (a type assertion on the
-    // array), so the message is the failed assertion.
-    .ends_with("interface conversion: interface {} is []interface {}, not string"));
+    .ends_with("Error adding mapping for \"a\" : total weight needs to be <= 100"));
     assert!(first_error("mappings { \"a.*\": \"b.{{foo(1)}}\" }\n").contains("unknown function"));
 }
 

@@ -14,7 +14,7 @@ use std::sync::atomic::Ordering;
 /// The global account, the only one rnatsd has.
 pub const GLOBAL_ACCOUNT: &str = "$G";
 
-/// The sort options nats-server 2.9 accepts.
+/// The sort options nats-server 2.12 accepts.
 const SORTS: &[&str] = &[
     "cid",
     "start",
@@ -29,6 +29,7 @@ const SORTS: &[&str] = &[
     "uptime",
     "stop",
     "reason",
+    "rtt",
 ];
 
 #[derive(Serialize)]
@@ -90,6 +91,8 @@ pub struct ConnInfo {
     name_tag: String,
     #[serde(skip)]
     up: std::time::Duration,
+    #[serde(skip)]
+    rtt_d: std::time::Duration,
 }
 
 /// A subscription in `/connz` and `/subsz` (nats-server's `SubDetail`).
@@ -297,6 +300,7 @@ fn sort_infos(v: &mut [ConnInfo], sort: &str) {
         "uptime" => v.sort_by_key(|i| i.up),
         "stop" => v.sort_by_key(|i| Reverse(i.stop)),
         "reason" => v.sort_by(|a, b| a.reason.cmp(&b.reason)),
+        "rtt" => v.sort_by_key(|i| Reverse(i.rtt_d)),
         _ => {}
     }
 }
@@ -344,6 +348,7 @@ fn open_info(e: &ClientEntry, now: DateTime<Utc>, o: &Opts) -> ConnInfo {
         stop: None,
         reason: String::new(),
         rtt: rtt_text(meta.rtt),
+        rtt_d: meta.rtt.unwrap_or_default(),
         uptime: uptime(up),
         idle: uptime(since(last, now)),
         pending_bytes: pending,
@@ -371,7 +376,11 @@ fn open_info(e: &ClientEntry, now: DateTime<Utc>, o: &Opts) -> ConnInfo {
     }
     if o.auth {
         ci.authorized_user = meta.user;
-        ci.name_tag = meta.account.clone();
+        ci.name_tag = if meta.account.is_empty() {
+            GLOBAL_ACCOUNT.to_string()
+        } else {
+            meta.account.clone()
+        };
         // The global account is not named.
         if meta.account != GLOBAL_ACCOUNT {
             ci.account = meta.account;
@@ -394,6 +403,7 @@ fn closed_info(cc: &ClosedClient, o: &Opts) -> ConnInfo {
         stop: Some(GoTime(cc.stop)),
         reason: cc.reason.as_str().to_string(),
         rtt: rtt_text(cc.rtt),
+        rtt_d: cc.rtt.unwrap_or_default(),
         uptime: uptime(up),
         idle: uptime(since(cc.last_activity, cc.stop)),
         pending_bytes: cc.pending,

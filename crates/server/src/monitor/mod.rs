@@ -34,7 +34,7 @@ use crate::server::Server;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, CONTENT_TYPE, LOCATION};
+use hyper::header::{HeaderValue, ACCESS_CONTROL_ALLOW_ORIGIN, CONTENT_TYPE, LOCATION};
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use parking_lot::Mutex;
@@ -59,8 +59,7 @@ enum Reply {
     Json(Vec<u8>),
     /// 400 with nats-server's error text.
     Bad(String),
-    /// 503 with a JSON body (Go writes the status first, so the content
-    /// type is sniffed as text).
+    /// 503 with a JSON body.
     Unavailable(Vec<u8>),
     /// An HTML page.
     Html(String),
@@ -402,6 +401,7 @@ fn finish(reply: Reply, q: &Query) -> Response<Full<Bytes>> {
             if callback.is_empty() {
                 let mut r = response(StatusCode::OK, body);
                 set(&mut r, CONTENT_TYPE, "application/json");
+                set(&mut r, ACCESS_CONTROL_ALLOW_ORIGIN, "*");
                 r
             } else {
                 let mut b = Vec::with_capacity(body.len() + callback.len() + 2);
@@ -421,7 +421,8 @@ fn finish(reply: Reply, q: &Query) -> Response<Full<Bytes>> {
         }
         Reply::Unavailable(body) => {
             let mut r = response(StatusCode::SERVICE_UNAVAILABLE, body);
-            set(&mut r, CONTENT_TYPE, "text/plain; charset=utf-8");
+            set(&mut r, CONTENT_TYPE, "application/json");
+            set(&mut r, ACCESS_CONTROL_ALLOW_ORIGIN, "*");
             r
         }
         Reply::Html(page) => {

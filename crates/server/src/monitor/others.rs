@@ -126,7 +126,7 @@ struct Leafz {
     server_id: String,
     now: GoTime,
     leafnodes: u32,
-    leafs: Option<Vec<()>>,
+    leafs: Vec<()>,
 }
 
 /// `GET /leafz`: no leafnodes.
@@ -137,7 +137,7 @@ pub(super) fn leafz(m: &Monitor, q: &Query) -> Reply {
         server_id: m.srv.id.clone(),
         now: now(),
         leafnodes: 0,
-        leafs: None,
+        leafs: Vec::new(),
     }))
 }
 
@@ -151,6 +151,7 @@ struct AccountInfo {
     leafnode_connections: u32,
     client_connections: usize,
     subscriptions: u64,
+    name_tag: &'static str,
     sublist_stats: SublistStats,
 }
 
@@ -189,6 +190,7 @@ pub(super) fn accountz(m: &Monitor, q: &Query) -> Reply {
                 leafnode_connections: 0,
                 client_connections: m.srv.num_clients(),
                 subscriptions: count,
+                name_tag: GLOBAL_ACCOUNT,
                 sublist_stats: stats,
             });
         }
@@ -197,10 +199,21 @@ pub(super) fn accountz(m: &Monitor, q: &Query) -> Reply {
     Reply::Json(json_pretty(&a))
 }
 
+#[derive(Serialize, Default)]
+struct MsgBytes {
+    msgs: u64,
+    bytes: u64,
+}
+
+/// nats-server 2.12's `DataStats`: totals, and the part that crossed
+/// gateways, routes and leafnodes.
 #[derive(Serialize)]
 struct DataStats {
     msgs: u64,
     bytes: u64,
+    gateways: MsgBytes,
+    routes: MsgBytes,
+    leafs: MsgBytes,
 }
 
 #[derive(Serialize)]
@@ -228,6 +241,15 @@ pub(super) fn accstatz(m: &Monitor, q: &Query) -> Reply {
     let unused = try_q!(q.bool("unused"));
     let st = &m.srv.stats;
     let conns = m.srv.num_clients();
+    let (mut to_routes, mut from_routes) = (MsgBytes::default(), MsgBytes::default());
+    for l in m.srv.routes.links() {
+        let o = l.shared.out.lock();
+        to_routes.msgs += o.out_msgs;
+        to_routes.bytes += o.out_bytes;
+        drop(o);
+        from_routes.msgs += l.shared.in_msgs.load(Ordering::Relaxed);
+        from_routes.bytes += l.shared.in_bytes.load(Ordering::Relaxed);
+    }
     let mut list = Vec::new();
     if unused || conns > 0 {
         list.push(AccountStat {
@@ -238,10 +260,16 @@ pub(super) fn accstatz(m: &Monitor, q: &Query) -> Reply {
             sent: DataStats {
                 msgs: st.out_msgs.load(Ordering::Relaxed),
                 bytes: st.out_bytes.load(Ordering::Relaxed),
+                gateways: MsgBytes::default(),
+                routes: to_routes,
+                leafs: MsgBytes::default(),
             },
             received: DataStats {
                 msgs: st.in_msgs.load(Ordering::Relaxed),
                 bytes: st.in_bytes.load(Ordering::Relaxed),
+                gateways: MsgBytes::default(),
+                routes: from_routes,
+                leafs: MsgBytes::default(),
             },
             slow_consumers: st.slow_consumers.load(Ordering::Relaxed),
         });
@@ -261,16 +289,14 @@ struct JsConfig {
 
 #[derive(Serialize)]
 struct JsApi {
+    level: u32,
     total: u64,
     errors: u64,
 }
 
+/// nats-server 2.12's `JSInfo` with JetStream off, in its field order.
 #[derive(Serialize)]
 struct Jsz {
-    server_id: String,
-    now: GoTime,
-    disabled: bool,
-    config: JsConfig,
     memory: u64,
     storage: u64,
     reserved_memory: u64,
@@ -278,10 +304,15 @@ struct Jsz {
     accounts: u32,
     ha_assets: u32,
     api: JsApi,
+    server_id: String,
+    now: GoTime,
+    disabled: bool,
+    config: JsConfig,
     streams: u32,
     consumers: u32,
     messages: u64,
     bytes: u64,
+    total: u64,
 }
 
 /// `GET /jsz`: JetStream disabled.
@@ -310,6 +341,7 @@ pub(super) fn jsz(m: &Monitor, q: &Query) -> Reply {
         accounts: 0,
         ha_assets: 0,
         api: JsApi {
+            level: 0,
             total: 0,
             errors: 0,
         },
@@ -317,6 +349,7 @@ pub(super) fn jsz(m: &Monitor, q: &Query) -> Reply {
         consumers: 0,
         messages: 0,
         bytes: 0,
+        total: 0,
     }))
 }
 
