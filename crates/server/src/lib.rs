@@ -127,6 +127,14 @@ pub async fn serve(opts: Options) -> std::io::Result<()> {
         std::fs::write(pid, std::process::id().to_string())?;
     }
     let ports_file = write_ports_file(&srv, &opts)?;
+    // Signals are trapped from the moment the server says it is ready.
+    let trapped = match signals::install() {
+        Ok(s) => Some(s),
+        Err(e) => {
+            error!("Could not install signal handlers: {e}");
+            None
+        }
+    };
     // Routes first, so interest of the first clients reaches the cluster;
     // nats-server logs the route listener after "Server is ready".
     info!("Server is ready");
@@ -137,7 +145,9 @@ pub async fn serve(opts: Options) -> std::io::Result<()> {
     if let Some(l) = ws_listener {
         tokio::spawn(ws_listen::accept_loop(srv.clone(), l));
     }
-    tokio::spawn(signals::handle(srv.clone()));
+    if let Some(s) = trapped {
+        tokio::spawn(signals::handle(srv.clone(), s));
+    }
     srv.shutdown.cancelled().await;
     info!("Initiating Shutdown...");
     srv.close_all(closed::ClosedReason::ServerShutdown);

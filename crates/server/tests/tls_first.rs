@@ -1,5 +1,6 @@
-//! `tls { handshake_first }`: the TLS handshake before INFO, with and
-//! without the fallback delay, on rnatsd and on nats-server 2.12.4.
+//! TLS options of nats-server 2.10+, on rnatsd and on nats-server 2.12.4:
+//! `handshake_first` (the TLS handshake before INFO, with and without the
+//! fallback delay) and `min_version`.
 
 mod common;
 use common::pki::{make_pki, Pki};
@@ -145,5 +146,79 @@ fn handshake_first_values_are_checked_as_nats_server() {
             assert!(!out.status.success(), "{bin} {value}");
             assert!(err.contains(want), "{bin} {value}: {err}");
         }
+    }
+}
+
+/// Whether a handshake in TLS `version` succeeds after INFO.
+fn handshake(port: u16, ca: &str, version: &'static rustls::SupportedProtocolVersion) -> bool {
+    use rustls::pki_types::pem::PemObject;
+    use std::io::{BufRead, Write};
+    let mut roots = rustls::RootCertStore::empty();
+    for c in rustls::pki_types::CertificateDer::pem_file_iter(ca).unwrap() {
+        roots.add(c.unwrap()).unwrap();
+    }
+    let cfg = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_protocol_versions(&[version])
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let mut sock = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(&mut sock)
+        .read_line(&mut line)
+        .unwrap();
+    let conn =
+        rustls::ClientConnection::new(std::sync::Arc::new(cfg), "127.0.0.1".try_into().unwrap())
+            .unwrap();
+    let mut tls = rustls::StreamOwned::new(conn, sock);
+    if tls
+        .write_all(b"CONNECT {\"verbose\":false}\r\nPING\r\n")
+        .is_err()
+    {
+        return false;
+    }
+    let mut got = Vec::new();
+    let mut b = [0u8; 256];
+    while !got.windows(4).any(|w| w == b"PONG") {
+        match tls.read(&mut b) {
+            Ok(n) if n > 0 => got.extend_from_slice(&b[..n]),
+            _ => return false,
+        }
+    }
+    true
+}
+
+#[test]
+fn min_version_refuses_older_handshakes_as_nats_server() {
+    let pki = make_pki("tls-min-version");
+    let conf = format!(
+        "tls {{\n  cert_file: \"{}\"\n  key_file: \"{}\"\n  min_version: \"1.3\"\n}}\n",
+        pki.path("server.pem"),
+        pki.path("server-key.pem"),
+    );
+    for bin in [common::reference_212_bin(), common::rnatsd_bin()] {
+        let srv = ServerProc::start_bin(&bin, Some(&conf), &[]);
+        let ca = pki.path("ca.pem");
+        assert!(handshake(srv.port, &ca, &rustls::version::TLS13), "{bin}");
+        assert!(!handshake(srv.port, &ca, &rustls::version::TLS12), "{bin}");
+    }
+}
+
+/// `tls { certs: [...] }` instead of `cert_file`/`key_file`.
+#[tokio::test]
+async fn certs_list_serves_tls_as_nats_server() {
+    let pki = make_pki("tls-certs-list");
+    let conf = format!(
+        "tls {{\n  certs: [ {{ cert_file: \"{}\", key_file: \"{}\" }} ]\n}}\n",
+        pki.path("server.pem"),
+        pki.path("server-key.pem"),
+    );
+    for bin in [common::reference_212_bin(), common::rnatsd_bin()] {
+        let srv = ServerProc::start_bin(&bin, Some(&conf), &[]);
+        let c = client(&srv, &pki, false).await.unwrap();
+        round_trip(&c).await;
     }
 }

@@ -262,6 +262,96 @@ pub(crate) fn parse_tls(cx: &mut Ctx, item: &Spanned, ctx: TlsContext) -> R<Opti
                     return Ok(None);
                 }
             }
+            "cert_store"
+            | "cert_match_by"
+            | "cert_match"
+            | "cert_match_skip_invalid"
+            | "ca_certs_match" => {
+                if let Some(e) = cert_store_key(&lk, &v.value) {
+                    cx.err(&v.pos, e);
+                    return Ok(None);
+                }
+            }
+            "ocsp_peer" => match &v.value {
+                Value::Bool(b) => t.ocsp_peer = Some(*b),
+                Value::Map(om) => match ocsp_peer(om) {
+                    Ok(verify) => t.ocsp_peer = Some(verify),
+                    // nats-server wraps the error in one at `ocsp_peer`.
+                    Err((pos, msg)) => {
+                        cx.err(&v.pos, format!("{pos}: {msg}"));
+                        return Ok(None);
+                    }
+                },
+                other => {
+                    cx.err(
+                        &v.pos,
+                        format!(
+                            "error parsing ocsp peer config: unsupported type {}",
+                            other.type_name()
+                        ),
+                    );
+                    return Ok(None);
+                }
+            },
+            "certs" | "certificates" => {
+                let Value::Array(list) = &v.value else {
+                    cx.err(
+                        &v.pos,
+                        format!(
+                            "error parsing certificates config: unsupported type {}",
+                            v.value.type_name()
+                        ),
+                    );
+                    return Ok(None);
+                };
+                for e in list {
+                    let Value::Map(pair) = &e.value else {
+                        cx.err(
+                            &e.pos,
+                            format!(
+                                "error parsing certificates config: unsupported type {}",
+                                e.value.type_name()
+                            ),
+                        );
+                        return Ok(None);
+                    };
+                    let (mut cert, mut key) = (String::new(), String::new());
+                    // Go reports a missing half at the last value it read.
+                    let mut last = &e.pos;
+                    for (pk, pv) in pair.iter() {
+                        last = &pv.pos;
+                        let Value::String(file) = &pv.value else {
+                            cx.err(
+                                &pv.pos,
+                                format!(
+                                    "error parsing certificates config: unsupported type {}",
+                                    pv.value.type_name()
+                                ),
+                            );
+                            return Ok(None);
+                        };
+                        match pk {
+                            "cert_file" => cert = file.clone(),
+                            "key_file" => key = file.clone(),
+                            _ => {
+                                cx.err(
+                                    &pv.pos,
+                                    format!(
+                                        "error parsing tls certs config, unknown field {}",
+                                        go_quote(pk)
+                                    ),
+                                );
+                                return Ok(None);
+                            }
+                        }
+                    }
+                    if cert.is_empty() || key.is_empty() {
+                        cx.err(last, "error parsing certificates config: both 'cert_file' and 'cert_key' options are required");
+                        return Ok(None);
+                    }
+                    t.certs.push((cert, key));
+                }
+            }
             "allow_insecure_cipher_suites" => match want_bool(cx, "allow_insecure_cipher_suites") {
                 Some(b) => t.allow_insecure_ciphers = b,
                 None => return Ok(None),
@@ -274,6 +364,13 @@ pub(crate) fn parse_tls(cx: &mut Ctx, item: &Spanned, ctx: TlsContext) -> R<Opti
                 return Ok(None);
             }
         }
+    }
+    if !t.certs.is_empty() && t.cert_file.is_some() {
+        cx.err(
+            &item.pos,
+            "error parsing tls config, cannot combine 'cert_file' option with 'certs' option",
+        );
+        return Ok(None);
     }
     let insecure: Vec<&str> = t
         .cipher_suites
@@ -296,6 +393,87 @@ pub(crate) fn parse_tls(cx: &mut Ctx, item: &Spanned, ctx: TlsContext) -> R<Opti
         return Ok(None);
     }
     Ok(Some(t))
+}
+
+/// The Windows certificate store keys: checked as nats-server checks them
+/// on Linux, where no store exists. `Some(error)` when refused.
+fn cert_store_key(key: &str, v: &Value) -> Option<String> {
+    let text = |v: &Value| match v {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        _ => None,
+    };
+    match key {
+        "cert_store" => Some(match text(v) {
+            None => "expected 'cert_store' to be a valid non-empty string".into(),
+            Some(s) if matches!(s.to_lowercase().as_str(), "windowscurrentuser" | "windowslocalmachine") => {
+                "cert_store not compatible with current operating system".into()
+            }
+            Some(_) => "cert store type not implemented".into(),
+        }),
+        "cert_match_by" => match text(v) {
+            None => Some("expected 'cert_match_by' to be a valid non-empty string".into()),
+            Some(s) if matches!(s.to_lowercase().as_str(), "issuer" | "subject" | "thumbprint") => None,
+            Some(_) => Some("cert match by type not implemented".into()),
+        },
+        "cert_match" => match text(v) {
+            None => Some("expected 'cert_match' to be a valid non-empty string".into()),
+            Some(_) => None,
+        },
+        "cert_match_skip_invalid" => match v {
+            Value::Bool(_) => None,
+            _ => Some("expected 'cert_match_skip_invalid' to be a boolean".into()),
+        },
+        _ => match v {
+            Value::Array(a) => a
+                .iter()
+                .find(|e| !matches!(e.value, Value::String(_)))
+                .map(|_| "error parsing ca_cert_match: unsupported type *conf.token where string is expected".into()),
+            _ => None,
+        },
+    }
+}
+
+/// Go's `parseOCSPPeer`: the `verify` setting, or the error and where.
+fn ocsp_peer(m: &conf::Map) -> Result<bool, (conf::Pos, String)> {
+    let mut verify = false;
+    for (k, v) in m.iter() {
+        let lk = k.to_lowercase();
+        let bad_field = format!(
+            "error parsing tls peer config, unknown field [{}]",
+            go_quote(k)
+        );
+        match lk.as_str() {
+            "verify" | "warn_only" | "unknown_is_good" | "allow_when_ca_unreachable" => {
+                match &v.value {
+                    Value::Bool(b) => {
+                        if lk == "verify" {
+                            verify = *b;
+                        }
+                    }
+                    _ => return Err((v.pos.clone(), bad_field)),
+                }
+            }
+            "allowed_clockskew" | "ca_timeout" | "cache_ttl_when_next_update_unset" => {
+                let why = match &v.value {
+                    Value::Int(_) | Value::Float(_) => None,
+                    Value::String(s) => match go_duration(s) {
+                        Ok(_) => None,
+                        Err(_) if lk == "allowed_clockskew" => Some("unexpected type".into()),
+                        Err(e) => Some(e),
+                    },
+                    _ => Some("unexpected type".to_string()),
+                };
+                if let Some(why) = why {
+                    return Err((
+                        v.pos.clone(),
+                        format!("error parsing tls peer config, conversion error: {why}"),
+                    ));
+                }
+            }
+            _ => return Err((v.pos.clone(), bad_field)),
+        }
+    }
+    Ok(verify)
 }
 
 /// PEM blocks of a file: (label, base64 body).

@@ -43,6 +43,10 @@ pub struct TlsOpts {
     pub min_version: Option<String>,
     /// `allow_insecure_cipher_suites`.
     pub allow_insecure_ciphers: bool,
+    /// `certs`: further certificate/key pairs, picked by server name.
+    pub certs: Vec<(String, String)>,
+    /// `ocsp_peer`: check the peer's certificate status (`verify`).
+    pub ocsp_peer: Option<bool>,
 }
 
 /// Allow and deny lists for one direction (publish or subscribe).

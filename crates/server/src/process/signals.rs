@@ -6,17 +6,33 @@ use crate::server::Server;
 use std::sync::Arc;
 use tokio::signal::unix::{signal, SignalKind};
 
+/// The signals the server handles, registered (so none of them kills the
+/// process once this returns).
+pub struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    usr2: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
+/// Registers the handlers; call before announcing "Server is ready".
+pub fn install() -> std::io::Result<Signals> {
+    Ok(Signals {
+        term: signal(SignalKind::terminate())?,
+        int: signal(SignalKind::interrupt())?,
+        usr2: signal(SignalKind::user_defined2())?,
+        hup: signal(SignalKind::hangup())?,
+    })
+}
+
 /// Waits for signals and acts on them until shutdown.
-pub async fn handle(srv: Arc<Server>) {
-    let (Ok(mut term), Ok(mut int), Ok(mut usr2), Ok(mut hup)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::user_defined2()),
-        signal(SignalKind::hangup()),
-    ) else {
-        crate::error!("Could not install signal handlers");
-        return;
-    };
+pub async fn handle(srv: Arc<Server>, signals: Signals) {
+    let Signals {
+        mut term,
+        mut int,
+        mut usr2,
+        mut hup,
+    } = signals;
     loop {
         tokio::select! {
             _ = term.recv() => {

@@ -53,28 +53,115 @@ fn provider(t: &TlsOpts) -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(p)
 }
 
+/// The protocol versions `min_version` allows (TLS 1.2 and 1.3 by default).
+fn versions(t: &TlsOpts) -> &'static [&'static rustls::SupportedProtocolVersion] {
+    static TLS13_ONLY: [&rustls::SupportedProtocolVersion; 1] = [&rustls::version::TLS13];
+    if t.min_version.as_deref() == Some("1.3") {
+        &TLS13_ONLY
+    } else {
+        rustls::DEFAULT_VERSIONS
+    }
+}
+
 /// Builds the server's TLS configuration.
 pub fn server_config(t: &TlsOpts) -> Result<Arc<rustls::ServerConfig>, String> {
-    let (certs, key) = cert_and_key(t)?;
     let provider = provider(t);
     let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
+        .with_protocol_versions(versions(t))
         .map_err(|e| e.to_string())?;
     let builder = if t.verify || t.map {
         let ca = t.ca_file.as_deref().ok_or("tls: verify needs ca_file")?;
         let roots = roots(ca)?;
-        let verifier =
-            rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
-                .build()
-                .map_err(|e| e.to_string())?;
+        let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+            Arc::new(roots),
+            provider.clone(),
+        )
+        .build()
+        .map_err(|e| e.to_string())?;
         builder.with_client_cert_verifier(verifier)
     } else {
         builder.with_no_client_auth()
     };
-    let config = builder
-        .with_single_cert(certs, key)
-        .map_err(|e| format!("error parsing X509 certificate/key pair: {e}"))?;
+    let config = if t.cert_file.is_none() && !t.certs.is_empty() {
+        builder.with_cert_resolver(Arc::new(ByName::new(&t.certs, &provider)?))
+    } else {
+        let (certs, key) = cert_and_key(t)?;
+        builder
+            .with_single_cert(certs, key)
+            .map_err(|e| format!("error parsing X509 certificate/key pair: {e}"))?
+    };
     Ok(Arc::new(config))
+}
+
+/// `tls { certs: [...] }`: the certificate whose DNS names match the
+/// client's server name (SNI), else the first (as Go's `tls.Config` with
+/// several certificates).
+#[derive(Debug)]
+struct ByName {
+    certs: Vec<(Vec<String>, Arc<rustls::sign::CertifiedKey>)>,
+}
+
+impl ByName {
+    fn new(
+        pairs: &[(String, String)],
+        provider: &rustls::crypto::CryptoProvider,
+    ) -> Result<ByName, String> {
+        let mut certs = Vec::new();
+        for (cert_file, key_file) in pairs {
+            let t = TlsOpts {
+                cert_file: Some(cert_file.clone()),
+                key_file: Some(key_file.clone()),
+                ..TlsOpts::default()
+            };
+            let (chain, key) = cert_and_key(&t)?;
+            let names = chain
+                .first()
+                .and_then(|c| x509_parser::parse_x509_certificate(c.as_ref()).ok())
+                .and_then(|(_, x)| {
+                    x.subject_alternative_name().ok().flatten().map(|san| {
+                        san.value
+                            .general_names
+                            .iter()
+                            .filter_map(|n| match n {
+                                x509_parser::extensions::GeneralName::DNSName(d) => {
+                                    Some(d.to_ascii_lowercase())
+                                }
+                                _ => None,
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .unwrap_or_default();
+            let signer = provider
+                .key_provider
+                .load_private_key(key)
+                .map_err(|e| format!("error parsing X509 certificate/key pair: {e}"))?;
+            certs.push((
+                names,
+                Arc::new(rustls::sign::CertifiedKey::new(chain, signer)),
+            ));
+        }
+        Ok(ByName { certs })
+    }
+}
+
+impl rustls::server::ResolvesServerCert for ByName {
+    fn resolve(
+        &self,
+        hello: rustls::server::ClientHello<'_>,
+    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        let wanted = hello.server_name().map(str::to_ascii_lowercase);
+        let matches = |names: &[String], host: &str| {
+            names.iter().any(|n| match n.strip_prefix("*.") {
+                Some(base) => host.split_once('.').is_some_and(|(_, rest)| rest == base),
+                None => n == host,
+            })
+        };
+        wanted
+            .and_then(|h| self.certs.iter().find(|(names, _)| matches(names, &h)))
+            .or(self.certs.first())
+            .map(|(_, k)| k.clone())
+    }
 }
 
 fn roots(ca: &str) -> Result<rustls::RootCertStore, String> {
@@ -107,7 +194,7 @@ fn cert_and_key(
 pub fn client_config(t: &TlsOpts) -> Result<Arc<rustls::ClientConfig>, String> {
     let provider = provider(t);
     let builder = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
+        .with_protocol_versions(versions(t))
         .map_err(|e| e.to_string())?;
     let roots = match t.ca_file.as_deref() {
         Some(ca) => roots(ca)?,
