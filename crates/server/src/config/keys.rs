@@ -207,6 +207,7 @@ pub(crate) fn apply_key(
         "allow_non_tls" => opts.allow_non_tls = cx.bool(v)?,
         "write_timeout" => opts.write_timeout = crate::config::network::write_timeout(cx, v)?,
         "no_fast_producer_stall" => opts.no_fast_producer_stall = cx.bool(v)?,
+        "proxies" => parse_proxies(cx, v)?,
         "write_deadline" => {
             let d = cx.duration_or_secs("write_deadline", v)?;
             opts.write_deadline = positive(d).unwrap_or(Options::default().write_deadline);
@@ -478,4 +479,60 @@ fn apply_tags(opts: &mut Options, v: &Spanned, cx: &mut Ctx) {
             format!("error parsing tags: unsupported type {}", other.type_name()),
         ),
     }
+}
+
+/// Go's `parseProxies`: `proxies { trusted: [ { key } ] }`, the proxies
+/// whose PROXY protocol headers are believed (checked; rnatsd does not
+/// read PROXY headers yet).
+fn parse_proxies(cx: &mut Ctx, v: &Spanned) -> R<()> {
+    let Value::Map(m) = &v.value else {
+        cx.err(
+            &v.pos,
+            format!(
+                "expected proxies to be a map/struct, got {}",
+                v.value.type_name()
+            ),
+        );
+        return Ok(());
+    };
+    for (k, pv) in m.iter() {
+        if !k.eq_ignore_ascii_case("trusted") {
+            cx.unknown(k, pv);
+            continue;
+        }
+        let Value::Array(list) = &pv.value else {
+            cx.err(
+                &pv.pos,
+                format!(
+                    "expected proxies' trusted field to be an array, got {}",
+                    pv.value.type_name()
+                ),
+            );
+            continue;
+        };
+        for e in list {
+            let Value::Map(em) = &e.value else {
+                cx.err(
+                    &e.pos,
+                    format!(
+                        "expected proxies' trusted entry to be a map/struct, got {}",
+                        e.value.type_name()
+                    ),
+                );
+                continue;
+            };
+            for (ek, ev) in em.iter() {
+                match ek.to_ascii_lowercase().as_str() {
+                    "key" | "public_key" => {
+                        let key = cx.str(ev)?;
+                        if nkeys::KeyPair::from_public_key(&key).is_err() {
+                            cx.err(&ev.pos, format!("invalid proxy key {}", go_quote(&key)));
+                        }
+                    }
+                    _ => cx.unknown(ek, ev),
+                }
+            }
+        }
+    }
+    Ok(())
 }

@@ -345,6 +345,67 @@ pub(crate) fn parse_leafnodes(cx: &mut Ctx, item: &Spanned, l: &mut LeafNodeOpts
     Ok(())
 }
 
+/// A remote's `proxy { url, username, password, timeout }`, checked as
+/// nats-server's `validateLeafNodeProxyOptions` (after the whole remote is
+/// read, so the URLs are known). `Ok(false)`: an error was recorded.
+fn parse_leaf_proxy(cx: &mut Ctx, v: &Spanned, remote: &mut RemoteLeafOpts) -> R<bool> {
+    let Value::Map(m) = &v.value else {
+        cx.err(
+            &v.pos,
+            format!("Expected proxy to be a map, got {}", v.value.type_name()),
+        );
+        return Ok(false);
+    };
+    let (mut url, mut user, mut pass, mut timeout) =
+        (String::new(), String::new(), String::new(), 0i64);
+    for (k, pv) in m.iter() {
+        match k.to_ascii_lowercase().as_str() {
+            "url" => url = cx.str(pv)?,
+            "username" => user = cx.str(pv)?,
+            "password" => pass = cx.str(pv)?,
+            "timeout" => timeout = cx.duration_or_secs("proxy timeout", pv)?,
+            _ => cx.unknown(k, pv),
+        }
+    }
+    if url.is_empty() {
+        return Ok(true);
+    }
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", ""));
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let problem = if scheme != "http" && scheme != "https" {
+        Some(format!(
+            "proxy URL scheme must be http or https, got: {scheme}"
+        ))
+    } else if host.is_empty() {
+        Some("proxy URL must specify a host".to_string())
+    } else if timeout < 0 {
+        Some("proxy timeout must be >= 0".to_string())
+    } else if user.is_empty() != pass.is_empty() {
+        Some("proxy username and password must both be specified or both be empty".to_string())
+    } else {
+        None
+    };
+    if let Some(p) = problem {
+        cx.err(&v.pos, p);
+        return Ok(false);
+    }
+    remote.proxy_url = Some(url);
+    Ok(true)
+}
+
+/// nats-server's warnings for a proxy on a remote without websocket URLs.
+fn proxy_warnings(cx: &mut Ctx, pos: &conf::Pos, remote: &RemoteLeafOpts) {
+    let ws = |u: &String| u.starts_with("ws://") || u.starts_with("wss://");
+    if remote.proxy_url.is_none() || remote.urls.is_empty() {
+        return;
+    }
+    if !remote.urls.iter().any(ws) {
+        cx.warn_plain(pos, "proxy configuration will be ignored: proxy settings only apply to WebSocket connections (ws:// or wss://), but all configured URLs use TCP connections (nats://)");
+    } else if !remote.urls.iter().all(ws) {
+        cx.warn_plain(pos, "proxy configuration will only be used for WebSocket URLs: proxy settings do not apply to TCP connections (nats://)");
+    }
+}
+
 /// `write_deadline`, `write_timeout` and `connect_backoff` of a link block.
 fn parse_link(cx: &mut Ctx, k: &str, v: &Spanned, l: &mut LinkOpts) -> R<()> {
     match k.to_ascii_lowercase().as_str() {
@@ -584,6 +645,7 @@ fn parse_remotes(cx: &mut Ctx, item: &Spanned) -> R<Vec<RemoteLeafOpts>> {
             continue;
         };
         let mut remote = RemoteLeafOpts::default();
+        let mut proxy_pos = None;
         for (k, v) in m.iter() {
             match k.to_ascii_lowercase().as_str() {
                 "no_randomize" | "dont_randomize" => remote.no_randomize = cx.bool(v)?,
@@ -673,8 +735,16 @@ fn parse_remotes(cx: &mut Ctx, item: &Spanned) -> R<Vec<RemoteLeafOpts>> {
                     remote.first_info_timeout = nanos(cx.duration_or_secs(k, v)?)
                 }
                 "disabled" => remote.disabled = cx.bool(v)?,
+                "proxy" => {
+                    if parse_leaf_proxy(cx, v, &mut remote)? {
+                        proxy_pos = Some(v.pos.clone());
+                    }
+                }
                 _ => cx.unknown(k, v),
             }
+        }
+        if let Some(pos) = &proxy_pos {
+            proxy_warnings(cx, pos, &remote);
         }
         out.push(remote);
     }

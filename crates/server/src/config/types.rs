@@ -293,6 +293,8 @@ pub struct RemoteLeafOpts {
     pub first_info_timeout: Option<Duration>,
     /// `disabled`: the remote is not dialed.
     pub disabled: bool,
+    /// `proxy { url }`: an HTTP proxy for websocket remotes.
+    pub proxy_url: Option<String>,
 }
 
 /// `leafnodes { ... }`.
