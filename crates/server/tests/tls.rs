@@ -586,39 +586,7 @@ fn raw_tls_client(
     ca: &str,
     version: &'static rustls::SupportedProtocolVersion,
 ) -> rustls::StreamOwned<rustls::ClientConnection, std::net::TcpStream> {
-    use rustls::pki_types::pem::PemObject;
-    use std::io::{BufRead, Read, Write};
-    let mut roots = rustls::RootCertStore::empty();
-    for c in rustls::pki_types::CertificateDer::pem_file_iter(ca).unwrap() {
-        roots.add(c.unwrap()).unwrap();
-    }
-    let cfg = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_protocol_versions(&[version])
-    .unwrap()
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    let mut sock = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    sock.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(&mut sock)
-        .read_line(&mut line)
-        .unwrap();
-    assert!(line.starts_with("INFO "), "{line}");
-    let conn =
-        rustls::ClientConnection::new(Arc::new(cfg), "127.0.0.1".try_into().unwrap()).unwrap();
-    let mut tls = rustls::StreamOwned::new(conn, sock);
-    tls.write_all(b"CONNECT {\"verbose\":false,\"name\":\"raw-tls\"}\r\nPING\r\n")
-        .unwrap();
-    let mut got = Vec::new();
-    let mut b = [0u8; 256];
-    while !got.windows(4).any(|w| w == b"PONG") {
-        let n = tls.read(&mut b).unwrap();
-        assert!(n > 0);
-        got.extend_from_slice(&b[..n]);
-    }
-    tls
+    common::pki::try_tls_client(port, ca, version).unwrap()
 }
 
 #[test]

@@ -151,44 +151,7 @@ fn handshake_first_values_are_checked_as_nats_server() {
 
 /// Whether a handshake in TLS `version` succeeds after INFO.
 fn handshake(port: u16, ca: &str, version: &'static rustls::SupportedProtocolVersion) -> bool {
-    use rustls::pki_types::pem::PemObject;
-    use std::io::{BufRead, Write};
-    let mut roots = rustls::RootCertStore::empty();
-    for c in rustls::pki_types::CertificateDer::pem_file_iter(ca).unwrap() {
-        roots.add(c.unwrap()).unwrap();
-    }
-    let cfg = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_protocol_versions(&[version])
-    .unwrap()
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    let mut sock = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    sock.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(&mut sock)
-        .read_line(&mut line)
-        .unwrap();
-    let conn =
-        rustls::ClientConnection::new(std::sync::Arc::new(cfg), "127.0.0.1".try_into().unwrap())
-            .unwrap();
-    let mut tls = rustls::StreamOwned::new(conn, sock);
-    if tls
-        .write_all(b"CONNECT {\"verbose\":false}\r\nPING\r\n")
-        .is_err()
-    {
-        return false;
-    }
-    let mut got = Vec::new();
-    let mut b = [0u8; 256];
-    while !got.windows(4).any(|w| w == b"PONG") {
-        match tls.read(&mut b) {
-            Ok(n) if n > 0 => got.extend_from_slice(&b[..n]),
-            _ => return false,
-        }
-    }
-    true
+    common::pki::try_tls_client(port, ca, version).is_ok()
 }
 
 #[test]

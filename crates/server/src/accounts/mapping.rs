@@ -24,23 +24,6 @@ pub struct SubjectMapping {
     cluster_dests: HashMap<String, Vec<Dest>>,
 }
 
-/// Go's `transformTokenize`: `*` tokens become `$1`, `$2`, ...
-fn tokenize(subject: &str) -> String {
-    let mut n = 0;
-    subject
-        .split('.')
-        .map(|t| {
-            if t == "*" {
-                n += 1;
-                format!("${n}")
-            } else {
-                t.to_string()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(".")
-}
-
 impl SubjectMapping {
     /// Builds a mapping the config layer has already checked; `None` when
     /// a destination cannot be applied.
@@ -64,7 +47,7 @@ impl SubjectMapping {
             let total: u32 = ds.iter().map(|d| u32::from(d.weight)).sum();
             if total != 100 && !has_src {
                 let dest = if wildcard {
-                    tokenize(&src)
+                    crate::config::mapping::transform_tokenize(&src)
                 } else {
                     src.clone()
                 };

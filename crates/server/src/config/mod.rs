@@ -25,7 +25,7 @@ pub mod flags;
 pub(crate) mod golang;
 mod keys;
 mod links;
-mod mapping;
+pub(crate) mod mapping;
 mod network;
 pub(crate) mod operator;
 pub mod options;
