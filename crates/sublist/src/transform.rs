@@ -100,13 +100,19 @@ impl Transform {
                 Tok::Wildcard(pos(n)?)
             } else if t.starts_with("{{") && t.ends_with("}}") {
                 any_func = true;
-                let idx_int = |name: &str| -> Option<Option<(usize, i64)>> {
-                    let a = func_args(t, name)?;
-                    Some(match a.as_slice() {
-                        [i, n] => num(i).and_then(pos).zip(num(n)),
-                        _ => None,
-                    })
-                };
+                // The functions of a wildcard index and an integer.
+                type Make = fn(usize, i64) -> Tok;
+                const INDEX_INT: [(&str, Make); 6] = [
+                    ("splitFromLeft", Tok::SplitFromLeft),
+                    ("splitFromRight", Tok::SplitFromRight),
+                    ("sliceFromLeft", Tok::SliceFromLeft),
+                    ("sliceFromRight", Tok::SliceFromRight),
+                    ("left", Tok::Left),
+                    ("right", Tok::Right),
+                ];
+                let index_int = INDEX_INT
+                    .iter()
+                    .find_map(|(name, make)| func_args(t, name).map(|a| (a, make)));
                 if let Some(a) = func_args(t, "wildcard") {
                     Tok::Wildcard(pos(num(a.first()?)?)?)
                 } else if let Some(a) = func_args(t, "partition") {
@@ -116,29 +122,16 @@ impl Transform {
                         idx.push(pos(num(i)?)?);
                     }
                     Tok::Partition(n, idx)
-                } else if let Some(r) = idx_int("splitFromLeft") {
-                    let (i, n) = r?;
-                    Tok::SplitFromLeft(i, n)
-                } else if let Some(r) = idx_int("splitFromRight") {
-                    let (i, n) = r?;
-                    Tok::SplitFromRight(i, n)
-                } else if let Some(r) = idx_int("sliceFromLeft") {
-                    let (i, n) = r?;
-                    Tok::SliceFromLeft(i, n)
-                } else if let Some(r) = idx_int("sliceFromRight") {
-                    let (i, n) = r?;
-                    Tok::SliceFromRight(i, n)
+                } else if let Some((a, make)) = index_int {
+                    match a.as_slice() {
+                        [i, n] => make(pos(num(i)?)?, num(n)?),
+                        _ => return None,
+                    }
                 } else if let Some(a) = func_args(t, "split") {
                     match a.as_slice() {
                         [i, d] => Tok::Split(pos(num(i)?)?, d.to_string()),
                         _ => return None,
                     }
-                } else if let Some(r) = idx_int("left") {
-                    let (i, n) = r?;
-                    Tok::Left(i, n)
-                } else if let Some(r) = idx_int("right") {
-                    let (i, n) = r?;
-                    Tok::Right(i, n)
                 } else if let Some(a) = func_args(t, "random") {
                     Tok::Random(u32::try_from(num(a.first()?)?).ok()?)
                 } else {

@@ -93,14 +93,21 @@ impl SubjectMapping {
 
 /// The subject `subject` is published to after the first mapping that
 /// matches it (`None`: no mapping applies). An empty subject means the
-/// message is dropped (weights below 100% without the source).
-pub fn select(mappings: &[SubjectMapping], subject: &str, cluster: &str) -> Option<String> {
+/// message is dropped (weights below 100% without the source). `cluster`
+/// gives this server's cluster name, asked only for cluster-scoped
+/// destinations.
+pub fn select(
+    mappings: &[SubjectMapping],
+    subject: &str,
+    cluster: impl FnOnce() -> String,
+) -> Option<String> {
     let m = mappings.iter().find(|m| m.matches(subject))?;
-    let dests = m
-        .cluster_dests
-        .get(cluster)
-        .filter(|_| !cluster.is_empty())
-        .unwrap_or(&m.dests);
+    let dests = if m.cluster_dests.is_empty() {
+        &m.dests
+    } else {
+        let name = cluster();
+        m.cluster_dests.get(&name).unwrap_or(&m.dests)
+    };
     let d = match dests.as_slice() {
         [only] if only.upto == 100 => Some(only),
         _ => {
@@ -137,12 +144,12 @@ mod tests {
     #[test]
     fn weights_clusters_and_fallthrough() {
         let ms = vec![mapping("a.*", &[("b.$1", 100, None)])];
-        assert_eq!(select(&ms, "a.x", "").as_deref(), Some("b.x"));
-        assert_eq!(select(&ms, "c.x", ""), None);
+        assert_eq!(select(&ms, "a.x", String::new).as_deref(), Some("b.x"));
+        assert_eq!(select(&ms, "c.x", String::new), None);
         // 30% to one subject, the rest keeps the original.
         let ms = vec![mapping("w", &[("w.moved", 30, None)])];
         let moved = (0..2000)
-            .filter(|_| select(&ms, "w", "").as_deref() == Some("w.moved"))
+            .filter(|_| select(&ms, "w", String::new).as_deref() == Some("w.moved"))
             .count();
         assert!((400..800).contains(&moved), "{moved}");
         // A cluster-scoped destination wins in that cluster only.
@@ -150,7 +157,10 @@ mod tests {
             "c",
             &[("c.any", 100, None), ("c.east", 100, Some("east"))],
         )];
-        assert_eq!(select(&ms, "c", "east").as_deref(), Some("c.east"));
-        assert_eq!(select(&ms, "c", "west").as_deref(), Some("c.any"));
+        assert_eq!(
+            select(&ms, "c", || "east".into()).as_deref(),
+            Some("c.east")
+        );
+        assert_eq!(select(&ms, "c", || "west".into()).as_deref(), Some("c.any"));
     }
 }

@@ -61,7 +61,7 @@ impl Conn {
     fn map_subject(&self, subject: &[u8]) -> Option<String> {
         let maps = self.account.mappings.get().filter(|m| !m.is_empty())?;
         let s = std::str::from_utf8(subject).ok()?;
-        let out = crate::accounts::mapping::select(maps, s, &self.srv.routes.name())?;
+        let out = crate::accounts::mapping::select(maps, s, || self.srv.routes.name())?;
         if self.shared.trace.load(Ordering::Relaxed) {
             crate::trace!("{} - <<- [MAPPING {s} -> {out}]", self.shared.log_prefix);
         }

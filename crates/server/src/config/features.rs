@@ -10,15 +10,7 @@ use std::time::Duration;
 
 /// Go's `parseWebsocket`.
 pub(crate) fn parse_websocket(cx: &mut Ctx, item: &Spanned, w: &mut WebsocketOpts) -> R<()> {
-    let Value::Map(m) = &item.value else {
-        return cx.fail(
-            &item.pos,
-            format!(
-                "Expected websocket to be a map, got {}",
-                item.value.type_name()
-            ),
-        );
-    };
+    let m = cx.map_or_fail(item, "Expected websocket to be a map")?;
     for (k, v) in m.iter() {
         match k.to_ascii_lowercase().as_str() {
             "listen" => match parse_listen(&v.value) {
@@ -111,12 +103,7 @@ pub(crate) fn parse_websocket(cx: &mut Ctx, item: &Spanned, w: &mut WebsocketOpt
 /// Go's `parseMQTT`. Negative `ack_wait` is only rejected at startup, so
 /// it is reported in `cx.deferred`.
 pub(crate) fn parse_mqtt(cx: &mut Ctx, item: &Spanned, q: &mut MqttOpts) -> R<()> {
-    let Value::Map(m) = &item.value else {
-        return cx.fail(
-            &item.pos,
-            format!("Expected mqtt to be a map, got {}", item.value.type_name()),
-        );
-    };
+    let m = cx.map_or_fail(item, "Expected mqtt to be a map")?;
     for (k, v) in m.iter() {
         match k.to_ascii_lowercase().as_str() {
             "listen" => match parse_listen(&v.value) {
@@ -356,15 +343,7 @@ pub(crate) fn parse_jetstream(cx: &mut Ctx, item: &Spanned, js: &mut JetStreamOp
 
 /// Go's `parseJetStreamTPM`: the keys are checked (a TPM is not used).
 fn parse_js_tpm(cx: &mut Ctx, item: &Spanned) -> R<()> {
-    let Value::Map(m) = &item.value else {
-        return cx.fail(
-            &item.pos,
-            format!(
-                "Expected a map to define JetStreamLimits, got {}",
-                item.value.type_name()
-            ),
-        );
-    };
+    let m = cx.map_or_fail(item, "Expected a map to define JetStreamLimits")?;
     for (k, v) in m.iter() {
         match k.to_ascii_lowercase().as_str() {
             "keys_file" | "encryption_password" | "srk_password" => {
@@ -387,15 +366,7 @@ fn parse_js_tpm(cx: &mut Ctx, item: &Spanned) -> R<()> {
 
 /// Go's `parseJetStreamLimits`.
 fn parse_js_limits(cx: &mut Ctx, item: &Spanned, js: &mut JetStreamOpts) -> R<()> {
-    let Value::Map(m) = &item.value else {
-        return cx.fail(
-            &item.pos,
-            format!(
-                "Expected a map to define JetStreamLimits, got {}",
-                item.value.type_name()
-            ),
-        );
-    };
+    let m = cx.map_or_fail(item, "Expected a map to define JetStreamLimits")?;
     let mut lim = super::types::JsLimitOpts::default();
     for (k, v) in m.iter() {
         match k.to_ascii_lowercase().as_str() {

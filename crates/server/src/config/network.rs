@@ -38,15 +38,7 @@ fn parse_urls(cx: &mut Ctx, list: &[Spanned], typ: &str) -> R<Vec<String>> {
 
 /// Go's `parseCluster`.
 pub(crate) fn parse_cluster(cx: &mut Ctx, item: &Spanned, c: &mut ClusterOpts) -> R<()> {
-    let Value::Map(m) = &item.value else {
-        return cx.fail(
-            &item.pos,
-            format!(
-                "Expected map to define cluster, got {}",
-                item.value.type_name()
-            ),
-        );
-    };
+    let m = cx.map_or_fail(item, "Expected map to define cluster")?;
     for (k, v) in m.iter() {
         match k.to_ascii_lowercase().as_str() {
             "name" => c.name = Some(cx.str(v)?),
@@ -155,15 +147,7 @@ pub(crate) fn parse_cluster(cx: &mut Ctx, item: &Spanned, c: &mut ClusterOpts) -
 
 /// Go's `parseGateway`.
 pub(crate) fn parse_gateway(cx: &mut Ctx, item: &Spanned, g: &mut GatewayOpts) -> R<()> {
-    let Value::Map(m) = &item.value else {
-        return cx.fail(
-            &item.pos,
-            format!(
-                "Expected gateway to be a map, got {}",
-                item.value.type_name()
-            ),
-        );
-    };
+    let m = cx.map_or_fail(item, "Expected gateway to be a map")?;
     for (k, v) in m.iter() {
         match k.to_ascii_lowercase().as_str() {
             "name" => g.name = Some(cx.str(v)?),
@@ -270,15 +254,7 @@ fn parse_gateways(cx: &mut Ctx, item: &Spanned) -> R<Vec<RemoteGatewayOpts>> {
 
 /// Go's `parseLeafNodes`.
 pub(crate) fn parse_leafnodes(cx: &mut Ctx, item: &Spanned, l: &mut LeafNodeOpts) -> R<()> {
-    let Value::Map(m) = &item.value else {
-        return cx.fail(
-            &item.pos,
-            format!(
-                "Expected map to define a leafnode, got {}",
-                item.value.type_name()
-            ),
-        );
-    };
+    let m = cx.map_or_fail(item, "Expected map to define a leafnode")?;
     for (k, v) in m.iter() {
         match k.to_ascii_lowercase().as_str() {
             "listen" => match parse_listen(&v.value) {

@@ -128,6 +128,17 @@ impl Ctx {
         }
     }
 
+    /// A map, or the fatal error `{what}, got {type}` (Go's block parsers).
+    pub fn map_or_fail<'a>(&mut self, item: &'a Spanned, what: &str) -> R<&'a conf::Map> {
+        match &item.value {
+            Value::Map(m) => Ok(m),
+            other => {
+                let msg = format!("{what}, got {}", other.type_name());
+                self.fail(&item.pos, msg)
+            }
+        }
+    }
+
     /// `v.([]interface{})`.
     pub fn array<'a>(&mut self, item: &'a Spanned) -> R<&'a [Spanned]> {
         match &item.value {
