@@ -170,14 +170,15 @@ pub(crate) fn snippet(b: &[u8]) -> String {
 }
 
 /// Splits arguments on spaces and tabs, like Go's parser. Returns how many
-/// were found; at most `N` are stored, extra ones are counted.
-pub(crate) fn split_args<'a, const N: usize>(line: &'a [u8], out: &mut [&'a [u8]; N]) -> usize {
+/// were found; at most `out.len()` are stored, extra ones are counted.
+pub(crate) fn split_args<'a>(line: &'a [u8], out: &mut [&'a [u8]]) -> usize {
+    let cap = out.len();
     let mut n = 0;
     let mut start = None;
     for (i, &b) in line.iter().enumerate() {
         if b == b' ' || b == b'\t' {
             if let Some(s) = start.take() {
-                if n < N {
+                if n < cap {
                     out[n] = &line[s..i];
                 }
                 n += 1;
@@ -187,7 +188,7 @@ pub(crate) fn split_args<'a, const N: usize>(line: &'a [u8], out: &mut [&'a [u8]
         }
     }
     if let Some(s) = start {
-        if n < N {
+        if n < cap {
             out[n] = &line[s..];
         }
         n += 1;

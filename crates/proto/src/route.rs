@@ -101,6 +101,7 @@ pub struct RouteParser {
     max_control_line: usize,
     need: usize,
     scanned: usize,
+    pinned: bool,
 }
 
 impl RouteParser {
@@ -111,7 +112,15 @@ impl RouteParser {
             max_control_line,
             need: 0,
             scanned: 0,
+            pinned: false,
         }
+    }
+
+    /// The connection carries one account (a pinned route): `RS+`, `RS-`
+    /// and `RMSG` come without the account, and the parsed operations have
+    /// an empty `account` for the connection to fill in.
+    pub fn set_pinned(&mut self, pinned: bool) {
+        self.pinned = pinned;
     }
 
     /// Bytes the pending operation needs in total, or 0.
@@ -144,11 +153,11 @@ impl RouteParser {
             w if upper(w, b"RMSG") => return self.parse_msg(buf, arg, line_len, false, false),
             w if upper(w, b"HMSG") => return self.parse_msg(buf, arg, line_len, true, false),
             w if upper(w, b"LMSG") => return self.parse_msg(buf, arg, line_len, true, true),
-            w if upper(w, b"RS+") => parse_sub(arg, false)?,
-            w if upper(w, b"LS+") => parse_sub(arg, true)?,
-            w if upper(w, b"RS-") => parse_unsub(arg, false)?,
+            w if upper(w, b"RS+") => parse_sub(arg, false, self.pinned)?,
+            w if upper(w, b"LS+") => parse_sub(arg, true, self.pinned)?,
+            w if upper(w, b"RS-") => parse_unsub(arg, false, self.pinned)?,
             // nats-server writes `LS-` without the origin.
-            w if upper(w, b"LS-") => parse_unsub(arg, false)?,
+            w if upper(w, b"LS-") => parse_unsub(arg, false, self.pinned)?,
             w if upper(w, b"A+") || upper(w, b"A-") => RouteOp::Ignored,
             w if w.len() >= 4 && upper(&w[..4], b"PING") => RouteOp::Ping,
             w if w.len() >= 4 && upper(&w[..4], b"PONG") => RouteOp::Pong,
@@ -186,9 +195,10 @@ impl RouteParser {
             RouteParseError(format!("{name} {what}: '{}'", String::from_utf8_lossy(arg)))
         };
         // Any number of queue names: past the fixed array, collect them.
-        let mut a: [&[u8]; 16] = [&[]; 16];
-        let n = split_args(arg, &mut a);
-        let many: Vec<&[u8]>;
+        // A pinned route leaves the account out: an empty one stands in.
+        let mut a: [&[u8]; 17] = [&[]; 17];
+        let n = split_args_pinned(arg, &mut a, with_origin, self.pinned);
+        let mut many: Vec<&[u8]>;
         let all: &[&[u8]] = if n <= a.len() {
             &a[..n]
         } else {
@@ -196,6 +206,9 @@ impl RouteParser {
                 .split(|&b| b == b' ' || b == b'\t')
                 .filter(|t| !t.is_empty())
                 .collect();
+            if self.pinned {
+                many.insert(usize::from(with_origin).min(many.len()), b"");
+            }
             &many
         };
         let args = &all[usize::from(with_origin).min(all.len())..];
@@ -269,9 +282,9 @@ fn span<'a>(arg: &'a [u8], parts: &[&'a [u8]]) -> &'a [u8] {
     &arg[start..end]
 }
 
-fn parse_sub(arg: &[u8], with_origin: bool) -> Result<RouteOp<'_>, RouteParseError> {
-    let mut a: [&[u8]; 5] = [&[]; 5];
-    let n = split_args(arg, &mut a);
+fn parse_sub(arg: &[u8], with_origin: bool, pinned: bool) -> Result<RouteOp<'_>, RouteParseError> {
+    let mut a: [&[u8]; 6] = [&[]; 6];
+    let n = split_args_pinned(arg, &mut a, with_origin, pinned);
     let off = usize::from(with_origin);
     let err = || {
         RouteParseError(format!(
@@ -294,9 +307,13 @@ fn parse_sub(arg: &[u8], with_origin: bool) -> Result<RouteOp<'_>, RouteParseErr
     })
 }
 
-fn parse_unsub(arg: &[u8], with_origin: bool) -> Result<RouteOp<'_>, RouteParseError> {
-    let mut a: [&[u8]; 4] = [&[]; 4];
-    let n = split_args(arg, &mut a);
+fn parse_unsub(
+    arg: &[u8],
+    with_origin: bool,
+    pinned: bool,
+) -> Result<RouteOp<'_>, RouteParseError> {
+    let mut a: [&[u8]; 5] = [&[]; 5];
+    let n = split_args_pinned(arg, &mut a, with_origin, pinned);
     let off = usize::from(with_origin);
     let queue = match n.checked_sub(off) {
         Some(2) => None,
@@ -315,11 +332,38 @@ fn parse_unsub(arg: &[u8], with_origin: bool) -> Result<RouteOp<'_>, RouteParseE
     })
 }
 
-/// Appends `RS+ account subject [queue weight]\r\n`.
+/// Splits `arg` into `a`, leaving an empty account (after the origin, if
+/// any) when the route is pinned. Returns the number of parts.
+fn split_args_pinned<'a>(
+    arg: &'a [u8],
+    a: &mut [&'a [u8]],
+    with_origin: bool,
+    pinned: bool,
+) -> usize {
+    if !pinned {
+        return split_args(arg, a);
+    }
+    let n = split_args(arg, &mut a[1..]) + 1;
+    if with_origin && n > 1 {
+        a.swap(0, 1);
+    }
+    n
+}
+
+/// Appends `account ` unless it is empty (a pinned route's lines carry
+/// no account).
+fn push_account(out: &mut Vec<u8>, account: &[u8]) {
+    if !account.is_empty() {
+        out.extend_from_slice(account);
+        out.push(b' ');
+    }
+}
+
+/// Appends `RS+ account subject [queue weight]\r\n` (no account when
+/// `account` is empty).
 pub fn sub(out: &mut Vec<u8>, account: &[u8], subject: &[u8], queue: Option<(&[u8], u32)>) {
     out.extend_from_slice(b"RS+ ");
-    out.extend_from_slice(account);
-    out.push(b' ');
+    push_account(out, account);
     out.extend_from_slice(subject);
     if let Some((q, w)) = queue {
         out.push(b' ');
@@ -330,11 +374,11 @@ pub fn sub(out: &mut Vec<u8>, account: &[u8], subject: &[u8], queue: Option<(&[u
     out.extend_from_slice(b"\r\n");
 }
 
-/// Appends `RS- account subject [queue]\r\n`.
+/// Appends `RS- account subject [queue]\r\n` (no account when `account`
+/// is empty).
 pub fn unsub(out: &mut Vec<u8>, account: &[u8], subject: &[u8], queue: Option<&[u8]>) {
     out.extend_from_slice(b"RS- ");
-    out.extend_from_slice(account);
-    out.push(b' ');
+    push_account(out, account);
     out.extend_from_slice(subject);
     if let Some(q) = queue {
         out.push(b' ');
@@ -344,7 +388,8 @@ pub fn unsub(out: &mut Vec<u8>, account: &[u8], subject: &[u8], queue: Option<&[
 }
 
 /// Appends an `RMSG` (or `HMSG` when `header_len` is given). `queues` is
-/// the space-separated list of queue groups the receiver should serve.
+/// the space-separated list of queue groups the receiver should serve. An
+/// empty `account` is left out (a pinned route).
 pub fn msg(
     out: &mut Vec<u8>,
     account: &[u8],
@@ -360,8 +405,7 @@ pub fn msg(
     } else {
         b"RMSG "
     });
-    out.extend_from_slice(account);
-    out.push(b' ');
+    push_account(out, account);
     out.extend_from_slice(subject);
     out.push(b' ');
     if !queues.is_empty() {
@@ -401,6 +445,87 @@ mod tests {
             }
             RouteParsed::Incomplete => panic!("incomplete"),
         }
+    }
+
+    fn pinned(input: &[u8]) -> RouteOp<'_> {
+        let mut p = RouteParser::new(4096);
+        p.set_pinned(true);
+        match p.parse(input).unwrap() {
+            RouteParsed::Op(op, n) => {
+                assert_eq!(n, input.len());
+                op
+            }
+            RouteParsed::Incomplete => panic!("incomplete"),
+        }
+    }
+
+    #[test]
+    fn pinned_routes_leave_the_account_out() {
+        assert_eq!(
+            pinned(b"RS+ foo q 2\r\n"),
+            RouteOp::Sub {
+                account: b"",
+                subject: b"foo",
+                queue: Some((b"q", 2))
+            }
+        );
+        assert_eq!(
+            pinned(b"LS+ c1 foo\r\n"),
+            RouteOp::Sub {
+                account: b"",
+                subject: b"foo",
+                queue: None
+            }
+        );
+        assert_eq!(
+            pinned(b"RS- foo\r\n"),
+            RouteOp::Unsub {
+                account: b"",
+                subject: b"foo",
+                queue: None
+            }
+        );
+        let RouteOp::Msg(m) = pinned(b"RMSG foo + r q1 q2 2\r\nhi\r\n") else {
+            panic!()
+        };
+        assert_eq!(
+            (m.account, m.subject, m.reply, m.queues, m.payload),
+            (
+                &b""[..],
+                &b"foo"[..],
+                Some(&b"r"[..]),
+                &b"q1 q2"[..],
+                &b"hi"[..]
+            )
+        );
+        let RouteOp::Msg(m) = pinned(b"HMSG foo 2 3\r\nab1\r\n") else {
+            panic!()
+        };
+        assert_eq!(
+            (m.account, m.header_len, m.reply),
+            (&b""[..], Some(2), None)
+        );
+        let RouteOp::Msg(m) = pinned(b"LMSG c1 foo r 0 1\r\nx\r\n") else {
+            panic!()
+        };
+        assert_eq!(
+            (m.account, m.subject, m.reply),
+            (&b""[..], &b"foo"[..], Some(&b"r"[..]))
+        );
+        let many = b"RMSG foo | q1 q2 q3 q4 q5 q6 q7 q8 q9 q10 q11 q12 q13 q14 q15 q16 1\r\nx\r\n";
+        let RouteOp::Msg(m) = pinned(many) else {
+            panic!()
+        };
+        assert_eq!(
+            (m.account, m.subject, m.queue_names().count()),
+            (&b""[..], &b"foo"[..], 16)
+        );
+        assert!(RouteParser::new(4096).parse(b"RS+ foo\r\n").is_err());
+        let mut out = Vec::new();
+        sub(&mut out, b"", b"foo", Some((b"q", 3)));
+        unsub(&mut out, b"", b"foo", None);
+        msg(&mut out, b"", b"foo", Some(b"r"), b"", None, b"hi");
+        assert_eq!(out, b"RS+ foo q 3\r\nRS- foo\r\nRMSG foo r 2\r\nhi\r\n");
     }
 
     #[test]

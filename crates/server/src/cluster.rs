@@ -55,6 +55,80 @@ pub struct LinkState {
     pub import: Option<serde_json::Value>,
     /// Export permissions the remote announced.
     pub export: Option<serde_json::Value>,
+    /// The one account this connection carries (a pinned route).
+    pub account: Option<String>,
+    /// The pool slot it holds, once registered as a pool connection.
+    pub pool_idx: Option<usize>,
+    /// The remote's `route_pool_size` (0: it does not pool).
+    pub remote_pool_size: i32,
+    /// The remote's `route_pool_idx` (the slot its dialer took).
+    pub remote_pool_idx: i32,
+    /// The connection is the one connection to a server that does not pool.
+    pub no_pool: bool,
+    /// Its dialer must not dial it again (a full pool, an impossible
+    /// pinned route).
+    pub no_reconnect: bool,
+    /// Dial the next pool connection on the next `PONG`.
+    pub start_next: bool,
+    /// Accepted, but this server dials that server too: when it closes,
+    /// it is dialed again at this address (nats-server's upgrade to a
+    /// solicited route).
+    pub upgraded: Option<RouteUrl>,
+}
+
+/// The registered connections to one other server.
+#[derive(Default)]
+pub(crate) struct Peer {
+    /// Pool connections by slot (one slot for a server that does not pool).
+    pub(crate) slots: Vec<Option<Arc<Link>>>,
+    /// Pinned-account connections, by account.
+    pub(crate) pinned: HashMap<String, Arc<Link>>,
+    /// The server does not pool: its one connection carries every account.
+    pub(crate) no_pool: bool,
+    /// Its client and websocket URLs, counted in while it has a pool
+    /// connection.
+    pub(crate) urls: (Vec<String>, Vec<String>),
+}
+
+impl Peer {
+    /// The first pool connection (nats-server's `forEachRemote`).
+    fn first(&self) -> Option<&Arc<Link>> {
+        self.slots.iter().flatten().next()
+    }
+
+    fn has_pool(&self) -> bool {
+        self.first().is_some()
+    }
+
+    /// The connection carrying account `acc` to this server.
+    fn link_for(&self, routes: &Routes, acc: &str) -> Option<&Arc<Link>> {
+        if self.no_pool {
+            return self.first();
+        }
+        if routes.is_pinned(acc) {
+            return self.pinned.get(acc);
+        }
+        self.slots.get(routes.slot_of(acc))?.as_ref()
+    }
+}
+
+/// What registering a route connection came to.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Registered {
+    /// Registered.
+    Ok {
+        /// The first pool connection to that server: its URLs were counted
+        /// in, and the other servers must hear of it (when `forward`).
+        first: bool,
+        /// The client URLs changed.
+        urls_changed: bool,
+        /// Forward the remote's INFO to the other servers.
+        forward: bool,
+    },
+    /// That server (or slot, or pinned account) already has a connection.
+    Duplicate,
+    /// Refused with this protocol error.
+    Refused(String),
 }
 
 /// The registry's mutable part, under one lock.
@@ -62,8 +136,8 @@ pub struct LinkState {
 pub(crate) struct Inner {
     /// Every route connection, by connection id.
     pub(crate) links: HashMap<u64, Arc<Link>>,
-    /// Registered routes, by remote server id.
-    pub(crate) by_id: HashMap<String, Arc<Link>>,
+    /// Registered connections, by remote server id.
+    pub(crate) peers: HashMap<String, Peer>,
     /// Discovered route URLs being dialed.
     pub(crate) connecting: HashSet<String>,
     /// Client URLs of the other servers, with reference counts.
@@ -90,6 +164,12 @@ pub struct Routes {
     pub(crate) import: Mutex<Option<crate::auth::perms::ClientPerms>>,
     /// `cluster { tls }`: the configurations to accept and to dial routes.
     pub(crate) tls: OnceLock<RouteTls>,
+    /// Connections per server (`pool_size`; 3 by default; 0 when pooling
+    /// is off).
+    pub(crate) pool_size: std::sync::atomic::AtomicUsize,
+    /// Accounts with their own connection to every server (`accounts`, and
+    /// the system account when pooling).
+    pub(crate) pinned: RwLock<Vec<String>>,
 }
 
 /// TLS for routes: every route starts with a handshake (accepted routes as
@@ -135,14 +215,63 @@ impl Routes {
         v
     }
 
-    /// Number of registered routes.
+    /// Number of registered route connections (pooled and pinned).
     pub fn num_routes(&self) -> usize {
-        self.inner.lock().by_id.len()
+        let inner = self.inner.lock();
+        inner
+            .peers
+            .values()
+            .map(|p| p.slots.iter().flatten().count() + p.pinned.len())
+            .sum()
     }
 
-    /// True when a route to server `id` is registered.
+    /// Number of servers with a registered pool connection.
+    pub fn num_remotes(&self) -> usize {
+        let inner = self.inner.lock();
+        inner.peers.values().filter(|p| p.has_pool()).count()
+    }
+
+    /// True when a pool connection to server `id` is registered.
     pub fn is_connected(&self, id: &str) -> bool {
-        self.inner.lock().by_id.contains_key(id)
+        self.inner.lock().peers.get(id).is_some_and(Peer::has_pool)
+    }
+
+    /// True when server `id` has a connection pinned to `account`.
+    pub(crate) fn has_pinned(&self, id: &str, account: &str) -> bool {
+        self.inner
+            .lock()
+            .peers
+            .get(id)
+            .is_some_and(|p| p.pinned.contains_key(account))
+    }
+
+    /// The configured pool size (0: pooling is off).
+    pub fn pool_size(&self) -> usize {
+        self.pool_size.load(Ordering::Relaxed)
+    }
+
+    /// The pinned accounts.
+    pub fn pinned_accounts(&self) -> Vec<String> {
+        self.pinned.read().clone()
+    }
+
+    /// Gives `acc` its own connections from now on.
+    pub(crate) fn add_pinned(&self, acc: &str) {
+        let mut p = self.pinned.write();
+        if !p.iter().any(|a| a == acc) {
+            p.push(acc.to_string());
+        }
+    }
+
+    /// True when `acc` has its own connections.
+    pub(crate) fn is_pinned(&self, acc: &str) -> bool {
+        self.pinned.read().iter().any(|a| a == acc)
+    }
+
+    /// The pool slot of account `acc` (as nats-server: FNV-1a of the name
+    /// modulo the pool size).
+    pub fn slot_of(&self, acc: &str) -> usize {
+        route_slot(self.pool_size(), acc)
     }
 
     /// Client URLs for client `INFO` (`websocket`: the websocket ones):
@@ -199,19 +328,30 @@ impl Routes {
             }
             n
         };
-        if inner.by_id.is_empty() || !can_import {
+        if inner.peers.is_empty() || !can_import {
             return;
         }
-        let mut buf = Vec::with_capacity(subject.len() + 32);
-        let acc_name = acc.name.as_bytes();
-        if n > 0 {
-            proto::route::sub(&mut buf, acc_name, subject, queue.map(|q| (q, n)));
-        } else {
-            proto::route::unsub(&mut buf, acc_name, subject, queue);
-        }
-        for link in inner.by_id.values() {
-            trace_out(&link.shared, &buf);
-            link.shared.send_now(&buf);
+        let mut lines = [Vec::new(), Vec::new()];
+        for peer in inner.peers.values() {
+            let Some(link) = peer.link_for(self, &acc.name) else {
+                continue;
+            };
+            let pinned = link.shared.route_pinned.load(Ordering::Relaxed);
+            let buf = &mut lines[usize::from(pinned)];
+            if buf.is_empty() {
+                let acc_name = if pinned {
+                    &b""[..]
+                } else {
+                    acc.name.as_bytes()
+                };
+                if n > 0 {
+                    proto::route::sub(buf, acc_name, subject, queue.map(|q| (q, n)));
+                } else {
+                    proto::route::unsub(buf, acc_name, subject, queue);
+                }
+            }
+            trace_out(&link.shared, buf);
+            link.shared.send_now(buf);
         }
     }
 
@@ -222,29 +362,134 @@ impl Routes {
             .insert(link.shared.cid, link.clone());
     }
 
-    /// Registers `link` as the route to its remote server and sends it all
-    /// local interest. `Err` when that server already has a route (the
-    /// registered one is then marked for retry). `Ok((others, urls))`:
-    /// other routes exist, which must hear of the new server; the client
-    /// URLs changed.
-    pub(crate) fn register(&self, srv: &Server, link: &Arc<Link>) -> Result<(bool, bool), ()> {
+    /// Registers `link` with its remote server: in the pool slot its dialer
+    /// chose (or, dialed here, the first free one), as the connection of
+    /// its pinned account, or as the one connection to a server that does
+    /// not pool. Sends it the local interest of the accounts it carries.
+    pub(crate) fn register(&self, srv: &Server, link: &Arc<Link>) -> Registered {
         let mut inner = self.inner.lock();
-        let id = link.state.lock().remote_id.clone();
-        if let Some(existing) = inner.by_id.get(&id) {
-            let mut ex = existing.state.lock();
-            ex.retry = true;
-            // Keep the address this server dialed: the remote's announced
-            // host may be a wildcard (nats-server's upgrade to solicited).
-            if link.solicited && !existing.solicited {
-                if let Some(u) = link.state.lock().url.clone() {
-                    ex.url = Some(u);
-                }
+        let (id, account, rps, ridx) = {
+            let st = link.state.lock();
+            let id = st.remote_id.clone();
+            (
+                id,
+                st.account.clone(),
+                st.remote_pool_size,
+                st.remote_pool_idx,
+            )
+        };
+        let ours = self.pool_size();
+        let pooled = rps > 0 && ours > 0;
+        let st_flags = |f: &dyn Fn(&mut LinkState)| f(&mut link.state.lock());
+        let accounts: Vec<Arc<Account>>;
+        let idx;
+        if !pooled {
+            if let Some(a) = &account {
+                st_flags(&|st| st.no_reconnect = true);
+                return Registered::Refused(format!(
+                    "Not possible to have a dedicated route for account {a:?} between those servers"
+                ));
             }
-            return Err(());
+            if let Some(existing) = inner.peers.get(&id).and_then(Peer::first) {
+                mark_retry(existing, link);
+                if ours > 0 {
+                    // A pooling server stops dialing one that does not pool
+                    // once it has its connection.
+                    st_flags(&|st| st.no_reconnect = true);
+                }
+                return Registered::Duplicate;
+            }
+            let peer = inner.peers.entry(id.clone()).or_default();
+            peer.no_pool = true;
+            peer.slots = vec![Some(link.clone())];
+            idx = Some(0);
+            accounts = srv.accounts.all();
+        } else if let Some(a) = &account {
+            if !self.is_pinned(a) {
+                return Registered::Refused(format!("No route for account {a:?}"));
+            }
+            let peer = inner.peers.entry(id.clone()).or_default();
+            if let Some(existing) = peer.pinned.get(a) {
+                mark_retry(existing, link);
+                st_flags(&|st| st.no_reconnect = true);
+                return Registered::Duplicate;
+            }
+            peer.pinned.insert(a.clone(), link.clone());
+            link.shared.route_pinned.store(true, Ordering::Relaxed);
+            idx = None;
+            accounts = srv.accounts.lookup(a.as_bytes()).into_iter().collect();
+        } else {
+            let eff = ours.max(rps as usize);
+            if link.solicited {
+                if ridx != 0 {
+                    return Registered::Refused(format!(
+                        "Route pool index should not be set but is set to {ridx}"
+                    ));
+                }
+            } else if ridx < 0 || ridx as usize >= eff {
+                return Registered::Refused(format!(
+                    "Invalid route pool index: {ridx} - pool size is {rps}"
+                ));
+            }
+            let peer = inner.peers.entry(id.clone()).or_default();
+            if peer.no_pool && peer.has_pool() {
+                mark_retry(peer.first().expect("has a pool connection"), link);
+                return Registered::Duplicate;
+            }
+            peer.no_pool = false;
+            if peer.slots.len() < eff {
+                peer.slots.resize(eff, None);
+            }
+            if link.solicited {
+                // Every connection to that server is now one this server
+                // dials again when it drops.
+                for l in peer.slots.iter().flatten() {
+                    upgrade(l, link);
+                }
+            } else if let Some(d) = peer.slots.iter().flatten().find(|l| l.solicited) {
+                upgrade(link, d);
+            }
+            let slot = if link.solicited {
+                match peer.slots.iter().position(Option::is_none) {
+                    Some(i) => i,
+                    None => {
+                        crate::debug!(
+                            "{} - Route pool size reached, closing extra connection to {id:?}",
+                            link.shared.log_prefix
+                        );
+                        st_flags(&|st| st.no_reconnect = true);
+                        return Registered::Duplicate;
+                    }
+                }
+            } else {
+                let i = ridx as usize;
+                if let Some(existing) = &peer.slots[i] {
+                    mark_retry(existing, link);
+                    return Registered::Duplicate;
+                }
+                i
+            };
+            peer.slots[slot] = Some(link.clone());
+            let filled = peer.slots.iter().flatten().count();
+            if link.solicited && filled < eff {
+                st_flags(&|st| st.start_next = true);
+            }
+            idx = Some(slot);
+            accounts = srv
+                .accounts
+                .all()
+                .into_iter()
+                .filter(|a| !self.is_pinned(&a.name) && self.slot_of(&a.name) == slot)
+                .collect();
         }
-        inner.by_id.insert(id, link.clone());
+        let pinned = account.is_some();
         let mut buf = Vec::new();
-        for acc in srv.accounts.all() {
+        for acc in &accounts {
+            let name = if pinned {
+                &b""[..]
+            } else {
+                acc.name.as_bytes()
+            };
             for (key, n) in acc.route_interest.lock().iter() {
                 let mut parts = key.splitn(2, |&b| b == b' ');
                 let subject = parts.next().unwrap_or_default();
@@ -252,7 +497,7 @@ impl Routes {
                     continue;
                 }
                 let queue = parts.next().map(|q| (q, *n));
-                proto::route::sub(&mut buf, acc.name.as_bytes(), subject, queue);
+                proto::route::sub(&mut buf, name, subject, queue);
             }
         }
         if !buf.is_empty() {
@@ -261,13 +506,45 @@ impl Routes {
         }
         let mut st = link.state.lock();
         st.registered = true;
-        let urls_changed = add_urls(&mut inner.client_urls, &st.connect_urls)
-            | add_urls(&mut inner.ws_urls, &st.ws_connect_urls);
-        if urls_changed || !st.connect_urls.is_empty() {
-            inner.advertised = true;
-        }
+        st.pool_idx = idx;
+        st.no_pool = !pooled;
+        let (urls, ws_urls) = (st.connect_urls.clone(), st.ws_connect_urls.clone());
         drop(st);
-        Ok((inner.by_id.len() > 1, urls_changed))
+        let Inner {
+            peers,
+            client_urls,
+            ws_urls: all_ws,
+            advertised,
+            ..
+        } = &mut *inner;
+        if let Some(a) = &account {
+            let forward = peers.values().filter(|p| p.pinned.contains_key(a)).count() > 1;
+            return Registered::Ok {
+                first: false,
+                urls_changed: false,
+                forward,
+            };
+        }
+        let first = peers
+            .get(&id)
+            .map_or(0, |p| p.slots.iter().flatten().count())
+            == 1;
+        let mut urls_changed = false;
+        if first {
+            urls_changed = add_urls(client_urls, &urls) | add_urls(all_ws, &ws_urls);
+            if urls_changed || !urls.is_empty() {
+                *advertised = true;
+            }
+            if let Some(p) = peers.get_mut(&id) {
+                p.urls = (urls, ws_urls);
+            }
+        }
+        let remotes = peers.values().filter(|p| p.has_pool()).count();
+        Registered::Ok {
+            first,
+            urls_changed,
+            forward: first && remotes > 1,
+        }
     }
 
     /// Forgets a closed route. Returns true when client URLs changed.
@@ -278,31 +555,83 @@ impl Routes {
         if !st.registered {
             return false;
         }
-        if inner
-            .by_id
-            .get(&st.remote_id)
-            .is_some_and(|l| Arc::ptr_eq(l, link))
-        {
-            inner.by_id.remove(&st.remote_id);
+        let Inner {
+            peers,
+            client_urls,
+            ws_urls,
+            ..
+        } = &mut *inner;
+        let Some(peer) = peers.get_mut(&st.remote_id) else {
+            return false;
+        };
+        let mut changed = false;
+        if let Some(a) = &st.account {
+            if peer.pinned.get(a).is_some_and(|l| Arc::ptr_eq(l, link)) {
+                peer.pinned.remove(a);
+            }
+        } else if let Some(i) = st.pool_idx {
+            let ours = peer
+                .slots
+                .get(i)
+                .and_then(Option::as_ref)
+                .is_some_and(|l| Arc::ptr_eq(l, link));
+            if ours {
+                peer.slots[i] = None;
+                if !peer.has_pool() {
+                    let (urls, ws) = std::mem::take(&mut peer.urls);
+                    changed = remove_urls(client_urls, &urls) | remove_urls(ws_urls, &ws);
+                    peer.slots.clear();
+                }
+            }
         }
-        remove_urls(&mut inner.client_urls, &st.connect_urls)
-            | remove_urls(&mut inner.ws_urls, &st.ws_connect_urls)
+        if !peer.has_pool() && peer.pinned.is_empty() {
+            peers.remove(&st.remote_id);
+        }
+        changed
     }
 
     /// A remote entering lame duck mode: its client URLs are withdrawn.
     pub(crate) fn withdraw_urls(&self, link: &Arc<Link>) -> bool {
         let mut inner = self.inner.lock();
-        let mut st = link.state.lock();
-        let urls = std::mem::take(&mut st.connect_urls);
-        let ws = std::mem::take(&mut st.ws_connect_urls);
-        remove_urls(&mut inner.client_urls, &urls) | remove_urls(&mut inner.ws_urls, &ws)
+        let id = link.state.lock().remote_id.clone();
+        let Inner {
+            peers,
+            client_urls,
+            ws_urls,
+            ..
+        } = &mut *inner;
+        let Some(peer) = peers.get_mut(&id) else {
+            return false;
+        };
+        let (urls, ws) = std::mem::take(&mut peer.urls);
+        remove_urls(client_urls, &urls) | remove_urls(ws_urls, &ws)
     }
 
-    /// Sends `bytes` to every registered route but `except`.
+    /// Sends `bytes` to every other server (on its first pool connection)
+    /// but `except`.
     pub(crate) fn broadcast(&self, bytes: &[u8], except: Option<&str>) {
         let inner = self.inner.lock();
-        for (id, link) in &inner.by_id {
-            if Some(id.as_str()) != except {
+        for (id, peer) in &inner.peers {
+            if Some(id.as_str()) == except {
+                continue;
+            }
+            if let Some(link) = peer.first() {
+                trace_out(&link.shared, bytes);
+                link.shared.send_now(bytes);
+            }
+        }
+    }
+
+    /// Sends the INFO of a new pinned connection for `account` to the
+    /// other servers: on their connection for that account, else on their
+    /// first pool connection (servers that do not pool are left out).
+    pub(crate) fn broadcast_pinned(&self, bytes: &[u8], account: &str, except: &str) {
+        let inner = self.inner.lock();
+        for (id, peer) in &inner.peers {
+            if id == except || peer.no_pool {
+                continue;
+            }
+            if let Some(link) = peer.pinned.get(account).or_else(|| peer.first()) {
                 trace_out(&link.shared, bytes);
                 link.shared.send_now(bytes);
             }
@@ -378,9 +707,44 @@ impl Routes {
                 .and_then(|p| p.export.as_ref())
                 .map(crate::auth::perms::perm_json),
             lnoc: true,
+            route_pool_size: self.pool_size() as i32,
+            compression: "off".into(),
             ..Default::default()
         }
     }
+}
+
+/// The pool slot of account `acc` in a pool of `size` connections.
+pub fn route_slot(size: usize, acc: &str) -> usize {
+    if size <= 1 {
+        0
+    } else {
+        (sublist::transform::fnv1a(acc.as_bytes()) % size as u32) as usize
+    }
+}
+
+/// A second connection to a registered one was refused: if the kept one
+/// closes, it is dialed again (the other side may have kept the other),
+/// and it keeps the address this server dialed (the remote's announced
+/// host may be a wildcard).
+fn mark_retry(existing: &Arc<Link>, newcomer: &Arc<Link>) {
+    existing.state.lock().retry = true;
+    upgrade(existing, newcomer);
+}
+
+/// `link` was accepted from a server that `dialed` (a connection this
+/// server made) also reaches: it takes that address, and is dialed again
+/// when it closes.
+fn upgrade(link: &Arc<Link>, dialed: &Arc<Link>) {
+    if link.solicited || !dialed.solicited || Arc::ptr_eq(link, dialed) {
+        return;
+    }
+    let Some(u) = dialed.state.lock().url.clone() else {
+        return;
+    };
+    let mut st = link.state.lock();
+    st.url = Some(u.clone());
+    st.upgraded = Some(u);
 }
 
 pub(crate) fn add_urls(list: &mut Vec<(String, usize)>, urls: &[String]) -> bool {

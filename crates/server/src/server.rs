@@ -468,11 +468,7 @@ pub struct ClosedInfo {
 
 /// The system account's name under `opts`.
 pub fn system_account_name(opts: &Options) -> Option<String> {
-    match &opts.system_account {
-        Some(s) => Some(s.clone()),
-        None if opts.no_system_account => None,
-        None => Some("$SYS".to_string()),
-    }
+    opts.system_account_name()
 }
 
 /// How many connection ids nats-server 2.12.4 gives its internal clients

@@ -10,6 +10,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// Route connections to each other server by default: a pool of three
+/// and the system account's pinned one (as nats-server 2.12).
+const CONNS: u64 = 4;
+
 /// One server of a test cluster.
 struct Node {
     proc: ServerProc,
@@ -266,8 +270,10 @@ async fn gossip_meshes_a_node_given_one_seed() {
     // B and C exchange messages directly: routes never forward, so this
     // needs the route C learned of through A.
     wait_mesh(&clients).await;
+    // Two servers, each over a pool of three and the system account's
+    // pinned connection.
     let routez = http_json(c.proc.http_port, "/routez");
-    assert_eq!(routez["num_routes"], 2, "{routez}");
+    assert_eq!(routez["num_routes"], 2 * CONNS, "{routez}");
     let mut ids: Vec<bool> = routez["routes"]
         .as_array()
         .unwrap()
@@ -278,7 +284,8 @@ async fn gossip_meshes_a_node_given_one_seed() {
     // C dialed A (configured) and either dialed B or was dialed by it.
     assert!(ids.contains(&true), "{routez}");
     let varz = http_json(a.proc.http_port, "/varz");
-    assert_eq!(varz["routes"], 2, "{varz}");
+    assert_eq!(varz["routes"], 2 * CONNS, "{varz}");
+    assert_eq!(varz["remotes"], 2, "{varz}");
     assert_eq!(varz["cluster"]["name"], "T");
     drop((b, c));
 }
@@ -324,7 +331,7 @@ async fn killed_node_clients_fail_over_and_node_rejoins() {
         assert!(Instant::now() < deadline, "C's interest never reached A");
     }
     let routes_before = http_json(a.proc.http_port, "/routez")["num_routes"].clone();
-    assert_eq!(routes_before, 2);
+    assert_eq!(routes_before, 2 * CONNS);
     // kill -9 C.
     c.proc.child.kill().unwrap();
     c.proc.child.wait().unwrap();
@@ -354,7 +361,7 @@ async fn killed_node_clients_fail_over_and_node_rejoins() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(http_json(a.proc.http_port, "/routez")["num_routes"], 1);
+    wait_for(|| async { http_json(a.proc.http_port, "/routez")["num_routes"] == CONNS }).await;
     // Restart C on the same ports: it rejoins the mesh.
     let port_arg = c_port.to_string();
     c = node(
@@ -366,7 +373,7 @@ async fn killed_node_clients_fail_over_and_node_rejoins() {
     );
     let cc2 = connect(&c).await;
     wait_mesh(&[ca.clone(), cb.clone(), cc2]).await;
-    assert_eq!(http_json(a.proc.http_port, "/routez")["num_routes"], 2);
+    wait_for(|| async { http_json(a.proc.http_port, "/routez")["num_routes"] == 2 * CONNS }).await;
     drop(cc);
 }
 
@@ -632,8 +639,10 @@ async fn route_credentials_in_urls_with_nats_server() {
                 .is_some(),
         "no refusal logged"
     );
-    assert_eq!(http_json(a.http_port, "/routez")["num_routes"], 1);
-    assert_eq!(http_json(x.http_port, "/routez")["num_routes"], 0);
+    assert_eq!(http_json(a.http_port, "/routez")["num_routes"], CONNS);
+    // X registers each attempt on A's INFO until A refuses its CONNECT.
+    wait_for(|| async { http_json(x.http_port, "/routez")["num_routes"] == 0 }).await;
+    assert_eq!(http_json(a.http_port, "/routez")["num_routes"], CONNS);
 }
 
 #[test]
@@ -651,7 +660,7 @@ fn routez_and_varz_cluster_shape_match_nats_server() {
         let deadline = Instant::now() + Duration::from_secs(10);
         let routez = loop {
             let r = http_json(srv.proc.http_port, "/routez?subs=1");
-            if r["num_routes"] == 1 {
+            if r["num_routes"] == CONNS {
                 break r;
             }
             assert!(Instant::now() < deadline, "{bin}: no route");
@@ -669,7 +678,9 @@ fn routez_and_varz_cluster_shape_match_nats_server() {
             format!("127.0.0.1:{pb}"),
             "{bin}"
         );
-        assert_eq!(varz["routes"], 1, "{bin}");
+        assert_eq!(varz["routes"], CONNS, "{bin}");
+        assert_eq!(varz["remotes"], 1, "{bin}");
+        assert_eq!(varz["cluster"]["pool_size"], 3, "{bin}");
         let mut r = route.clone();
         // Go lists its system account's interest; both list the rest.
         r.as_object_mut().unwrap().remove("subscriptions_list");

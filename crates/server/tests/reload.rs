@@ -153,7 +153,8 @@ fn reload_adds_and_removes_routes_like_nats_server() {
         )
         .unwrap();
         sighup(&a);
-        wait(1);
+        // A pool of three and the system account's pinned connection.
+        wait(4);
         std::fs::write(a.dir.join("server.conf"), conf("")).unwrap();
         sighup(&a);
         wait(0);

@@ -267,6 +267,16 @@ impl Default for Options {
 }
 
 impl Options {
+    /// The system account's name: `system_account`, else `$SYS` unless
+    /// `no_system_account`.
+    pub fn system_account_name(&self) -> Option<String> {
+        match &self.system_account {
+            Some(s) => Some(s.clone()),
+            None if self.no_system_account => None,
+            None => Some("$SYS".to_string()),
+        }
+    }
+
     /// True when clients must authenticate: a token, users or nkey users
     /// are configured.
     pub fn auth_required(&self) -> bool {

@@ -69,6 +69,37 @@ pub fn validate(o: &Options) -> Result<(), ConfigError> {
     for c in compressions {
         super::network::check_compression(c).map_err(ConfigError)?;
     }
+    pinned_accounts(o)
+}
+
+/// `cluster { accounts }` with `pool_size` (nats-server's `validateCluster`).
+fn pinned_accounts(o: &Options) -> Result<(), ConfigError> {
+    let mut list = o.cluster.pinned_accounts.clone();
+    if list.is_empty() {
+        return Ok(());
+    }
+    // With pooling, the system account is pinned too (nats-server adds it
+    // before checking).
+    if o.cluster.pool_size >= 0 {
+        if let Some(sys) = o.system_account_name() {
+            if !list.contains(&sys) {
+                list.push(sys);
+            }
+        }
+    }
+    if o.cluster.pool_size < 0 {
+        return err("pool_size cannot be negative if pinned accounts are specified");
+    }
+    for (i, a) in list.iter().enumerate() {
+        if list[..i].contains(a) {
+            let all: Vec<String> = list.iter().map(|x| go_quote(x)).collect();
+            return err(format!(
+                "found duplicate account name {} in pinned accounts list [{}]",
+                go_quote(a),
+                all.join(" ")
+            ));
+        }
+    }
     Ok(())
 }
 

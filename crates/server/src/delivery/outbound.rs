@@ -153,6 +153,8 @@ pub struct ClientShared {
     pub in_bytes: AtomicU64,
     /// A route to another server of the cluster (not a client).
     pub is_route: bool,
+    /// A route pinned to one account: its lines carry no account.
+    pub route_pinned: AtomicBool,
     /// `ip:port - cid:N` prefix for log lines.
     pub log_prefix: String,
     /// Client-declared facts and timings, for monitoring.
@@ -192,6 +194,7 @@ impl ClientShared {
             in_bytes: AtomicU64::new(0),
             log_prefix,
             is_route: false,
+            route_pinned: AtomicBool::new(false),
             meta: Mutex::new(ClientMeta::default()),
             nonce: String::new(),
             tracks_replies: AtomicBool::new(false),
@@ -388,6 +391,11 @@ pub fn deliver_route(
     if out.closed.is_some() {
         return Delivery::Skipped;
     }
+    let account = if dst.route_pinned.load(Ordering::Relaxed) {
+        &b""[..]
+    } else {
+        account
+    };
     // Routes are not closed for pending bytes (as nats-server): the
     // publisher stalls, and the write deadline still applies.
     proto::route::msg(
@@ -402,10 +410,14 @@ pub fn deliver_route(
     let stall = queued(dst, out, payload.len(), flush);
     if dst.trace.load(Ordering::Relaxed) {
         crate::trace!(
-            "{} - ->> [{} {} {}{}{} {}]",
+            "{} - ->> [{} {}{}{}{} {}]",
             dst.log_prefix,
             if header_len.is_some() { "HMSG" } else { "RMSG" },
-            String::from_utf8_lossy(account),
+            if account.is_empty() {
+                String::new()
+            } else {
+                format!("{} ", String::from_utf8_lossy(account))
+            },
             String::from_utf8_lossy(msg.subject),
             msg.reply
                 .map(|r| format!(" {}", String::from_utf8_lossy(r)))

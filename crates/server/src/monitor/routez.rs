@@ -1,4 +1,4 @@
-//! `/routez` and the cluster block of `/varz`, in nats-server 2.9's shape.
+//! `/routez` and the cluster block of `/varz`, in nats-server 2.12's shape.
 
 use super::connz::SubJson;
 use super::gofmt::{duration, json_pretty, rtt, since, uptime, GoFloat, GoTime};
@@ -52,6 +52,8 @@ struct RouteInfo {
     subscriptions_list: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     subscriptions_list_detail: Vec<SubJson>,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    account: String,
     /// rnatsd never compresses routes.
     compression: &'static str,
 }
@@ -65,11 +67,19 @@ pub(super) fn routez(m: &Monitor, q: &Query) -> Reply {
     let opts = srv.opts();
     let perms = opts.cluster.permissions.as_ref();
     let mut routes = Vec::new();
-    for l in srv.routes.links() {
-        let st = l.state.lock().clone();
-        if !st.registered {
-            continue;
-        }
+    // Pool connections first, then pinned ones (as nats-server lists them).
+    let mut links: Vec<_> = srv
+        .routes
+        .links()
+        .into_iter()
+        .map(|l| {
+            let st = l.state.lock().clone();
+            (l, st)
+        })
+        .filter(|(_, st)| st.registered)
+        .collect();
+    links.sort_by_key(|(l, st)| (st.account.is_some(), l.shared.cid));
+    for (l, st) in links {
         let sh = &l.shared;
         let (pending, out_msgs, out_bytes) = {
             let o = sh.out.lock();
@@ -78,7 +88,8 @@ pub(super) fn routez(m: &Monitor, q: &Query) -> Reply {
         let meta = sh.meta.lock().clone();
         let last = meta.last_activity.unwrap_or(l.start);
         let list: Vec<_> = sh.subs.lock().values().cloned().collect();
-        let is_configured = l.solicited
+        let solicited = l.solicited || st.upgraded.is_some();
+        let is_configured = solicited
             && st.url.as_ref().is_some_and(|u| {
                 opts.cluster
                     .routes
@@ -90,7 +101,7 @@ pub(super) fn routez(m: &Monitor, q: &Query) -> Reply {
             rid: sh.cid,
             remote_id: st.remote_id.clone(),
             remote_name: st.remote_name.clone(),
-            did_solicit: l.solicited,
+            did_solicit: solicited,
             is_configured,
             ip: l.addr.ip().to_string(),
             port: l.addr.port(),
@@ -121,6 +132,7 @@ pub(super) fn routez(m: &Monitor, q: &Query) -> Reply {
             } else {
                 Vec::new()
             },
+            account: st.account.clone().unwrap_or_default(),
             compression: "off",
         });
     }
@@ -158,7 +170,7 @@ pub(super) struct ClusterVarz {
     tls_required: bool,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     tls_verify: bool,
-    /// Routes per peer: rnatsd does not pool routes (as `pool_size: -1`).
+    /// Pool connections per server (-1: pooling is off).
     #[serde(skip_serializing_if = "is_zero_i")]
     pool_size: i32,
 }
@@ -197,6 +209,9 @@ pub(super) fn cluster_varz(srv: &Server) -> ClusterVarz {
         tls_timeout: GoFloat(tls_timeout.unwrap_or(2.0)),
         tls_required: c.tls.is_some(),
         tls_verify: c.tls.as_ref().is_some_and(|t| t.verify),
-        pool_size: -1,
+        pool_size: match c.pool_size {
+            0 => crate::route::DEFAULT_POOL_SIZE as i32,
+            n => n as i32,
+        },
     }
 }

@@ -221,7 +221,7 @@ pub fn varz(m: &Monitor) -> Varz {
         connections: srv.num_clients(),
         total_connections: st.total_connections.load(Ordering::Relaxed),
         routes: srv.routes.num_routes() as u32,
-        remotes: srv.routes.num_routes() as u32,
+        remotes: srv.routes.num_remotes() as u32,
         leafnodes: 0,
         in_msgs: st.in_msgs.load(Ordering::Relaxed),
         out_msgs: st.out_msgs.load(Ordering::Relaxed),

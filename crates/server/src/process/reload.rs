@@ -64,6 +64,9 @@ fn try_reload(srv: &std::sync::Arc<Server>) -> Result<(), String> {
     if let Some(routes) = routes {
         crate::route::apply_routes(srv, &old.cluster.routes, &routes);
     }
+    if changes.pool {
+        crate::route::apply_pool(srv);
+    }
     srv.notify_reload();
     Ok(())
 }
@@ -77,6 +80,9 @@ pub struct Changes {
     pub logging: bool,
     /// Users, tokens or permissions changed: clients are re-checked.
     pub auth: bool,
+    /// The route pool size or the pinned accounts changed: the routes are
+    /// made again.
+    pub pool: bool,
 }
 
 /// Compares old and new options. Errors name the first option that cannot
@@ -198,6 +204,12 @@ pub fn diff(old: &Options, new: &Options) -> Result<Changes, String> {
     }
     if old.cluster.routes != new.cluster.routes {
         c.notes.push("cluster routes".into());
+    }
+    if old.cluster.pool_size != new.cluster.pool_size
+        || old.cluster.pinned_accounts != new.cluster.pinned_accounts
+    {
+        c.notes.push("cluster".into());
+        c.pool = true;
     }
     if old.accounts != new.accounts || c.auth {
         c.notes.push("accounts".into());

@@ -5,6 +5,7 @@
 //! subscribers.
 
 use super::{Link, LinkState, RouteUrl};
+use crate::cluster::Registered;
 use crate::config::options::Options;
 use crate::config::types::Permissions;
 use crate::delivery::closed::ClosedReason;
@@ -34,6 +35,8 @@ pub struct RouteEnd {
     pub registered: bool,
     /// The connection reached this server itself.
     pub to_self: bool,
+    /// Not to be dialed again (a full pool, an impossible pinned route).
+    pub no_reconnect: bool,
 }
 
 type Step = Result<(), ClosedReason>;
@@ -49,6 +52,11 @@ struct RouteConn {
     perms: Option<crate::auth::perms::ClientPerms>,
     got_connect: bool,
     got_info: bool,
+    /// This side dialed a pool connection and sends its INFO once it has
+    /// registered it (with the slot it took).
+    info_delayed: bool,
+    /// The account a pinned connection carries.
+    pinned: Option<String>,
     to_self: bool,
     pings_out: u32,
     ping_sent: Option<std::time::Instant>,
@@ -57,12 +65,13 @@ struct RouteConn {
 }
 
 /// Serves one route connection until it closes. `url` is set when this
-/// server dialed it.
+/// server dialed it; `account` when it dialed a pinned connection.
 pub async fn run(
     srv: Arc<Server>,
     stream: TcpStream,
     addr: SocketAddr,
     url: Option<RouteUrl>,
+    account: Option<String>,
 ) -> RouteEnd {
     let _ = stream.set_nodelay(true);
     let opts = srv.opts();
@@ -98,6 +107,7 @@ pub async fn run(
         solicited,
         state: Mutex::new(LinkState {
             url: url.clone(),
+            account: account.clone(),
             ..Default::default()
         }),
     });
@@ -120,6 +130,8 @@ pub async fn run(
         perms,
         got_connect: solicited,
         got_info: false,
+        info_delayed: solicited && account.is_none() && srv.routes.pool_size() > 0,
+        pinned: account.clone(),
         to_self: false,
         pings_out: 0,
         ping_sent: None,
@@ -144,11 +156,12 @@ pub async fn run(
         b.extend_from_slice(b"\r\n");
         c.send(&b);
     }
-    let mut info = srv.routes.info(&srv);
-    info.nonce = crate::auth::nonce();
-    let mut b = Vec::new();
-    proto::encode::info(&mut b, &serde_json::to_vec(&info).unwrap_or_default());
-    c.send(&b);
+    if account.is_some() {
+        c.parser.set_pinned(true);
+    }
+    if !c.info_delayed {
+        c.send_info(account.as_deref(), 0);
+    }
     crate::info!("{} - Route connection created", shared.log_prefix);
     let reason = c.read_loop().await;
     writer::flush_all(&mut c.fan.flush);
@@ -170,19 +183,55 @@ pub async fn run(
     let st = link.state.lock().clone();
     // A kept route whose duplicate was refused may have been dropped by the
     // other side: dial it again (nats-server's retry).
-    if st.registered && st.retry && !solicited && !srv.shutdown.is_cancelled() {
-        if let Some(u) = st.url.clone().filter(|u| !super::configured(&srv, u)) {
-            super::solicit(srv.clone(), u, false);
+    if st.registered && !solicited && !srv.shutdown.is_cancelled() {
+        if let Some(u) = st.upgraded.clone() {
+            // This server dials that one too: dial this connection again.
+            if srv.routes.pool_size() > 0 {
+                let explicit = super::configured(&srv, &u);
+                match st.account.clone() {
+                    Some(a) => super::solicit(srv.clone(), u, explicit, Some(a)),
+                    None => super::solicit_next(srv.clone(), u, explicit),
+                }
+            } else if st.retry && !super::configured(&srv, &u) {
+                super::solicit(srv.clone(), u, false, None);
+            }
+        } else if let Some(u) = st
+            .url
+            .clone()
+            .filter(|u| st.retry && !super::configured(&srv, u))
+        {
+            super::solicit(srv.clone(), u, false, st.account.clone());
         }
     }
     RouteEnd {
         remote_id: (!st.remote_id.is_empty()).then_some(st.remote_id),
         registered: st.registered,
         to_self: c.to_self,
+        no_reconnect: st.no_reconnect,
     }
 }
 
 impl RouteConn {
+    /// Sends this server's first route INFO (for a pinned connection, or
+    /// with the pool slot this side took).
+    fn send_info(&mut self, account: Option<&str>, pool_idx: usize) {
+        let mut info = self.srv.routes.info(&self.srv);
+        info.nonce = crate::auth::nonce();
+        info.route_account = account.unwrap_or_default().to_string();
+        info.route_pool_idx = pool_idx as i32;
+        let mut b = Vec::new();
+        proto::encode::info(&mut b, &serde_json::to_vec(&info).unwrap_or_default());
+        self.send(&b);
+    }
+
+    /// The account of a received line: its own, or the pinned one.
+    fn account<'b>(&'b self, named: &'b [u8]) -> &'b [u8] {
+        match (&self.pinned, named.is_empty()) {
+            (Some(a), true) => a.as_bytes(),
+            _ => named,
+        }
+    }
+
     fn tls_established(&self) -> bool {
         self.shared.tls.get().is_some_and(|t| t.established())
     }
@@ -346,6 +395,17 @@ impl RouteConn {
                 if let Some(t) = self.ping_sent.take() {
                     self.shared.meta.lock().rtt = Some(t.elapsed());
                 }
+                let next = {
+                    let mut st = self.link.state.lock();
+                    std::mem::take(&mut st.start_next)
+                        .then(|| st.url.clone())
+                        .flatten()
+                };
+                if let Some(url) = next {
+                    // The pool is not full: dial its next connection.
+                    let explicit = super::configured(&self.srv, &url);
+                    super::solicit_next(self.srv.clone(), url, explicit);
+                }
                 Ok(())
             }
             RouteOp::Ok | RouteOp::Ignored => Ok(()),
@@ -362,7 +422,8 @@ impl RouteConn {
                 subject,
                 queue,
             } => {
-                self.on_sub(account, subject, queue);
+                let account = self.account(account).to_vec();
+                self.on_sub(&account, subject, queue);
                 Ok(())
             }
             RouteOp::Unsub {
@@ -370,7 +431,8 @@ impl RouteConn {
                 subject,
                 queue,
             } => {
-                self.on_unsub(account, subject, queue);
+                let account = self.account(account).to_vec();
+                self.on_unsub(&account, subject, queue);
                 Ok(())
             }
             RouteOp::Msg(m) => {
@@ -491,6 +553,11 @@ impl RouteConn {
             st.ws_connect_urls = info.ws_connect_urls.clone();
             st.import = info.import.clone();
             st.export = info.export.clone();
+            st.remote_pool_size = info.route_pool_size;
+            st.remote_pool_idx = info.route_pool_idx;
+            if !self.link.solicited && !info.route_account.is_empty() {
+                st.account = Some(info.route_account.clone());
+            }
             if st.url.is_none() {
                 st.url = RouteUrl::parse(&format!(
                     "nats-route://{}/",
@@ -505,14 +572,45 @@ impl RouteConn {
                 }
             }
         }
-        match srv.routes.register(&srv, &self.link) {
-            Ok((others, urls_changed)) => {
-                crate::debug!(
-                    "{} - Registering remote route {:?}",
-                    self.shared.log_prefix,
-                    info.server_id
-                );
-                if others {
+        if self.pinned.is_none() && !info.route_account.is_empty() {
+            self.pinned = Some(info.route_account.clone());
+            self.parser.set_pinned(true);
+        }
+        let registered = srv.routes.register(&srv, &self.link);
+        match registered {
+            Registered::Ok {
+                first: _,
+                urls_changed,
+                forward,
+            } => {
+                let (idx, start_next) = {
+                    let st = self.link.state.lock();
+                    (st.pool_idx, st.start_next)
+                };
+                match &self.pinned {
+                    Some(a) => crate::debug!(
+                        "{} - Registering remote route {:?} for account {a:?}",
+                        self.shared.log_prefix,
+                        info.server_id
+                    ),
+                    None => crate::debug!(
+                        "{} - Registering remote route {:?}",
+                        self.shared.log_prefix,
+                        info.server_id
+                    ),
+                }
+                if self.info_delayed {
+                    self.info_delayed = false;
+                    self.send_info(None, idx.unwrap_or(0));
+                }
+                if start_next {
+                    // Once the remote has answered a PING (and so accepted
+                    // this connection), the next pool connection is dialed.
+                    self.pings_out += 1;
+                    self.ping_sent = Some(std::time::Instant::now());
+                    self.send(proto::encode::PING);
+                }
+                if forward {
                     // Tell the other members about the new one.
                     let mut fwd = info.clone();
                     fwd.nonce.clear();
@@ -523,15 +621,30 @@ impl RouteConn {
                         );
                     }
                     let mut b = Vec::new();
-                    proto::encode::info(&mut b, &serde_json::to_vec(&fwd).unwrap_or_default());
-                    srv.routes.broadcast(&b, Some(&info.server_id));
+                    match &self.pinned {
+                        Some(a) => {
+                            fwd.route_account = a.clone();
+                            proto::encode::info(
+                                &mut b,
+                                &serde_json::to_vec(&fwd).unwrap_or_default(),
+                            );
+                            srv.routes.broadcast_pinned(&b, a, &info.server_id);
+                        }
+                        None => {
+                            proto::encode::info(
+                                &mut b,
+                                &serde_json::to_vec(&fwd).unwrap_or_default(),
+                            );
+                            srv.routes.broadcast(&b, Some(&info.server_id));
+                        }
+                    }
                 }
                 if urls_changed && !self.opts.cluster.no_advertise {
                     srv.send_async_info();
                 }
                 Ok(())
             }
-            Err(()) => {
+            Registered::Duplicate => {
                 crate::debug!(
                     "{} - Detected duplicate remote route {:?}",
                     self.shared.log_prefix,
@@ -540,17 +653,42 @@ impl RouteConn {
                 self.link.state.lock().registered = false;
                 Err(ClosedReason::DuplicateRoute)
             }
+            Registered::Refused(text) => {
+                crate::error!("{} - {text}", self.shared.log_prefix);
+                self.send_err(&text);
+                self.link.state.lock().registered = false;
+                Err(ClosedReason::ProtocolViolation)
+            }
         }
     }
 
-    /// An `INFO` after the first: another member to connect to (gossip),
-    /// or the remote's lame duck mode.
-    fn on_async_info(&mut self, info: ServerInfo) -> Step {
+    /// An `INFO` after the first: an account getting its own connections
+    /// (at the remote's reload), another member to connect to (gossip), or
+    /// the remote's lame duck mode.
+    fn on_async_info(&mut self, mut info: ServerInfo) -> Step {
         let srv = self.srv.clone();
+        if !info.route_acc_add_reqid.is_empty() {
+            if !info.route_account.is_empty() {
+                self.pin_account(&info.route_account);
+                // The answer: the same INFO without the account.
+                info.route_account.clear();
+                let mut b = Vec::new();
+                proto::encode::info(&mut b, &serde_json::to_vec(&info).unwrap_or_default());
+                self.send(&b);
+            }
+            return Ok(());
+        }
         let remote_id = self.link.state.lock().remote_id.clone();
         if info.server_id != remote_id {
-            if info.server_id == srv.id || srv.routes.is_connected(&info.server_id) {
+            if info.server_id == srv.id {
                 return Ok(());
+            }
+            let pooling = srv.routes.pool_size() > 0;
+            let account = (!info.route_account.is_empty()).then(|| info.route_account.clone());
+            match &account {
+                Some(a) if !pooling || srv.routes.has_pinned(&info.server_id, a) => return Ok(()),
+                None if srv.routes.is_connected(&info.server_id) => return Ok(()),
+                _ => {}
             }
             let Some(mut url) = RouteUrl::parse(&info.ip)
                 .or_else(|| RouteUrl::parse(&crate::util::host_port(&info.host, info.port)))
@@ -565,13 +703,54 @@ impl RouteConn {
                 url.user = self.opts.cluster.username.clone();
                 url.pass = self.opts.cluster.password.clone();
             }
-            super::solicit(srv, url, false);
+            // A server that does not pool sends no INFO per pinned account:
+            // dial them all with the pool connection.
+            let also_pinned = account.is_none() && self.link.state.lock().no_pool;
+            super::solicit(srv.clone(), url.clone(), false, account);
+            if also_pinned {
+                for a in srv.routes.pinned_accounts() {
+                    super::solicit(srv.clone(), url.clone(), false, Some(a));
+                }
+            }
             return Ok(());
         }
         if info.ldm && srv.routes.withdraw_urls(&self.link) && !self.opts.cluster.no_advertise {
             srv.send_async_info();
         }
         Ok(())
+    }
+
+    /// The remote gives `account` its own connections: its interest is
+    /// dropped from this pool connection (it comes again on the pinned one).
+    fn pin_account(&mut self, account: &str) {
+        if self.srv.routes.pool_size() == 0 {
+            return;
+        }
+        self.srv.routes.add_pinned(account);
+        let Some(acc) = self.srv.accounts.lookup(account.as_bytes()) else {
+            return;
+        };
+        let mut prefix = account.as_bytes().to_vec();
+        prefix.push(b' ');
+        for link in self.srv.routes.links() {
+            let pinned = link.state.lock().account.is_some();
+            if pinned {
+                continue;
+            }
+            let gone: Vec<_> = {
+                let mut subs = link.shared.subs.lock();
+                let keys: Vec<_> = subs
+                    .keys()
+                    .filter(|k| k.starts_with(&prefix))
+                    .cloned()
+                    .collect();
+                keys.into_iter().filter_map(|k| subs.remove(&k)).collect()
+            };
+            let mut sl = acc.sublist.write();
+            for sub in gone {
+                sl.remove(&sub.subject, sub.queue.as_deref(), &SubRef(sub.clone()));
+            }
+        }
     }
 
     fn on_sub(&mut self, account: &[u8], subject: &[u8], queue: Option<(&[u8], u32)>) {
@@ -651,11 +830,15 @@ impl RouteConn {
     fn on_msg(&mut self, m: &RouteMsg<'_>) {
         self.in_msgs += 1;
         self.in_bytes += m.payload.len() as u64;
-        let Some(acc) = self.srv.accounts.lookup(m.account) else {
+        let account = match (&self.pinned, m.account.is_empty()) {
+            (Some(a), true) => a.as_bytes(),
+            _ => m.account,
+        };
+        let Some(acc) = self.srv.accounts.lookup(account) else {
             crate::debug!(
                 "{} - Unknown account {:?} for routed message on subject: {:?}",
                 self.shared.log_prefix,
-                String::from_utf8_lossy(m.account),
+                String::from_utf8_lossy(account),
                 String::from_utf8_lossy(m.subject)
             );
             return;

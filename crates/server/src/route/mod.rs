@@ -21,6 +21,8 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// Connections per server when `pool_size` is not set.
+pub const DEFAULT_POOL_SIZE: usize = 3;
 /// Pause between attempts to reach a route.
 const CONNECT_DELAY: Duration = Duration::from_secs(1);
 /// Time allowed to open a route's TCP connection.
@@ -113,6 +115,7 @@ pub async fn start(srv: &Arc<Server>) -> std::io::Result<()> {
             }
         }
     }
+    configure_pool(srv);
     routes.enabled.store(true, Ordering::Relaxed);
     let client_port = srv.client_addr.get().map(|a| a.port()).unwrap_or(0);
     let _ = routes.own_urls.set(connect_urls_for(
@@ -159,16 +162,75 @@ pub async fn start(srv: &Arc<Server>) -> std::io::Result<()> {
     tokio::spawn(
         srv.clone()
             .accept_with(listener, "route", |srv, stream, addr| async move {
-                conn::run(srv, stream, addr, None).await;
+                conn::run(srv, stream, addr, None, None).await;
             }),
     );
     for r in &c.routes {
         match RouteUrl::parse(r) {
-            Some(u) => solicit(srv.clone(), u, true),
+            Some(u) => solicit_all(srv, &u, true),
             None => crate::error!("Error parsing route URL {r:?}"),
         }
     }
     Ok(())
+}
+
+/// Sets the pool size and the pinned accounts from the options: the
+/// configured ones, and the system account when pooling.
+fn configure_pool(srv: &Arc<Server>) {
+    let opts = srv.opts();
+    let pool = match opts.cluster.pool_size {
+        0 => DEFAULT_POOL_SIZE,
+        n if n < 0 => 0,
+        n => n as usize,
+    };
+    let mut pinned = if pool > 0 {
+        opts.cluster.pinned_accounts.clone()
+    } else {
+        Vec::new()
+    };
+    if pool > 0 {
+        if let Some(sys) = crate::server::system_account_name(&opts) {
+            if !pinned.contains(&sys) {
+                pinned.push(sys);
+            }
+        }
+    }
+    srv.routes.pool_size.store(pool, Ordering::Relaxed);
+    *srv.routes.pinned.write() = pinned;
+}
+
+/// Applies a reloaded `pool_size` or `accounts`: the routes are closed
+/// and dialed again with the new pool.
+pub fn apply_pool(srv: &Arc<Server>) {
+    if !srv.routes.enabled() {
+        return;
+    }
+    let before = srv.routes.pinned_accounts();
+    configure_pool(srv);
+    srv.routes
+        .close_all(crate::delivery::closed::ClosedReason::RouteRemoved);
+    // The configured routes' dialers go on; new pinned accounts get theirs.
+    let added: Vec<String> = srv
+        .routes
+        .pinned_accounts()
+        .into_iter()
+        .filter(|a| !before.contains(a))
+        .collect();
+    for r in &srv.opts().cluster.routes {
+        if let Some(u) = RouteUrl::parse(r) {
+            for a in &added {
+                solicit(srv.clone(), u.clone(), true, Some(a.clone()));
+            }
+        }
+    }
+}
+
+/// Dials a route: its pool, then a connection per pinned account.
+fn solicit_all(srv: &Arc<Server>, url: &RouteUrl, explicit: bool) {
+    solicit(srv.clone(), url.clone(), explicit, None);
+    for a in srv.routes.pinned_accounts() {
+        solicit(srv.clone(), url.clone(), explicit, Some(a));
+    }
 }
 
 /// Applies a reloaded `routes` list: new routes are dialed, routes no
@@ -182,7 +244,7 @@ pub fn apply_routes(srv: &Arc<Server>, old: &[String], new: &[String]) {
     let (old, new) = (parse(old), parse(new));
     for u in &new {
         if !old.iter().any(|o| o.same_address(u)) {
-            solicit(srv.clone(), u.clone(), true);
+            solicit_all(srv, u, true);
         }
     }
     for u in &old {
@@ -209,32 +271,50 @@ fn configured(srv: &Server, url: &RouteUrl) -> bool {
         .any(|r| r.same_address(url))
 }
 
-/// Dials `url` and serves the route; reconnects when it drops. A
-/// configured (`explicit`) route is retried forever; a discovered one up
-/// to `connect_retries` times, and again only if it was registered.
-pub fn solicit(srv: Arc<Server>, url: RouteUrl, explicit: bool) {
+/// Dials `url` (for `account`'s pinned connection, or a pool connection)
+/// and serves the route; reconnects when it drops. A configured
+/// (`explicit`) route is retried forever; a discovered one up to
+/// `connect_retries` times, and again only if it was registered.
+pub fn solicit(srv: Arc<Server>, url: RouteUrl, explicit: bool, account: Option<String>) {
+    let key = match &account {
+        Some(a) => format!("{} {a}", url.address()),
+        None => url.address(),
+    };
     if !explicit {
         let mut inner = srv.routes.inner.lock();
-        if !inner.connecting.insert(url.address()) {
+        if !inner.connecting.insert(key.clone()) {
             return;
         }
     }
     tokio::spawn(async move {
-        solicit_loop(&srv, &url, explicit).await;
+        solicit_loop(&srv, &url, explicit, account.as_deref()).await;
         if !explicit {
-            srv.routes.inner.lock().connecting.remove(&url.address());
+            srv.routes.inner.lock().connecting.remove(&key);
         }
     });
 }
 
-async fn solicit_loop(srv: &Arc<Server>, url: &RouteUrl, explicit: bool) {
+/// Dials the next connection of a pool that is not full.
+pub(crate) fn solicit_next(srv: Arc<Server>, url: RouteUrl, explicit: bool) {
+    tokio::spawn(async move {
+        solicit_loop(&srv, &url, explicit, None).await;
+    });
+}
+
+async fn solicit_loop(srv: &Arc<Server>, url: &RouteUrl, explicit: bool, account: Option<&str>) {
     let mut attempts = 0u64;
     let mut known_id: Option<String> = None;
     loop {
+        // Without pooling, one connection per server: a known server that
+        // is connected is not dialed again.
+        let single = srv.routes.pool_size() == 0;
         if srv.shutdown.is_cancelled() || (explicit && !configured(srv, url)) {
             return;
         }
-        if let Some(id) = &known_id {
+        if account.is_some_and(|a| !srv.routes.is_pinned(a)) {
+            return;
+        }
+        if let Some(id) = known_id.as_ref().filter(|_| single) {
             if srv.routes.is_connected(id) {
                 if !explicit {
                     return;
@@ -254,9 +334,19 @@ async fn solicit_loop(srv: &Arc<Server>, url: &RouteUrl, explicit: bool) {
                 let addr = stream
                     .peer_addr()
                     .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
-                let end = conn::run(srv.clone(), stream, addr, Some(url.clone())).await;
+                let end = conn::run(
+                    srv.clone(),
+                    stream,
+                    addr,
+                    Some(url.clone()),
+                    account.map(str::to_string),
+                )
+                .await;
                 if end.to_self {
                     crate::debug!("Detected route to self, ignoring {:?}", url.redacted());
+                    return;
+                }
+                if end.no_reconnect {
                     return;
                 }
                 if end.remote_id.is_some() {

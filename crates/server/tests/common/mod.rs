@@ -4,6 +4,7 @@
 
 pub mod jwt;
 pub mod pki;
+pub mod route;
 pub mod ws;
 
 use std::io::{BufRead, BufReader, Read, Write};
