@@ -7,6 +7,7 @@
 //! spaces, [`transport`] does TLS and websocket framing; [`delivery`] is
 //! the message path; [`server`] owns the shared state and the listener;
 //! [`client`] serves one client's input and [`route`] one route's;
+//! [`system`] runs the system account (its `$SYS` requests and events);
 //! [`monitor`] serves HTTP monitoring and [`process`] signals, reloads and
 //! the health probe. [`log`] and [`util`] serve every layer.
 
@@ -21,6 +22,7 @@ pub mod monitor;
 pub mod process;
 pub mod route;
 pub mod server;
+pub mod system;
 pub mod transport;
 pub mod util;
 
@@ -141,6 +143,9 @@ pub async fn serve(opts: Options) -> std::io::Result<()> {
     if opts.cluster.port != 0 {
         route::start(&srv).await?;
     }
+    // The system account's subscriptions, once routes can hear of them.
+    system::start(&srv);
+    monitor::sys::register(&srv);
     tokio::spawn(client::accept_loop(srv.clone(), listener));
     if let Some(l) = ws_listener {
         tokio::spawn(ws_listen::accept_loop(srv.clone(), l));
@@ -150,6 +155,7 @@ pub async fn serve(opts: Options) -> std::io::Result<()> {
     }
     srv.shutdown.cancelled().await;
     info!("Initiating Shutdown...");
+    system::events::server_going(&srv, false);
     srv.close_all(closed::ClosedReason::ServerShutdown);
     srv.routes.close_all(closed::ClosedReason::ServerShutdown);
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(2);

@@ -97,6 +97,9 @@ pub struct Server {
     reloads: tokio::sync::watch::Sender<u64>,
     /// Operator mode: the trusted keys and accounts (`None` otherwise).
     trust: RwLock<Option<Arc<crate::auth::jwt::Trust>>>,
+    /// The system account's state, set once it runs (its type belongs to
+    /// the layer that serves it).
+    pub system: OnceLock<Arc<dyn std::any::Any + Send + Sync>>,
 }
 
 impl Server {
@@ -134,6 +137,7 @@ impl Server {
             ws_tls: OnceLock::new(),
             config_time: Mutex::new(start_time),
             reloads: tokio::sync::watch::channel(0).0,
+            system: OnceLock::new(),
         })
     }
 
@@ -300,6 +304,14 @@ impl Server {
             (o.out_msgs, o.out_bytes, o.pending())
         };
         let meta = shared.meta.lock().clone();
+        if let Some(acc) = self.accounts.lookup(meta.account.as_bytes()) {
+            let mut s = acc.closed_stats.lock();
+            s[0] += shared.in_msgs.load(Ordering::Relaxed);
+            s[1] += shared.in_bytes.load(Ordering::Relaxed);
+            s[2] += out_msgs;
+            s[3] += out_bytes;
+            s[4] += u64::from(reason.is_slow_consumer());
+        }
         self.closed.push(ClosedClient {
             cid: shared.cid,
             addr: entry.addr.to_string(),
@@ -388,22 +400,28 @@ impl Server {
     /// updates (cluster membership changed).
     pub fn send_async_info(&self) {
         let clients: Vec<_> = self.clients.lock().values().cloned().collect();
+        let ldm = self.lame_duck.load(Ordering::Relaxed);
         for c in &clients {
-            if !c.shared.async_info.load(Ordering::Relaxed) {
-                continue;
+            if c.shared.async_info.load(Ordering::Relaxed) {
+                self.send_info_to(c, ldm);
             }
-            let json = self.info_json(
-                c.shared.cid,
-                &c.addr.ip().to_string(),
-                self.lame_duck.load(Ordering::Relaxed),
-                &c.shared.nonce,
-                c.shared.ws_compress.is_some(),
-                None,
-            );
-            let mut b = Vec::new();
-            proto::encode::info(&mut b, &json);
-            c.shared.send_now(&b);
         }
+    }
+
+    /// Sends client `c` a fresh `INFO` (`ldm`: saying this server is going
+    /// away).
+    pub fn send_info_to(&self, c: &ClientEntry, ldm: bool) {
+        let json = self.info_json(
+            c.shared.cid,
+            &c.addr.ip().to_string(),
+            ldm,
+            &c.shared.nonce,
+            c.shared.ws_compress.is_some(),
+            None,
+        );
+        let mut b = Vec::new();
+        proto::encode::info(&mut b, &json);
+        c.shared.send_now(&b);
     }
 
     /// Closes every client with `reason`.

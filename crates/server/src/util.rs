@@ -48,6 +48,19 @@ pub fn parse_go_duration(s: &str) -> Option<std::time::Duration> {
     Some(std::time::Duration::from_secs_f64(total))
 }
 
+/// A time as Go's `time.RFC3339Nano` writes it in UTC (nanoseconds with
+/// trailing zeros dropped), as Go's `encoding/json` marshals a `time.Time`.
+pub fn rfc3339_nanos(t: chrono::DateTime<chrono::Utc>) -> String {
+    use chrono::Timelike;
+    let ns = t.nanosecond() % 1_000_000_000;
+    let frac = if ns == 0 {
+        String::new()
+    } else {
+        format!(".{ns:09}").trim_end_matches('0').to_string()
+    };
+    format!("{}{frac}Z", t.format("%Y-%m-%dT%H:%M:%S"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -93,8 +93,13 @@ fn corpus_matches_nats_server() {
             // The JSON parser's own wording for a truncated operator JWT.
             "invalid_operator_bad_jwt.conf",
         ];
+        // nats-server reports a duplicate `store_dir` at either of the two
+        // keys, depending on its map order; rnatsd at the second.
+        let either_key = name == "invalid_jetstream_duplicate_store_dir.conf"
+            && go_msg.replace(":1:0:", ":2:13:") == rn_msg;
         if go.status.success() == rn.status.success()
             && go_msg != rn_msg
+            && !either_key
             && !own_words.contains(&name.as_str())
         {
             problems.push(format!(

@@ -246,7 +246,10 @@ fn answer(
         }
         // 2.12 follows the first PONG with the connect INFO.
         let text = String::from_utf8_lossy(&buf);
-        if text.ends_with("PONG\r\n") && text.contains("-ERR")
+        // (A permissions violation keeps the connection: its INFO follows.)
+        if text.ends_with("PONG\r\n")
+            && text.contains("-ERR")
+            && !text.contains("Permissions Violation")
             || text.contains("PONG\r\nINFO ") && text.ends_with(" \r\n")
         {
             break;

@@ -118,6 +118,30 @@ pub struct Stats {
     pub max_fanout: u64,
     /// Average fan-out among cached results.
     pub avg_fanout: f64,
+    /// Matches answered from the cache (to add up several sublists).
+    pub cache_hits: u64,
+    /// Fan-out of all cached results together.
+    pub total_fanout: u64,
+}
+
+impl Stats {
+    /// Adds another sublist's statistics (as nats-server sums accounts').
+    pub fn add(&mut self, o: &Stats) {
+        self.num_subs += o.num_subs;
+        self.num_cache += o.num_cache;
+        self.num_inserts += o.num_inserts;
+        self.num_removes += o.num_removes;
+        self.num_matches += o.num_matches;
+        self.cache_hits += o.cache_hits;
+        self.max_fanout = self.max_fanout.max(o.max_fanout);
+        self.total_fanout += o.total_fanout;
+        if self.num_cache > 0 && self.total_fanout > 0 {
+            self.avg_fanout = self.total_fanout as f64 / self.num_cache as f64;
+        }
+        if self.num_matches > 0 {
+            self.cache_hit_rate = self.cache_hits as f64 / self.num_matches as f64;
+        }
+    }
 }
 
 /// The subscription trie with its result cache.
@@ -318,6 +342,8 @@ impl<T: Clone + PartialEq> Sublist<T> {
             } else {
                 total as f64 / cache.len() as f64
             },
+            cache_hits: hits,
+            total_fanout: total,
         }
     }
 }

@@ -68,8 +68,10 @@ pub struct Links {
 }
 
 /// Where a response to a rewritten reply subject goes: the requester's
-/// account, its reply subject, and when the request went out.
-type PendingResponse = (Weak<Account>, Box<[u8]>, Instant);
+/// account, its reply subject, when the request went out, and whether
+/// more than one response may come (a streamed service, such as a request
+/// every server of a cluster answers).
+type PendingResponse = (Weak<Account>, Box<[u8]>, Instant, bool);
 
 /// One account.
 #[derive(Debug)]
@@ -95,6 +97,10 @@ pub struct Account {
     pub clients: std::sync::atomic::AtomicI64,
     /// Subject mappings applied to what its clients publish.
     pub mappings: OnceLock<Vec<mapping::SubjectMapping>>,
+    /// What its closed clients sent and received: messages and bytes in,
+    /// messages and bytes out, slow consumers (live ones are counted on
+    /// their connections).
+    pub closed_stats: Mutex<[u64; 5]>,
 }
 
 /// `n` random characters from nats-server's reply alphabet.
@@ -118,6 +124,7 @@ impl Account {
             reply_announced: std::sync::atomic::AtomicBool::new(false),
             clients: std::sync::atomic::AtomicI64::new(0),
             mappings: OnceLock::new(),
+            closed_stats: Mutex::new([0; 5]),
         })
     }
 
@@ -130,6 +137,16 @@ impl Account {
 
     /// Records a rewritten reply subject and returns it.
     pub fn add_response(&self, from: &Arc<Account>, reply: &[u8]) -> Vec<u8> {
+        self.add_response_kind(from, reply, false)
+    }
+
+    /// Records a rewritten reply subject that takes any number of responses
+    /// until it expires.
+    pub fn add_streamed_response(&self, from: &Arc<Account>, reply: &[u8]) -> Vec<u8> {
+        self.add_response_kind(from, reply, true)
+    }
+
+    fn add_response_kind(&self, from: &Arc<Account>, reply: &[u8], streamed: bool) -> Vec<u8> {
         // `_R_.<account prefix>.<random>`, shaped as nats-server makes them.
         let mut id = REPLY_PREFIX.to_vec();
         id.extend_from_slice(self.reply_prefix.as_bytes());
@@ -137,11 +154,11 @@ impl Account {
         id.extend_from_slice(random_token(6).as_bytes());
         let mut r = self.responses.lock();
         if r.len() >= RESPONSES_MAX {
-            r.retain(|_, (_, _, at)| at.elapsed() < RESPONSE_TTL);
+            r.retain(|_, (_, _, at, _)| at.elapsed() < RESPONSE_TTL);
         }
         r.insert(
             id.clone().into(),
-            (Arc::downgrade(from), reply.into(), Instant::now()),
+            (Arc::downgrade(from), reply.into(), Instant::now(), streamed),
         );
         id
     }
@@ -166,7 +183,17 @@ impl Account {
         if !subject.starts_with(REPLY_PREFIX) {
             return None;
         }
-        let (acc, reply, at) = self.responses.lock().remove(subject)?;
+        let mut r = self.responses.lock();
+        let (acc, reply, at) = match r.get(subject) {
+            Some((acc, reply, at, true)) if at.elapsed() <= RESPONSE_TTL => {
+                (acc.clone(), reply.clone(), *at)
+            }
+            _ => {
+                let (acc, reply, at, _) = r.remove(subject)?;
+                (acc, reply, at)
+            }
+        };
+        drop(r);
         if at.elapsed() > RESPONSE_TTL {
             return None;
         }
@@ -217,6 +244,13 @@ impl Accounts {
             by_name
                 .entry(a.name.clone())
                 .or_insert_with(|| Account::new(&a.name, Arc::new(RwLock::new(Sublist::new()))));
+        }
+        // The system account always exists (unless `no_system_account`),
+        // with users or not.
+        if let Some(sys) = opts.system_account_name() {
+            by_name
+                .entry(sys.clone())
+                .or_insert_with(|| Account::new(&sys, Arc::new(RwLock::new(Sublist::new()))));
         }
         let mut links: HashMap<String, Links> = HashMap::new();
         let mut importers: Vec<(String, Vec<crate::config::types::Import>)> = opts

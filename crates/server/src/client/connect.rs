@@ -64,9 +64,13 @@ impl Conn {
             }
         }
         self.connect = opts;
+        let first = !self.connected;
         self.connected = true;
         self.ok();
         self.apply_jwt_limits();
+        if first {
+            self.connect_event();
+        }
         Ok(())
     }
 
@@ -157,7 +161,6 @@ impl Conn {
             crate::auth::jwt::ConnType::Standard
         };
         let host = self
-            .shared
             .sock
             .peer_addr()
             .map(|a| a.ip())

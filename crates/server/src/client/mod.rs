@@ -47,6 +47,7 @@ struct Conn {
     srv: Arc<Server>,
     opts: Arc<Options>,
     shared: Arc<ClientShared>,
+    sock: Arc<TcpStream>,
     parser: Parser,
     connect: ConnectOptions,
     connected: bool,
@@ -97,7 +98,7 @@ pub struct WsSetup {
 /// Serves one client until it closes; `ws` for websocket clients.
 pub async fn run(srv: Arc<Server>, stream: TcpStream, addr: SocketAddr, ws: Option<Box<WsSetup>>) {
     let _ = stream.set_nodelay(true);
-    let (shared, opts, mut ws) = new_client(&srv, stream, addr, ws);
+    let (shared, sock, opts, mut ws) = new_client(&srv, stream, addr, ws);
     let cid = shared.cid;
     shared.trace.store(opts.trace, Ordering::Relaxed);
     let writer = tokio::spawn(writer::writer(shared.clone(), opts.write_deadline));
@@ -112,6 +113,7 @@ pub async fn run(srv: Arc<Server>, stream: TcpStream, addr: SocketAddr, ws: Opti
         srv: srv.clone(),
         opts: opts.clone(),
         shared: shared.clone(),
+        sock,
         connect: ConnectOptions::default(),
         connected: false,
         pings_out: 0,
@@ -150,7 +152,7 @@ pub async fn run(srv: Arc<Server>, stream: TcpStream, addr: SocketAddr, ws: Opti
         // INFO goes out in plaintext before TLS starts, unless the TLS
         // handshake comes first (`handshake_first`).
         if !opts.tls.as_ref().is_some_and(|t| t.handshake_first) {
-            write_direct(&shared.sock, &info).await;
+            write_direct(&c.sock, &info).await;
         }
     } else {
         shared.send_now(&info);
@@ -198,6 +200,14 @@ pub async fn run(srv: Arc<Server>, stream: TcpStream, addr: SocketAddr, ws: Opti
             }
         };
         srv.remove_client(&entry, reason, info);
+        if c.connected {
+            crate::system::events::disconnect(&srv, &entry, reason.as_str(), false);
+        } else if reason == ClosedReason::AuthenticationViolation {
+            // nats-server reports both: the server's AUTH.ERR and a
+            // disconnect in the global account.
+            crate::system::events::disconnect(&srv, &entry, reason.as_str(), true);
+            crate::system::events::disconnect(&srv, &entry, reason.as_str(), false);
+        }
     }
     if reason.is_slow_consumer() {
         crate::info!("{} - Slow Consumer Detected", shared.log_prefix);
@@ -217,12 +227,17 @@ fn new_client(
     stream: TcpStream,
     addr: SocketAddr,
     mut ws: Option<Box<WsSetup>>,
-) -> (Arc<ClientShared>, Arc<Options>, Option<Box<WsSetup>>) {
+) -> (
+    Arc<ClientShared>,
+    Arc<TcpStream>,
+    Arc<Options>,
+    Option<Box<WsSetup>>,
+) {
     let opts = srv.opts();
     let cid = srv.next_cid();
     let prefix = format!("{addr} - cid:{cid}");
     let sock = Arc::new(stream);
-    let mut shared = ClientShared::new(cid, sock, opts.max_pending, prefix);
+    let mut shared = ClientShared::new(cid, Some(sock.clone()), opts.max_pending, prefix);
     if !opts.nkeys.is_empty() || opts.operator_mode() {
         shared.nonce = crate::auth::nonce();
     }
@@ -236,7 +251,7 @@ fn new_client(
     } else {
         opts
     };
-    (Arc::new(shared), opts, ws)
+    (Arc::new(shared), sock, opts, ws)
 }
 
 impl Conn {
@@ -263,17 +278,17 @@ impl Conn {
         let mut first = Vec::with_capacity(4096);
         let mut waited = None;
         if let Some(delay) = fallback {
-            match tokio::time::timeout(delay, read_some(&self.shared.sock, &mut first)).await {
+            match tokio::time::timeout(delay, read_some(&self.sock, &mut first)).await {
                 Ok(r) => waited = Some(r),
                 Err(_) => {
-                    write_direct(&self.shared.sock, info).await;
+                    write_direct(&self.sock, info).await;
                     info_after = false;
                 }
             }
         }
         let got = match waited {
             Some(r) => Ok(r),
-            None => tokio::time::timeout(timeout, read_some(&self.shared.sock, &mut first)).await,
+            None => tokio::time::timeout(timeout, read_some(&self.sock, &mut first)).await,
         };
         match got {
             Ok(Ok(n)) if n > 0 && first[0] == crate::transport::tls::HANDSHAKE_RECORD => {
@@ -305,7 +320,7 @@ impl Conn {
     }
 
     async fn read_loop(&mut self, ws: Option<Box<WsSetup>>, first: Vec<u8>) -> ClosedReason {
-        let sock = self.shared.sock.clone();
+        let sock = self.sock.clone();
         let mut buf: Vec<u8> = Vec::with_capacity(MIN_READ);
         // Websocket and TLS: bytes are read into `raw`, then decoded or
         // decrypted into `buf`.
@@ -504,6 +519,7 @@ impl Conn {
                     self.account = self.srv.accounts.get(id.account.as_deref());
                     self.shared.meta.lock().account = self.account.name.clone();
                     self.connected = true;
+                    self.connect_event();
                 }
                 None => return Err(self.auth_violation()),
             }
@@ -558,6 +574,14 @@ impl Conn {
         }
     }
 
+    /// The system account hears that this client connected.
+    fn connect_event(&self) {
+        let entry = self.srv.clients.lock().get(&self.shared.cid).cloned();
+        if let Some(e) = entry {
+            crate::system::events::connect(&self.srv, &e);
+        }
+    }
+
     fn ok(&mut self) {
         if self.connect.verbose {
             self.send_proto(proto::encode::OK);
@@ -578,7 +602,6 @@ impl Conn {
     /// protocol 1: `connect_info` with the account the client is bound to.
     fn send_connect_info(&mut self) {
         let ip = self
-            .shared
             .sock
             .peer_addr()
             .map(|a| a.ip().to_string())

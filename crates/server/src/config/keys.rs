@@ -267,7 +267,6 @@ pub(crate) fn apply_key(
         }
         "system_account" | "system" => {
             opts.system_account = Some(cx.str(v)?).filter(|s| !s.is_empty());
-            unsupported(opts, "system account");
         }
         "no_system_account" | "no_system" | "no_sys_acc" => opts.no_system_account = cx.bool(v)?,
         "no_header_support" => {

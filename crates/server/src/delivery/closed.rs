@@ -57,6 +57,8 @@ pub enum ClosedReason {
     ClusterNameConflict,
     /// The remote server has this server's name.
     DuplicateServerName,
+    /// Closed by a `$SYS.REQ.SERVER.<id>.KICK` request.
+    Kicked,
 }
 
 impl ClosedReason {
@@ -88,6 +90,7 @@ impl ClosedReason {
             ClosedReason::RouteRemoved => "Route Removed",
             ClosedReason::ClusterNameConflict => "Cluster Name Conflict",
             ClosedReason::DuplicateServerName => "Duplicate Server Name",
+            ClosedReason::Kicked => "Kicked",
         }
     }
 

@@ -112,8 +112,9 @@ pub struct ClientShared {
     /// Connection id.
     pub cid: u64,
     /// The socket, shared by the reader, the writer task and publishers
-    /// that flush in place.
-    pub sock: Arc<TcpStream>,
+    /// that flush in place (`None` for an internal client, whose queued
+    /// messages go to handlers in the server).
+    pub sock: Option<Arc<TcpStream>>,
     /// A websocket client: outbound bytes are framed (`Some(true)`: and
     /// deflated).
     pub ws_compress: Option<bool>,
@@ -172,7 +173,12 @@ pub struct ClientShared {
 
 impl ClientShared {
     /// A new connection's shared state.
-    pub fn new(cid: u64, sock: Arc<TcpStream>, max_pending: usize, log_prefix: String) -> Self {
+    pub fn new(
+        cid: u64,
+        sock: Option<Arc<TcpStream>>,
+        max_pending: usize,
+        log_prefix: String,
+    ) -> Self {
         ClientShared {
             cid,
             sock,
@@ -317,14 +323,29 @@ pub fn deliver(
     if out.pending() + need > dst.max_pending {
         return slow_consumer(dst, out);
     }
-    proto::encode::msg(
-        &mut out.buf,
-        msg.subject,
-        &sub.sid,
-        msg.reply,
-        header_len,
-        payload,
-    );
+    if dst.sock.is_none() {
+        // An internal client also learns who published (`sid:cid`).
+        let mut sid = sub.sid.to_vec();
+        sid.push(b':');
+        sid.extend_from_slice(publisher.to_string().as_bytes());
+        proto::encode::msg(
+            &mut out.buf,
+            msg.subject,
+            &sid,
+            msg.reply,
+            header_len,
+            payload,
+        );
+    } else {
+        proto::encode::msg(
+            &mut out.buf,
+            msg.subject,
+            &sub.sid,
+            msg.reply,
+            header_len,
+            payload,
+        );
+    }
     let stall = queued(dst, out, payload.len(), flush);
     if dst.trace.load(Ordering::Relaxed) {
         crate::trace!(

@@ -132,7 +132,10 @@ fn write_nonblocking(c: &ClientShared, w: &[u8], pos: &mut usize) -> Wrote {
         if *pos >= w.len() {
             break Wrote::All;
         }
-        match c.sock.try_write(&w[*pos..]) {
+        let Some(sock) = &c.sock else {
+            break Wrote::Failed;
+        };
+        match sock.try_write(&w[*pos..]) {
             Ok(0) => break Wrote::Failed,
             Ok(n) => *pos += n,
             Err(e) if e.kind() == ErrorKind::WouldBlock => break Wrote::WouldBlock,
@@ -147,6 +150,13 @@ fn write_nonblocking(c: &ClientShared, w: &[u8], pos: &mut usize) -> Wrote {
 /// Flushes `c` from the calling task without blocking; wakes its writer
 /// task if the socket would block.
 pub fn flush_in_place(c: &ClientShared) {
+    if c.sock.is_none() {
+        // An internal client: its task hands the messages to handlers.
+        if c.out.lock().pending() > 0 {
+            c.wake.notify_one();
+        }
+        return;
+    }
     for _ in 0..IN_PLACE_ROUNDS {
         let Some((w, mut pos)) = take(c, false) else {
             return;
@@ -198,7 +208,7 @@ pub async fn writer(c: Arc<ClientShared>, write_deadline: Duration) {
                         other => break other,
                     }
                     let ready = tokio::select! {
-                        r = tokio::time::timeout_at(deadline, c.sock.writable()) => r,
+                        r = tokio::time::timeout_at(deadline, writable(&c)) => r,
                         _ = c.close.cancelled(), if !closing => Ok(Ok(())),
                     };
                     match ready {
@@ -259,7 +269,10 @@ pub fn unsent(c: &ClientShared) -> u64 {
     {
         let mut n: libc::c_int = 0;
         // SAFETY: TIOCOUTQ (SIOCOUTQ) writes one int for a live socket.
-        let r = unsafe { libc::ioctl(c.sock.as_raw_fd(), libc::TIOCOUTQ, &mut n) };
+        let Some(sock) = &c.sock else {
+            return 0;
+        };
+        let r = unsafe { libc::ioctl(sock.as_raw_fd(), libc::TIOCOUTQ, &mut n) };
         if r == 0 && n > 0 {
             return n as u64;
         }
@@ -272,8 +285,19 @@ pub fn unsent(c: &ClientShared) -> u64 {
 /// Shuts the socket down in both directions (the file descriptor closes
 /// when the last reference goes).
 fn shutdown(c: &ClientShared) {
+    let Some(sock) = &c.sock else {
+        return;
+    };
     // SAFETY: shutdown(2) on a descriptor owned by a live TcpStream.
     unsafe {
-        libc::shutdown(c.sock.as_raw_fd(), libc::SHUT_RDWR);
+        libc::shutdown(sock.as_raw_fd(), libc::SHUT_RDWR);
+    }
+}
+
+/// Waits until the socket can take bytes (never, for an internal client).
+async fn writable(c: &ClientShared) -> std::io::Result<()> {
+    match &c.sock {
+        Some(s) => s.writable().await,
+        None => std::future::pending().await,
     }
 }

@@ -3,21 +3,9 @@
 //! floats without a forced fraction, pretty JSON with Go's HTML escaping,
 //! and the `strconv` parsers behind the query parameters.
 
-use chrono::{DateTime, Timelike, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Serialize, Serializer};
 use std::time::Duration;
-
-/// `v`'s last `prec` decimal digits as a fraction (`.25`), trailing zeros
-/// dropped, and the integer part.
-fn frac(v: u64, prec: u32) -> (u64, String) {
-    let p = 10u64.pow(prec);
-    let (int, f) = (v / p, v % p);
-    if f == 0 {
-        return (int, String::new());
-    }
-    let digits = format!("{:0width$}", f, width = prec as usize);
-    (int, format!(".{}", digits.trim_end_matches('0')))
-}
 
 /// Go's `time.Duration.String`: `0s`, `310ns`, `1.5µs`, `2.25ms`, `1m2.5s`,
 /// `1h0m0s`.
@@ -68,8 +56,7 @@ pub fn since(from: DateTime<Utc>, to: DateTime<Utc>) -> Duration {
 /// RFC 3339 with nanoseconds, trailing zeros dropped (Go's
 /// `time.RFC3339Nano`), in UTC.
 pub fn rfc3339(t: DateTime<Utc>) -> String {
-    let (_, f) = frac(u64::from(t.nanosecond() % 1_000_000_000), 9);
-    format!("{}{f}Z", t.format("%Y-%m-%dT%H:%M:%S"))
+    crate::util::rfc3339_nanos(t)
 }
 
 /// A time that serializes as Go's `time.Time` does.

@@ -28,6 +28,7 @@ mod metrics;
 mod others;
 mod pages;
 mod routez;
+pub mod sys;
 mod varz;
 
 use crate::server::Server;
@@ -237,6 +238,17 @@ pub async fn start(
 }
 
 impl Monitor {
+    /// A monitor that serves no HTTP: the documents of `$SYS` requests.
+    fn internal(srv: Arc<Server>) -> Monitor {
+        let base = normalize_base(&srv.opts().http_base_path);
+        Monitor {
+            srv,
+            base,
+            req_stats: Mutex::new(BTreeMap::new()),
+            usage: varz::Usage::new(),
+        }
+    }
+
     async fn accept_loop(
         self: Arc<Self>,
         listener: TcpListener,

@@ -3,12 +3,13 @@
 //! `/jsz`, `/ipqueuesz`), which answer as nats-server does with the
 //! feature off.
 
-use super::connz::{SubJson, GLOBAL_ACCOUNT};
+use super::connz::SubJson;
 use super::gofmt::{json_compact, json_pretty, GoFloat, GoTime};
 use super::{Monitor, Query, Reply};
 use crate::delivery::closed::SubDetail;
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 
 /// nats-server's `SublistStats`.
@@ -72,22 +73,27 @@ pub(super) fn subsz(m: &Monitor, q: &Query) -> Reply {
             "invalid test subject, must be valid publish subject: {test}"
         ));
     }
-    let ours = acc.is_empty() || acc == GLOBAL_ACCOUNT;
-    let (stats, all) = {
-        let sl = m.srv.sublist.read();
-        let stats = if ours {
-            SublistStats::of(sl.stats())
-        } else {
-            SublistStats::default()
-        };
-        let all = if subs && ours { sl.all() } else { Vec::new() };
-        (stats, all)
-    };
-    let details: Vec<SubJson> = all
-        .iter()
-        .filter(|s| test.is_empty() || sublist::subject_matches(&s.0.subject, test.as_bytes()))
-        .map(|s| SubJson::new(&SubDetail::of(&s.0), GLOBAL_ACCOUNT))
-        .collect();
+    // Every account's (or the one asked for), as nats-server sums them.
+    let mut total = sublist::Stats::default();
+    let mut details: Vec<SubJson> = Vec::new();
+    let mut accounts = m.srv.accounts.all();
+    accounts.sort_by(|a, b| a.name.cmp(&b.name));
+    for a in accounts.iter().filter(|a| acc.is_empty() || a.name == acc) {
+        let sl = a.sublist.read();
+        total.add(&sl.stats());
+        if subs {
+            details.extend(
+                sl.all()
+                    .iter()
+                    .filter(|s| !s.0.client.is_route)
+                    .filter(|s| {
+                        test.is_empty() || sublist::subject_matches(&s.0.subject, test.as_bytes())
+                    })
+                    .map(|s| SubJson::new(&SubDetail::of(&s.0), &a.name)),
+            );
+        }
+    }
+    let stats = SublistStats::of(total);
     let n = details.len();
     let page: Vec<SubJson> = details[offset.min(n)..offset.saturating_add(limit).min(n)].to_vec();
     Reply::Json(json_pretty(&Subsz {
@@ -143,15 +149,17 @@ pub(super) fn leafz(m: &Monitor, q: &Query) -> Reply {
 
 #[derive(Serialize)]
 struct AccountInfo {
-    account_name: &'static str,
+    account_name: String,
     update_time: GoTime,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    is_system: bool,
     expired: bool,
     complete: bool,
     jetstream_enabled: bool,
     leafnode_connections: u32,
-    client_connections: usize,
+    client_connections: i64,
     subscriptions: u64,
-    name_tag: &'static str,
+    name_tag: String,
     sublist_stats: SublistStats,
 }
 
@@ -159,42 +167,75 @@ struct AccountInfo {
 struct Accountz {
     server_id: String,
     now: GoTime,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    system_account: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    accounts: Option<Vec<&'static str>>,
+    accounts: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     account_detail: Option<AccountInfo>,
 }
 
-/// `GET /accountz`: the global account.
+/// Connected clients of account `name` (those yet to send CONNECT are in
+/// the global account, as nats-server counts them).
+fn connections_in(m: &Monitor, name: &str) -> i64 {
+    m.srv
+        .clients
+        .lock()
+        .values()
+        .filter(|c| {
+            let a = c.shared.meta.lock();
+            a.account == name || (a.account.is_empty() && name == crate::accounts::GLOBAL)
+        })
+        .count() as i64
+}
+
+/// `GET /accountz[?acc=NAME]`: every account's name, or one account.
 pub(super) fn accountz(m: &Monitor, q: &Query) -> Reply {
     m.count("/accountz");
+    let system_account = crate::system::get(&m.srv)
+        .map(|s| s.account.name.clone())
+        .unwrap_or_default();
     let mut a = Accountz {
         server_id: m.srv.id.clone(),
         now: now(),
+        system_account: system_account.clone(),
         accounts: None,
         account_detail: None,
     };
     match q.get("acc") {
-        "" => a.accounts = Some(vec![GLOBAL_ACCOUNT]),
-        GLOBAL_ACCOUNT => {
+        "" => {
+            let mut names: Vec<String> = m
+                .srv
+                .accounts
+                .all()
+                .iter()
+                .map(|a| a.name.clone())
+                .collect();
+            names.sort();
+            a.accounts = Some(names);
+        }
+        name => {
+            let Some(acc) = m.srv.accounts.lookup(name.as_bytes()) else {
+                return Reply::Bad(format!("Account {name} does not exist"));
+            };
             let (count, stats) = {
-                let sl = m.srv.sublist.read();
+                let sl = acc.sublist.read();
                 (sl.count(), SublistStats::of(sl.stats()))
             };
             a.account_detail = Some(AccountInfo {
-                account_name: GLOBAL_ACCOUNT,
+                account_name: acc.name.clone(),
                 update_time: GoTime(m.srv.start_time),
+                is_system: acc.name == system_account,
                 expired: false,
                 complete: true,
                 jetstream_enabled: false,
                 leafnode_connections: 0,
-                client_connections: m.srv.num_clients(),
+                client_connections: connections_in(m, &acc.name),
                 subscriptions: count,
-                name_tag: GLOBAL_ACCOUNT,
+                name_tag: acc.name.clone(),
                 sublist_stats: stats,
             });
         }
-        other => return Reply::Bad(format!("Account {other} does not exist")),
     }
     Reply::Json(json_pretty(&a))
 }
@@ -218,10 +259,12 @@ struct DataStats {
 
 #[derive(Serialize)]
 struct AccountStat {
-    acc: &'static str,
-    conns: usize,
+    acc: String,
+    name: String,
+    conns: i64,
     leafnodes: u32,
-    total_conns: usize,
+    total_conns: i64,
+    num_subscriptions: u64,
     sent: DataStats,
     received: DataStats,
     slow_consumers: u64,
@@ -234,44 +277,70 @@ struct AccountStatz {
     account_statz: Vec<AccountStat>,
 }
 
-/// `GET /accstatz`: the global account's counters (listed when it has
-/// connections, or with `unused=1`).
+/// The query parameter `$SYS` requests use to name the accounts they ask
+/// about (the HTTP endpoint has none).
+pub(super) const STATZ_ACCOUNTS: &str = "$accounts";
+
+/// `GET /accstatz`: each account's counters (those with connections, or
+/// all with `unused=1`).
 pub(super) fn accstatz(m: &Monitor, q: &Query) -> Reply {
     m.count("/accstatz");
     let unused = try_q!(q.bool("unused"));
-    let st = &m.srv.stats;
-    let conns = m.srv.num_clients();
-    let (mut to_routes, mut from_routes) = (MsgBytes::default(), MsgBytes::default());
-    for l in m.srv.routes.links() {
-        let o = l.shared.out.lock();
-        to_routes.msgs += o.out_msgs;
-        to_routes.bytes += o.out_bytes;
-        drop(o);
-        from_routes.msgs += l.shared.in_msgs.load(Ordering::Relaxed);
-        from_routes.bytes += l.shared.in_bytes.load(Ordering::Relaxed);
+    let wanted: Vec<&str> = q
+        .get(STATZ_ACCOUNTS)
+        .split(',')
+        .filter(|a| !a.is_empty())
+        .collect();
+    // Live clients' counters, by account: in msgs, in bytes, out msgs,
+    // out bytes, connections. A client that has not sent CONNECT yet is in
+    // the global account (as nats-server counts it).
+    let mut live: HashMap<String, [u64; 5]> = HashMap::new();
+    for c in m.srv.clients.lock().values() {
+        let mut acc = c.shared.meta.lock().account.clone();
+        if acc.is_empty() {
+            acc = crate::accounts::GLOBAL.to_string();
+        }
+        let (om, ob) = {
+            let o = c.shared.out.lock();
+            (o.out_msgs, o.out_bytes)
+        };
+        let e = live.entry(acc).or_default();
+        e[0] += c.shared.in_msgs.load(Ordering::Relaxed);
+        e[1] += c.shared.in_bytes.load(Ordering::Relaxed);
+        e[2] += om;
+        e[3] += ob;
+        e[4] += 1;
     }
+    let mut accounts = m.srv.accounts.all();
+    accounts.sort_by(|a, b| a.name.cmp(&b.name));
     let mut list = Vec::new();
-    if unused || conns > 0 {
+    for acc in accounts {
+        if !wanted.is_empty() && !wanted.contains(&acc.name.as_str()) {
+            continue;
+        }
+        let l = live.get(&acc.name).copied().unwrap_or_default();
+        let conns = l[4] as i64;
+        if !unused && conns == 0 {
+            continue;
+        }
+        let closed = *acc.closed_stats.lock();
+        let part = |msgs: u64, bytes: u64| DataStats {
+            msgs,
+            bytes,
+            gateways: MsgBytes::default(),
+            routes: MsgBytes::default(),
+            leafs: MsgBytes::default(),
+        };
         list.push(AccountStat {
-            acc: GLOBAL_ACCOUNT,
+            acc: acc.name.clone(),
+            name: acc.name.clone(),
             conns,
             leafnodes: 0,
             total_conns: conns,
-            sent: DataStats {
-                msgs: st.out_msgs.load(Ordering::Relaxed),
-                bytes: st.out_bytes.load(Ordering::Relaxed),
-                gateways: MsgBytes::default(),
-                routes: to_routes,
-                leafs: MsgBytes::default(),
-            },
-            received: DataStats {
-                msgs: st.in_msgs.load(Ordering::Relaxed),
-                bytes: st.in_bytes.load(Ordering::Relaxed),
-                gateways: MsgBytes::default(),
-                routes: from_routes,
-                leafs: MsgBytes::default(),
-            },
-            slow_consumers: st.slow_consumers.load(Ordering::Relaxed),
+            num_subscriptions: acc.sublist.read().count(),
+            sent: part(l[2] + closed[2], l[3] + closed[3]),
+            received: part(l[0] + closed[0], l[1] + closed[1]),
+            slow_consumers: closed[4],
         });
     }
     Reply::Json(json_pretty(&AccountStatz {

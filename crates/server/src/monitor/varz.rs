@@ -71,6 +71,8 @@ pub struct Varz {
     config_digest: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     tags: Vec<String>,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    system_account: String,
     slow_consumer_stats: ByKind,
     stale_connection_stats: ByKind,
 }
@@ -231,11 +233,20 @@ pub fn varz(m: &Monitor) -> Varz {
         stale_connections: st.stale_clients.load(Ordering::Relaxed)
             + st.stale_routes.load(Ordering::Relaxed),
         stalled_clients: st.stalls.load(Ordering::Relaxed),
-        subscriptions: srv.sublist.read().count(),
+        // Every account's, the system account's internal ones included.
+        subscriptions: srv
+            .accounts
+            .all()
+            .iter()
+            .map(|a| a.sublist.read().count())
+            .sum(),
         http_req_stats: m.req_stats(),
         config_load_time: GoTime(srv.config_time()),
         config_digest: opts.config_digest.clone(),
         tags: opts.server_tags.clone(),
+        system_account: crate::system::get(srv)
+            .map(|s| s.account.name.clone())
+            .unwrap_or_default(),
         slow_consumer_stats: ByKind {
             clients: st.slow_consumers.load(Ordering::Relaxed),
             routes: 0,

@@ -44,6 +44,9 @@ pub async fn handle(srv: Arc<Server>, signals: Signals) {
                 srv.shutdown.cancel();
             }
             _ = usr2.recv() => {
+                if !srv.lame_duck.load(std::sync::atomic::Ordering::Relaxed) {
+                    crate::system::events::server_going(&srv, true);
+                }
                 tokio::spawn(srv.clone().lame_duck());
             }
             _ = hup.recv() => crate::process::reload::reload(&srv),

@@ -10,6 +10,7 @@
 //! layer and `client` beside it.
 
 pub mod conn;
+mod info;
 
 pub(crate) use crate::cluster::RouteTls;
 use crate::cluster::{split_host_port, trace_out};

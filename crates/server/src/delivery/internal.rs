@@ -1,0 +1,244 @@
+//! Internal clients: connections of the server itself, without a socket.
+//! Messages reach them the way they reach any client (encoded into the
+//! outbound buffer by the publisher, so the delivery path does not change);
+//! instead of a writer task, a task of the server takes the buffer, reads
+//! the messages back and hands each to a handler. They subscribe and
+//! publish inside any account, and their interest crosses routes like any
+//! client's.
+
+use crate::accounts::Account;
+use crate::delivery::fanout::Fanout;
+use crate::delivery::outbound::{ClientShared, Msg, SubRef, Subscription};
+use crate::delivery::writer;
+use crate::server::Server;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// One message delivered to an internal client.
+#[derive(Debug, Clone, Copy)]
+pub struct InternalMsg<'a> {
+    /// Subject it was published on.
+    pub subject: &'a [u8],
+    /// The subscription it matched.
+    pub sid: &'a [u8],
+    /// Connection id of the publisher (of the route it came on, when it
+    /// came from another server).
+    pub publisher: u64,
+    /// Reply subject.
+    pub reply: Option<&'a [u8]>,
+    /// The header block (`NATS/1.0` …), when it has one.
+    pub headers: Option<&'a [u8]>,
+    /// The body.
+    pub payload: &'a [u8],
+}
+
+/// An internal client.
+#[derive(Debug)]
+pub struct InternalClient {
+    /// Its connection state (no socket; never a slow consumer).
+    pub shared: Arc<ClientShared>,
+    next_sid: AtomicU64,
+}
+
+impl InternalClient {
+    /// A new internal client numbered `cid`, named `name` in logs.
+    pub fn new(cid: u64, name: &str) -> InternalClient {
+        let shared = ClientShared::new(cid, None, usize::MAX, format!("{name} - cid:{cid}"));
+        shared.headers.store(true, Ordering::Relaxed);
+        InternalClient {
+            shared: Arc::new(shared),
+            next_sid: AtomicU64::new(0),
+        }
+    }
+
+    /// Subscribes to `subject` in `acc`; returns the subscription id its
+    /// messages carry. The cluster hears of the interest unless `local`.
+    pub fn subscribe(
+        &self,
+        srv: &Server,
+        acc: &Arc<Account>,
+        subject: &str,
+        local: bool,
+    ) -> Box<[u8]> {
+        let sid: Box<[u8]> = (self.next_sid.fetch_add(1, Ordering::Relaxed) + 1)
+            .to_string()
+            .into_bytes()
+            .into();
+        let sub = Arc::new(Subscription {
+            client: self.shared.clone(),
+            subject: subject.as_bytes().into(),
+            queue: None,
+            sid: sid.clone(),
+            max: AtomicU64::new(0),
+            delivered: AtomicU64::new(0),
+            acc: acc.clone(),
+            qw: AtomicU32::new(1),
+            deny: None,
+        });
+        self.shared.subs.lock().insert(sid.clone(), sub.clone());
+        let _ = acc
+            .sublist
+            .write()
+            .insert(subject.as_bytes(), None, SubRef(sub));
+        if !local {
+            srv.routes.local_interest(acc, subject.as_bytes(), None, 1);
+        }
+        sid
+    }
+
+    /// Number of subscriptions.
+    pub fn num_subs(&self) -> usize {
+        self.shared.subs.lock().len()
+    }
+}
+
+/// Publishes a message from the server in `acc` (to local subscribers,
+/// importing accounts and routes).
+pub fn publish(
+    srv: &Arc<Server>,
+    acc: &Arc<Account>,
+    from: u64,
+    subject: &[u8],
+    reply: Option<&[u8]>,
+    headers: Option<&[u8]>,
+    body: &[u8],
+) {
+    let mut joined = Vec::new();
+    let (header_len, payload) = match headers {
+        Some(h) => {
+            joined.reserve(h.len() + body.len());
+            joined.extend_from_slice(h);
+            joined.extend_from_slice(body);
+            (Some(h.len()), &joined[..])
+        }
+        None => (None, body),
+    };
+    let msg = Msg {
+        subject,
+        reply,
+        header_len,
+        payload,
+    };
+    let mut fan = Fanout::new(srv.clone());
+    fan.publish(acc, &msg, from, false);
+    writer::flush_all(&mut fan.flush);
+    fan.flush_stats();
+}
+
+/// Serves an internal client until the server shuts down: every message
+/// queued to it goes to `handle`, in order.
+pub async fn serve(
+    srv: Arc<Server>,
+    client: Arc<InternalClient>,
+    mut handle: impl FnMut(&Arc<Server>, InternalMsg<'_>) + Send,
+) {
+    let shared = client.shared.clone();
+    let mut spare: Vec<u8> = Vec::new();
+    let mut stopped = false;
+    loop {
+        {
+            let mut out = shared.out.lock();
+            std::mem::swap(&mut out.buf, &mut spare);
+            // The next delivery puts this client on its publisher's flush
+            // list again (which wakes this task).
+            out.signaled = false;
+        }
+        if !spare.is_empty() {
+            read_messages(&spare, |m| handle(&srv, m));
+            spare.clear();
+            continue;
+        }
+        if stopped {
+            return;
+        }
+        tokio::select! {
+            _ = shared.wake.notified() => {}
+            _ = srv.shutdown.cancelled() => stopped = true,
+        }
+    }
+}
+
+/// Reads the `MSG`/`HMSG` protocol the delivery path wrote; calls `f` for
+/// each whole message.
+pub fn read_messages(mut buf: &[u8], mut f: impl FnMut(InternalMsg<'_>)) {
+    while let Some(eol) = buf.windows(2).position(|w| w == b"\r\n") {
+        let line = &buf[..eol];
+        let mut parts = line.split(|&b| b == b' ');
+        let op = parts.next().unwrap_or_default();
+        let args: Vec<&[u8]> = parts.filter(|p| !p.is_empty()).collect();
+        let with_headers = op == b"HMSG";
+        let n = args.len();
+        let sizes = if with_headers { 2 } else { 1 };
+        if (op != b"MSG" && !with_headers) || n < 2 + sizes {
+            // Anything else (no protocol but messages is queued): skip it.
+            buf = &buf[eol + 2..];
+            continue;
+        }
+        let num = |b: &[u8]| proto::parser::parse_size(b);
+        let Some(total) = num(args[n - 1]) else {
+            return;
+        };
+        let hdr = if with_headers {
+            match num(args[n - 2]) {
+                Some(h) if h <= total => h,
+                _ => return,
+            }
+        } else {
+            0
+        };
+        let reply = (n == 3 + sizes).then(|| args[2]);
+        let start = eol + 2;
+        if buf.len() < start + total + 2 {
+            return;
+        }
+        let body = &buf[start..start + total];
+        let (sid, publisher) = match args[1].iter().position(|&b| b == b':') {
+            Some(i) => (&args[1][..i], num(&args[1][i + 1..]).unwrap_or(0) as u64),
+            None => (args[1], 0),
+        };
+        f(InternalMsg {
+            subject: args[0],
+            sid,
+            publisher,
+            reply,
+            headers: with_headers.then(|| &body[..hdr]),
+            payload: &body[hdr..],
+        });
+        buf = &buf[start + total + 2..];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_back_what_delivery_writes() {
+        let buf = b"MSG a.b 1:7 2\r\nhi\r\nMSG c 2 r.1 0\r\n\r\nHMSG d 3 r.2 12 14\r\nNATS/1.0\r\n\r\nok\r\n";
+        let mut seen = Vec::new();
+        read_messages(buf, |m| {
+            assert_eq!(m.publisher, if m.subject == b"a.b" { 7 } else { 0 });
+            seen.push((
+                String::from_utf8_lossy(m.subject).into_owned(),
+                String::from_utf8_lossy(m.sid).into_owned(),
+                m.reply.map(|r| String::from_utf8_lossy(r).into_owned()),
+                m.headers.map(|h| h.len()),
+                String::from_utf8_lossy(m.payload).into_owned(),
+            ))
+        });
+        assert_eq!(
+            seen,
+            [
+                ("a.b".into(), "1".into(), None, None, "hi".into()),
+                ("c".into(), "2".into(), Some("r.1".into()), None, "".into()),
+                (
+                    "d".into(),
+                    "3".into(),
+                    Some("r.2".into()),
+                    Some(12),
+                    "ok".into()
+                ),
+            ]
+        );
+    }
+}
