@@ -153,6 +153,11 @@ impl Server {
         *self.config_time.lock() = chrono::Utc::now();
     }
 
+    /// Replaces the trust chain (an account JWT pushed at run time).
+    pub fn set_trust(&self, t: crate::auth::jwt::Trust) {
+        *self.trust.write() = Some(Arc::new(t));
+    }
+
     /// Operator mode's trust chain, when the server is in operator mode.
     pub fn trust(&self) -> Option<Arc<crate::auth::jwt::Trust>> {
         self.trust.read().clone()

@@ -299,17 +299,11 @@ async fn pings_and_events_cross_a_mixed_cluster() {
     let bins = [rnatsd_bin(), reference_bin(), rnatsd_bin()];
     let procs: Vec<ServerProc> = (0..3)
         .map(|i| {
-            let routes: Vec<String> = ports
-                .iter()
-                .enumerate()
-                .filter(|(j, _)| *j != i)
-                .map(|(_, p)| format!("\"nats://127.0.0.1:{p}\""))
-                .collect();
+            let routes = common::mesh_routes(&ports, i);
             let conf = CONF.replace("server_name: S1", &format!("server_name: N{i}"))
                 + &format!(
                     "cluster {{ name: sysc, listen: 127.0.0.1:{}, routes: [{}] }}\n",
-                    ports[i],
-                    routes.join(", ")
+                    ports[i], routes
                 );
             ServerProc::start_bin(&bins[i], Some(&conf), &[])
         })

@@ -58,6 +58,23 @@ pub struct ServiceImport {
     pub target: Weak<Account>,
 }
 
+impl ServiceImport {
+    /// Service import `imp` of `exporter`: what the importer publishes to
+    /// (`to`, else the exported subject) and the subject in the exporter.
+    fn new(imp: &crate::config::types::Import, exporter: &Arc<Account>) -> ServiceImport {
+        ServiceImport {
+            local: imp
+                .to
+                .clone()
+                .unwrap_or_else(|| imp.subject.clone())
+                .into_bytes()
+                .into(),
+            remote: imp.subject.as_bytes().into(),
+            target: Arc::downgrade(exporter),
+        }
+    }
+}
+
 /// Links between accounts, set once after all accounts exist.
 #[derive(Debug, Default)]
 pub struct Links {
@@ -218,7 +235,7 @@ pub fn stream_subject(out: &StreamOut, subject: &[u8]) -> Vec<u8> {
 /// All accounts of a server.
 #[derive(Debug)]
 pub struct Accounts {
-    by_name: HashMap<String, Arc<Account>>,
+    by_name: RwLock<HashMap<String, Arc<Account>>>,
     global: Arc<Account>,
 }
 
@@ -282,22 +299,11 @@ impl Accounts {
                             prefix: imp.prefix.clone(),
                             rename: imp.to.clone(),
                         }),
-                    ExportKind::Service => {
-                        links
-                            .entry(name.clone())
-                            .or_default()
-                            .services
-                            .push(ServiceImport {
-                                local: imp
-                                    .to
-                                    .clone()
-                                    .unwrap_or_else(|| imp.subject.clone())
-                                    .into_bytes()
-                                    .into(),
-                                remote: imp.subject.as_bytes().into(),
-                                target: Arc::downgrade(exporter),
-                            })
-                    }
+                    ExportKind::Service => links
+                        .entry(name.clone())
+                        .or_default()
+                        .services
+                        .push(ServiceImport::new(imp, exporter)),
                 }
             }
         }
@@ -318,31 +324,62 @@ impl Accounts {
                 .collect();
             let _ = acc.mappings.set(maps);
         }
-        Accounts { by_name, global }
+        Accounts {
+            by_name: RwLock::new(by_name),
+            global,
+        }
     }
 
     /// The account named `name`, or the global one.
     pub fn get(&self, name: Option<&str>) -> Arc<Account> {
-        name.and_then(|n| self.by_name.get(n))
-            .cloned()
+        name.and_then(|n| self.by_name.read().get(n).cloned())
             .unwrap_or_else(|| self.global.clone())
     }
 
     /// The account named `name` (as bytes from a route), if it exists.
     pub fn lookup(&self, name: &[u8]) -> Option<Arc<Account>> {
-        std::str::from_utf8(name)
-            .ok()
-            .and_then(|n| self.by_name.get(n))
-            .cloned()
+        let n = std::str::from_utf8(name).ok()?;
+        self.by_name.read().get(n).cloned()
     }
 
     /// True when an account of that name exists.
     pub fn contains(&self, name: &str) -> bool {
-        self.by_name.contains_key(name)
+        self.by_name.read().contains_key(name)
     }
 
     /// Every account, for monitoring.
     pub fn all(&self) -> Vec<Arc<Account>> {
-        self.by_name.values().cloned().collect()
+        self.by_name.read().values().cloned().collect()
+    }
+
+    /// Adds an account at run time (an account JWT pushed to the resolver)
+    /// with its service `imports`; returns it, or the existing one of that
+    /// name. Stream imports need the exporter's links, which are set once:
+    /// they apply from the next start.
+    pub fn add(&self, name: &str, imports: &[crate::config::types::Import]) -> Arc<Account> {
+        if let Some(a) = self.by_name.read().get(name) {
+            return a.clone();
+        }
+        let acc = Account::new(name, Arc::new(RwLock::new(Sublist::new())));
+        let mut links = Links::default();
+        for imp in imports {
+            let Some(exporter) = self.lookup(imp.account.as_bytes()) else {
+                continue;
+            };
+            match imp.kind {
+                ExportKind::Service => links.services.push(ServiceImport::new(imp, &exporter)),
+                ExportKind::Stream => crate::warn!(
+                    "Stream import of {:?} into account {name} applies from the next start",
+                    imp.subject
+                ),
+            }
+        }
+        let _ = acc.links.set(links);
+        let _ = acc.mappings.set(Vec::new());
+        self.by_name
+            .write()
+            .entry(name.to_string())
+            .or_insert(acc)
+            .clone()
     }
 }

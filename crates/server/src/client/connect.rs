@@ -189,7 +189,11 @@ impl Conn {
                     )
                 });
                 self.jwt_limits = Some((u.max_payload, u.max_subs));
-                self.shared.meta.lock().user = u.subject.clone();
+                {
+                    let mut m = self.shared.meta.lock();
+                    m.user = u.subject.clone();
+                    m.jwt_issued_at = Some(u.issued_at);
+                }
                 Some(crate::auth::Identity {
                     perms: u.perms,
                     account: Some(u.account),

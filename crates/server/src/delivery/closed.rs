@@ -59,6 +59,8 @@ pub enum ClosedReason {
     DuplicateServerName,
     /// Closed by a `$SYS.REQ.SERVER.<id>.KICK` request.
     Kicked,
+    /// Its user was revoked by an account JWT pushed later.
+    Revocation,
 }
 
 impl ClosedReason {
@@ -91,6 +93,7 @@ impl ClosedReason {
             ClosedReason::ClusterNameConflict => "Cluster Name Conflict",
             ClosedReason::DuplicateServerName => "Duplicate Server Name",
             ClosedReason::Kicked => "Kicked",
+            ClosedReason::Revocation => "Credentials Revoked",
         }
     }
 

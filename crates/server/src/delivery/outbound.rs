@@ -100,6 +100,8 @@ pub struct ClientMeta {
     pub user: String,
     /// Account of the client (`$G` unless its user says otherwise).
     pub account: String,
+    /// A JWT user's issue time (unix seconds), for revocations.
+    pub jwt_issued_at: Option<i64>,
     /// Last measured round trip (server PING to client PONG).
     pub rtt: Option<Duration>,
     /// Last time the client sent anything.

@@ -12,6 +12,7 @@
 pub mod events;
 pub mod imports;
 pub mod requests;
+pub mod resolver;
 
 use crate::accounts::Account;
 use crate::delivery::internal::{self, InternalClient, InternalMsg};
@@ -77,6 +78,7 @@ pub fn start(srv: &Arc<Server>) {
     }
     requests::subscribe_all(srv, &sys);
     imports::register(srv, &sys);
+    resolver::subscribe(srv, &sys);
     let s = sys.clone();
     tokio::spawn(internal::serve(srv.clone(), client, move |srv, m| {
         let h = s.handlers.read().get(m.sid).cloned();

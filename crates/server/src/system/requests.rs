@@ -54,8 +54,11 @@ pub(super) fn subscribe_all(srv: &Arc<Server>, sys: &System) {
     sys.subscribe(srv, "$SYS.SERVER.*.STATSZ", ignore.clone());
     sys.subscribe(srv, "$SYS.SERVER.*.SHUTDOWN", ignore.clone());
     sys.subscribe(srv, "$SYS.SERVER.*.LAMEDUCK", ignore.clone());
-    sys.subscribe(srv, "$SYS.ACCOUNT.*.CLAIMS.UPDATE", ignore.clone());
-    sys.subscribe(srv, "$SYS.REQ.ACCOUNT.*.CLAIMS.UPDATE", ignore.clone());
+    if super::resolver::dir(srv).is_none() {
+        // Without a resolver directory, updates change nothing here.
+        sys.subscribe(srv, "$SYS.ACCOUNT.*.CLAIMS.UPDATE", ignore.clone());
+        sys.subscribe(srv, "$SYS.REQ.ACCOUNT.*.CLAIMS.UPDATE", ignore.clone());
+    }
     sys.subscribe(srv, "$SYS.REQ.SERVER.PING", Arc::new(statsz));
     for name in SERVER_REQUESTS {
         let h: Handler = Arc::new(move |srv, sys, m| server_request(srv, sys, m, name));

@@ -57,6 +57,18 @@ pub fn rnatsd_bin() -> String {
     env!("CARGO_BIN_EXE_rnatsd").to_string()
 }
 
+/// The `routes` of server `i` of a full mesh on route `ports`: every other
+/// server's, quoted and comma-separated.
+pub fn mesh_routes(ports: &[u16], i: usize) -> String {
+    ports
+        .iter()
+        .enumerate()
+        .filter(|(j, _)| *j != i)
+        .map(|(_, p)| format!("\"nats://127.0.0.1:{p}\""))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// A scratch directory unique to this test process and name.
 pub fn scratch(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("rnatsd-test-{}-{name}", std::process::id()));

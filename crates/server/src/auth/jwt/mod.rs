@@ -143,6 +143,8 @@ pub struct Trust {
     accounts: HashMap<String, AccountJwt>,
     /// `resolver_pinned_accounts`, when set.
     pinned: Option<HashSet<String>>,
+    /// Signing keys of operators with `strict_signing_key_usage`.
+    strict: HashSet<String>,
 }
 
 /// How the client reached the server, for `allowed_connection_types`.
@@ -171,6 +173,8 @@ pub struct JwtUser {
     pub max_subs: i64,
     /// Most connections of the account (-1: none).
     pub max_conns: i64,
+    /// When the user JWT was issued (for revocations pushed later).
+    pub issued_at: i64,
 }
 
 /// No limit, in nats-io/jwt's encoding.
@@ -353,14 +357,10 @@ impl Trust {
             }
         }
         let mut jwts: Vec<(String, String)> = o.resolver_preload.clone();
-        match &o.resolver {
-            Some(ResolverOpts::Url(url)) => crate::warn!(
+        if let Some(ResolverOpts::Url(url)) = &o.resolver {
+            crate::warn!(
                 "Account resolver URL {url} is not queried: only preloaded accounts can connect"
-            ),
-            Some(ResolverOpts::Full { dir, .. } | ResolverOpts::Cache { dir, .. }) => crate::warn!(
-                "Account JWTs are read from {dir} at start and reload only; the system account protocol to update them is not served"
-            ),
-            _ => {}
+            );
         }
         if let Some(ResolverOpts::Full { dir, .. } | ResolverOpts::Cache { dir, .. }) = &o.resolver
         {
@@ -402,7 +402,38 @@ impl Trust {
             keys,
             accounts,
             pinned,
+            strict: strict_keys,
         })
+    }
+
+    /// This trust with account JWT `jwt` added (or replacing the one of its
+    /// subject): it must be an account claim, signed, and issued by a
+    /// trusted operator key. Returns the new trust and the account's key.
+    pub fn with_account(&self, jwt: &str) -> Result<(Trust, String), String> {
+        let c = decode_jwt(jwt)?;
+        if c.kind != "account" {
+            return Err("not account claim".into());
+        }
+        let key = s(c.payload.get("sub"));
+        let iss = s(c.payload.get("iss"));
+        if !self.keys.contains(&iss) {
+            return Err(format!("issuer {iss} is not trusted"));
+        }
+        let exp = c.payload.get("exp").and_then(Json::as_i64).unwrap_or(0);
+        if exp > 0 && exp < now_unix() {
+            return Err("claim is expired".into());
+        }
+        let acc = AccountJwt::from_claims(&c.payload, self.strict.contains(&iss));
+        acc.import_tokens_valid()?;
+        let mut t = self.clone();
+        t.accounts.insert(key.clone(), acc);
+        Ok((t, key))
+    }
+
+    /// True when `key` is an operator's own key (not a signing key) of a
+    /// strict operator: it may not sign accounts.
+    pub fn strict_operator(&self, key: &str) -> bool {
+        !self.strict.is_empty() && self.keys.contains(key) && !self.strict.contains(key)
     }
 
     /// Public keys of the accounts this server knows.
@@ -624,7 +655,15 @@ impl Trust {
             max_payload,
             max_subs,
             max_conns: acc.max_conns,
+            issued_at: iat,
         })
+    }
+
+    /// True when account `account` revokes user `user` issued at `iat`.
+    pub fn is_revoked(&self, account: &str, user: &str, iat: i64) -> bool {
+        self.accounts
+            .get(account)
+            .is_some_and(|a| a.revoked(user, iat))
     }
 }
 
