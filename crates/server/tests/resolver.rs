@@ -129,6 +129,36 @@ async fn request(c: &async_nats::Client, subject: &str, body: &str) -> Vec<u8> {
     m.payload.to_vec()
 }
 
+/// Waits until `n` servers answer a ping of system user `sys`; returns
+/// the inbox it listens on.
+async fn wait_cluster(
+    sys: &async_nats::Client,
+    n: usize,
+) -> (async_nats::Subject, async_nats::Subscriber) {
+    let inbox = sys.new_inbox();
+    let mut replies = sys.subscribe(inbox.clone()).await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        sys.publish_with_reply("$SYS.REQ.SERVER.PING.IDZ", inbox.clone(), "".into())
+            .await
+            .unwrap();
+        sys.flush().await.unwrap();
+        let mut got = 0;
+        while let Ok(Some(_)) =
+            tokio::time::timeout(Duration::from_millis(400), replies.next()).await
+        {
+            got += 1;
+        }
+        if got == n {
+            return (inbox.into(), replies);
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "cluster not up: {got} of {n}"
+        );
+    }
+}
+
 /// `jwt` with its signature changed.
 fn tampered(jwt: &str) -> String {
     let (rest, sig) = jwt.rsplit_once('.').unwrap();
@@ -334,25 +364,7 @@ async fn a_push_reaches_every_server_of_a_mixed_cluster() {
         .collect();
     let sys = connect(&procs[0], &w.sys_creds).await.expect("system user");
     // Until every server answers a ping (the routes are up).
-    let inbox = sys.new_inbox();
-    let mut replies = sys.subscribe(inbox.clone()).await.unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        sys.publish_with_reply("$SYS.REQ.SERVER.PING.IDZ", inbox.clone(), "".into())
-            .await
-            .unwrap();
-        sys.flush().await.unwrap();
-        let mut n = 0;
-        while let Ok(Some(_)) =
-            tokio::time::timeout(Duration::from_millis(400), replies.next()).await
-        {
-            n += 1;
-        }
-        if n == 3 {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "cluster not up: {n}");
-    }
+    let (inbox, mut replies) = wait_cluster(&sys, 3).await;
     // One push, answered by every server.
     sys.publish_with_reply(
         "$SYS.REQ.CLAIMS.UPDATE",
@@ -384,4 +396,70 @@ async fn a_push_reaches_every_server_of_a_mixed_cluster() {
             "server {i}: the pushed account's user"
         );
     }
+}
+
+/// An account's JWT connection limit holds across a cluster (rnatsd and
+/// nats-server 2.12.4): once its users hold every allowed connection,
+/// spread over both servers, a further login is refused on either.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn account_connection_limits_hold_across_the_cluster() {
+    let w = world();
+    let limits = json!({"subs": -1, "data": -1, "payload": -1, "imports": -1, "exports": -1,
+                        "wildcards": true, "conn": 2, "leaf": -1});
+    let app_jwt = mint(
+        &w.op,
+        &w.app.public_key(),
+        "APP",
+        "account",
+        json!({"limits": limits}),
+        json!({}),
+    );
+    let ports: Vec<u16> = (0..2).map(|_| common::free_port()).collect();
+    let bins = [rnatsd_bin(), reference_bin()];
+    let procs: Vec<ServerProc> = (0..2)
+        .map(|i| {
+            let conf = format!(
+                "server_name: L{i}\noperator: {}\nsystem_account: {}\nresolver: MEMORY\nresolver_preload: {{\n  {}: {}\n  {}: {}\n}}\ncluster {{ name: lc, listen: 127.0.0.1:{}, routes: [{}] }}\n",
+                w.op_jwt,
+                w.sys.public_key(),
+                w.sys.public_key(),
+                w.sys_jwt,
+                w.app.public_key(),
+                app_jwt,
+                ports[i],
+                common::mesh_routes(&ports, i)
+            );
+            ServerProc::start_bin(&bins[i], Some(&conf), &[])
+        })
+        .collect();
+    // The cluster is up once a system user on one server hears the other.
+    let sys = connect(&procs[0], &w.sys_creds).await.expect("system user");
+    wait_cluster(&sys, 2).await;
+    let login = |i: usize| {
+        let url = procs[i].url();
+        let creds = w.app_creds.clone();
+        async move {
+            let opts = async_nats::ConnectOptions::with_credentials(&creds).unwrap();
+            tokio::time::timeout(Duration::from_secs(3), opts.connect(url))
+                .await
+                .ok()
+                .and_then(Result::ok)
+        }
+    };
+    let first = login(0).await.expect("first login, on rnatsd");
+    let second = login(1).await.expect("second login, on nats-server");
+    // Each server has heard of the other's connection.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for i in [0, 1] {
+        assert!(
+            login(i).await.is_none(),
+            "server {i} let a third connection in"
+        );
+    }
+    // One leaves: a login works again.
+    drop(second);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let third = login(0).await;
+    assert!(third.is_some(), "no login after a connection left");
+    drop((first, third, procs));
 }

@@ -118,6 +118,11 @@ pub struct Account {
     /// messages and bytes out, slow consumers (live ones are counted on
     /// their connections).
     pub closed_stats: Mutex<[u64; 5]>,
+    /// Its connections on the other servers of the cluster, by server id
+    /// (from their announcements), and their sum.
+    remote_conns: Mutex<HashMap<String, i64>>,
+    /// The sum of `remote_conns`.
+    pub remote_total: std::sync::atomic::AtomicI64,
 }
 
 /// `n` random characters from nats-server's reply alphabet.
@@ -142,7 +147,24 @@ impl Account {
             clients: std::sync::atomic::AtomicI64::new(0),
             mappings: OnceLock::new(),
             closed_stats: Mutex::new([0; 5]),
+            remote_conns: Mutex::new(HashMap::new()),
+            remote_total: std::sync::atomic::AtomicI64::new(0),
         })
+    }
+
+    /// Records server `server`'s count of this account's connections;
+    /// returns the other servers' total.
+    pub fn set_remote_conns(&self, server: &str, conns: i64) -> i64 {
+        let mut m = self.remote_conns.lock();
+        if conns <= 0 {
+            m.remove(server);
+        } else {
+            m.insert(server.to_string(), conns);
+        }
+        let total: i64 = m.values().sum();
+        self.remote_total
+            .store(total, std::sync::atomic::Ordering::Relaxed);
+        total
     }
 
     /// True when messages published here may go to other accounts.

@@ -90,7 +90,10 @@ impl Conn {
             return Ok(());
         }
         if let Some(max) = self.srv.trust().and_then(|t| t.max_conns(&account.name)) {
-            if max != crate::auth::jwt::NO_LIMIT && account.clients.load(Ordering::Relaxed) >= max {
+            // The account's connections here and on the other servers.
+            let all = account.clients.load(Ordering::Relaxed)
+                + account.remote_total.load(Ordering::Relaxed);
+            if max != crate::auth::jwt::NO_LIMIT && all >= max {
                 crate::error!(
                     "{} - maximum account active connections exceeded",
                     self.shared.log_prefix
@@ -101,8 +104,10 @@ impl Conn {
         }
         if let Some(prev) = self.counted.replace(account.clone()) {
             prev.clients.fetch_sub(1, Ordering::Relaxed);
+            crate::system::conns::announce(&self.srv, &prev);
         }
         account.clients.fetch_add(1, Ordering::Relaxed);
+        crate::system::conns::announce(&self.srv, account);
         Ok(())
     }
 

@@ -186,6 +186,7 @@ pub async fn run(srv: Arc<Server>, stream: TcpStream, addr: SocketAddr, ws: Opti
     c.flush_stats();
     if let Some(acc) = c.counted.take() {
         acc.clients.fetch_sub(1, Ordering::Relaxed);
+        crate::system::conns::announce(&srv, &acc);
     }
     shared.mark_closed(reason, false);
     let reason = shared.closed_reason().unwrap_or(reason);

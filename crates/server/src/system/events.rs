@@ -67,7 +67,7 @@ pub fn send_statsz(srv: &Arc<Server>, sys: &System, subject: &[u8]) {
 }
 
 /// A 22-character event id (a NUID, as nats-server's).
-fn event_id() -> String {
+pub fn event_id() -> String {
     const DIGITS: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
     (0..22)
         .map(|_| DIGITS[fastrand::usize(..DIGITS.len())] as char)

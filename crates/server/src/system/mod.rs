@@ -9,6 +9,7 @@
 //! `monitor`. The core keeps the [`System`] in `Server::system` without
 //! knowing its type.
 
+pub mod conns;
 pub mod events;
 pub mod imports;
 pub mod requests;
@@ -79,6 +80,7 @@ pub fn start(srv: &Arc<Server>) {
     requests::subscribe_all(srv, &sys);
     imports::register(srv, &sys);
     resolver::subscribe(srv, &sys);
+    conns::start(srv, &sys);
     let s = sys.clone();
     tokio::spawn(internal::serve(srv.clone(), client, move |srv, m| {
         let h = s.handlers.read().get(m.sid).cloned();

@@ -48,12 +48,8 @@ pub(super) fn subscribe_all(srv: &Arc<Server>, sys: &System) {
     let hash = server_hash(&srv.name);
     let id = srv.id.clone();
     sys.subscribe(srv, &format!("$SYS._INBOX.{hash}.*"), ignore.clone());
-    sys.subscribe(srv, "$SYS.SERVER.ACCOUNT.*.CONNS", ignore.clone());
-    sys.subscribe(srv, &format!("$SYS._INBOX_.{id}"), ignore.clone());
     sys.subscribe(srv, "$SYS.REQ.ACCOUNT.NSUBS", Arc::new(nsubs));
     sys.subscribe(srv, "$SYS.SERVER.*.STATSZ", ignore.clone());
-    sys.subscribe(srv, "$SYS.SERVER.*.SHUTDOWN", ignore.clone());
-    sys.subscribe(srv, "$SYS.SERVER.*.LAMEDUCK", ignore.clone());
     if super::resolver::dir(srv).is_none() {
         // Without a resolver directory, updates change nothing here.
         sys.subscribe(srv, "$SYS.ACCOUNT.*.CLAIMS.UPDATE", ignore.clone());
@@ -206,8 +202,10 @@ fn account_request(srv: &Arc<Server>, sys: &System, m: &InternalMsg<'_>, name: &
     if acc == "PING" && name == "STATZ" {
         return;
     }
+    if name == "CONNS" {
+        return super::conns::request(srv, sys, m, &acc);
+    }
     let provider = match name {
-        "CONNS" => "ACCOUNT_CONNS",
         "INFO" => "ACCOUNT_INFO",
         "STATZ" => "ACCOUNT_STATZ",
         other => other,
