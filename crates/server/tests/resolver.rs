@@ -463,3 +463,107 @@ async fn account_connection_limits_hold_across_the_cluster() {
     assert!(third.is_some(), "no login after a connection left");
     drop((first, third, procs));
 }
+
+/// Servers that were away when an account was pushed catch up from the
+/// others (`$SYS.REQ.CLAIMS.PACK`): an rnatsd from a cluster of rnatsd and
+/// nats-server 2.12.4, then a nats-server from it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn late_servers_catch_up_on_pushed_accounts() {
+    let w = world();
+    let ports: Vec<u16> = (0..4).map(|_| common::free_port()).collect();
+    let bins = [rnatsd_bin(), reference_bin(), rnatsd_bin(), reference_bin()];
+    let dirs: Vec<std::path::PathBuf> = (0..4)
+        .map(|i| {
+            let d = scratch(&format!("resolver-late{i}-{}", fastrand_name()));
+            std::fs::write(d.join(format!("{}.jwt", w.sys.public_key())), &w.sys_jwt).unwrap();
+            d
+        })
+        .collect();
+    let start = |i: usize| {
+        let conf = format!(
+            "server_name: P{i}\noperator: {}\nsystem_account: {}\nresolver {{ type: full, dir: \"{}\", interval: \"1s\" }}\ncluster {{ name: pc, listen: 127.0.0.1:{}, routes: [{}] }}\n",
+            w.op_jwt,
+            w.sys.public_key(),
+            dirs[i].display(),
+            ports[i],
+            common::mesh_routes(&ports, i)
+        );
+        ServerProc::start_bin(&bins[i], Some(&conf), &[])
+    };
+    let a = start(0);
+    let b = start(1);
+    let sys = connect(&a, &w.sys_creds).await.expect("system user");
+    let (inbox, mut replies) = wait_cluster(&sys, 2).await;
+    sys.publish_with_reply("$SYS.REQ.CLAIMS.UPDATE", inbox, w.app_jwt.clone().into())
+        .await
+        .unwrap();
+    sys.flush().await.unwrap();
+    for _ in 0..2 {
+        let m = tokio::time::timeout(Duration::from_secs(3), replies.next())
+            .await
+            .expect("update answers")
+            .unwrap();
+        let v: Value = serde_json::from_slice(&m.payload).unwrap();
+        assert_eq!(v["data"]["message"], "jwt updated", "{v}");
+    }
+    let app_file = format!("{}.jwt", w.app.public_key());
+    let mut running = vec![a, b];
+    for late in [2, 3] {
+        let p = start(late);
+        let deadline = std::time::Instant::now() + Duration::from_secs(15);
+        while !dirs[late].join(&app_file).exists() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "server {late} ({}) did not catch up",
+                bins[late]
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let c = connect(&p, &w.app_creds).await.expect("login");
+        let mut sub = c.subscribe("late").await.unwrap();
+        c.publish("late", "x".into()).await.unwrap();
+        let got = tokio::time::timeout(Duration::from_secs(3), sub.next()).await;
+        assert!(
+            matches!(got, Ok(Some(_))),
+            "server {late}: the caught-up account"
+        );
+        running.push(p);
+    }
+    drop(running);
+}
+
+#[tokio::test]
+async fn deletes_need_allow_delete_as_nats_server() {
+    let w = world();
+    let mut seen = Vec::new();
+    for bin in [reference_bin(), rnatsd_bin()] {
+        let (srv, dir) = start(&bin, &w);
+        let sys = connect(&srv, &w.sys_creds).await.expect("system user");
+        let pushed: Value =
+            serde_json::from_slice(&request(&sys, "$SYS.REQ.CLAIMS.UPDATE", &w.app_jwt).await)
+                .unwrap();
+        assert_eq!(pushed["data"]["code"], 200);
+        let del = mint(
+            &w.op,
+            &w.op.public_key(),
+            "delete",
+            "generic",
+            json!({"accounts": [w.app.public_key()]}),
+            json!({}),
+        );
+        let v: Value =
+            serde_json::from_slice(&request(&sys, "$SYS.REQ.CLAIMS.DELETE", &del).await).unwrap();
+        assert!(dir.join(format!("{}.jwt", w.app.public_key())).exists());
+        seen.push(
+            without_server(v)
+                .to_string()
+                .replace(&w.op.public_key(), "<op>"),
+        );
+    }
+    assert_eq!(seen[0], seen[1]);
+    assert!(
+        seen[1].contains("delete must be enabled in server config"),
+        "{}",
+        seen[1]
+    );
+}

@@ -60,6 +60,19 @@ impl InternalClient {
         subject: &str,
         local: bool,
     ) -> Box<[u8]> {
+        self.subscribe_queue(srv, acc, subject, None, local)
+    }
+
+    /// Subscribes to `subject` in `acc` as a member of `queue` (one
+    /// member of the group in the cluster gets each message).
+    pub fn subscribe_queue(
+        &self,
+        srv: &Server,
+        acc: &Arc<Account>,
+        subject: &str,
+        queue: Option<&str>,
+        local: bool,
+    ) -> Box<[u8]> {
         let sid: Box<[u8]> = (self.next_sid.fetch_add(1, Ordering::Relaxed) + 1)
             .to_string()
             .into_bytes()
@@ -67,7 +80,7 @@ impl InternalClient {
         let sub = Arc::new(Subscription {
             client: self.shared.clone(),
             subject: subject.as_bytes().into(),
-            queue: None,
+            queue: queue.map(|q| q.as_bytes().into()),
             sid: sid.clone(),
             max: AtomicU64::new(0),
             delivered: AtomicU64::new(0),
@@ -76,12 +89,13 @@ impl InternalClient {
             deny: None,
         });
         self.shared.subs.lock().insert(sid.clone(), sub.clone());
+        let q = queue.map(str::as_bytes);
         let _ = acc
             .sublist
             .write()
-            .insert(subject.as_bytes(), None, SubRef(sub));
+            .insert(subject.as_bytes(), q, SubRef(sub));
         if !local {
-            srv.routes.local_interest(acc, subject.as_bytes(), None, 1);
+            srv.routes.local_interest(acc, subject.as_bytes(), q, 1);
         }
         sid
     }

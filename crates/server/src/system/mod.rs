@@ -106,6 +106,14 @@ impl System {
         self.handlers.write().insert(sid, h);
     }
 
+    /// Subscribes the internal client to `subject` as a member of `queue`.
+    pub fn subscribe_queue(&self, srv: &Server, subject: &str, queue: &str, h: Handler) {
+        let sid = self
+            .client
+            .subscribe_queue(srv, &self.account, subject, Some(queue), false);
+        self.handlers.write().insert(sid, h);
+    }
+
     /// Subscribes the internal client to `subject` in `acc`, for this
     /// server alone (the cluster does not hear of it), handled by `h`.
     pub fn subscribe_local(&self, srv: &Server, acc: &Arc<Account>, subject: &str, h: Handler) {

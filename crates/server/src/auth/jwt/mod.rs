@@ -430,6 +430,11 @@ impl Trust {
         Ok((t, key))
     }
 
+    /// Forgets account `key` (deleted from the resolver).
+    pub fn remove_account(&mut self, key: &str) {
+        self.accounts.remove(key);
+    }
+
     /// True when `key` is an operator's own key (not a signing key) of a
     /// strict operator: it may not sign accounts.
     pub fn strict_operator(&self, key: &str) -> bool {
@@ -669,3 +674,46 @@ impl Trust {
 
 #[cfg(test)]
 mod tests;
+
+/// A JWT's id and issue time (`jti`, `iat`), when it decodes.
+pub fn issued(token: &str) -> Option<(String, i64)> {
+    let c = decode_jwt(token).ok()?;
+    Some((
+        s(c.payload.get("jti")),
+        c.payload.get("iat").and_then(Json::as_i64).unwrap_or(0),
+    ))
+}
+
+/// A resolver delete request: a JWT the operator signed about itself
+/// (subject and issuer the same trusted operator key) listing `accounts`.
+/// Returns who asked and the account keys, or who asked and why not.
+pub fn delete_request(
+    trust: &Trust,
+    token: &str,
+) -> Result<(String, Vec<String>), (String, String)> {
+    let c = decode_jwt(token).map_err(|e| (String::new(), e))?;
+    let (sub, iss) = (s(c.payload.get("sub")), s(c.payload.get("iss")));
+    if sub != iss {
+        return Err((sub, "not self signed".into()));
+    }
+    if !trust.keys.contains(&iss) {
+        return Err((sub, "not trusted".into()));
+    }
+    let list = c
+        .payload
+        .get("nats")
+        .and_then(|n| n.get("accounts"))
+        .or_else(|| c.payload.get("data").and_then(|d| d.get("accounts")))
+        .and_then(Json::as_array)
+        .ok_or_else(|| (sub.clone(), "malformed request".to_string()))?;
+    let mut keys = Vec::new();
+    for v in list {
+        match v.as_str() {
+            Some(k) if nkeys::KeyPair::from_public_key(k).is_ok() && k.starts_with('A') => {
+                keys.push(k.to_string())
+            }
+            _ => return Err((sub, "malformed request".into())),
+        }
+    }
+    Ok((sub, keys))
+}
