@@ -379,3 +379,52 @@ async fn pings_and_events_cross_a_mixed_cluster() {
     assert_eq!(total, 2, "A's two connections");
     drop((a1, procs));
 }
+
+/// A failed login is reported as nats-server reports it (the server's
+/// `CLIENT.AUTH.ERR` and a disconnect in the global account), and a server
+/// entering lame duck mode and shutting down says so.
+#[tokio::test]
+async fn auth_errors_lame_duck_and_shutdown_are_announced() {
+    let mut seen = Vec::new();
+    for (name, mut srv) in servers() {
+        let sys = connect(&srv, "sys").await;
+        let mut auth = sys.subscribe("$SYS.SERVER.*.CLIENT.AUTH.ERR").await.unwrap();
+        let mut gone = sys.subscribe("$SYS.SERVER.*.*").await.unwrap();
+        sys.flush().await.unwrap();
+        let bad = async_nats::ConnectOptions::with_user_and_password("a".into(), "wrong".into())
+            .connect(srv.url());
+        let _ = tokio::time::timeout(Duration::from_secs(2), bad).await;
+        let m = tokio::time::timeout(Duration::from_secs(3), auth.next())
+            .await
+            .unwrap_or_else(|_| panic!("{name}: no AUTH.ERR"))
+            .unwrap();
+        let ev: Value = serde_json::from_slice(&m.payload).unwrap();
+        assert_eq!(ev["reason"], "Authentication Failure", "{name}: {ev}");
+        let auth_shape = shape(&ev, 2);
+        // Lame duck, then shutdown.
+        let pid = srv.child.id().to_string();
+        std::process::Command::new("kill")
+            .args(["-USR2", &pid])
+            .status()
+            .unwrap();
+        let mut subjects = Vec::new();
+        while let Ok(Some(m)) = tokio::time::timeout(Duration::from_secs(3), gone.next()).await {
+            let last = m.subject.as_str().rsplit('.').next().unwrap().to_string();
+            if last == "LAMEDUCK" || last == "SHUTDOWN" {
+                let v: Value = serde_json::from_slice(&m.payload).unwrap();
+                assert_eq!(v["name"], "S1", "{name}: {v}");
+                subjects.push(last);
+                if subjects.len() == 1 {
+                    // Shut down right away.
+                    srv.child.kill().ok();
+                    let _ = std::process::Command::new("kill").args(["-TERM", &pid]).status();
+                    break;
+                }
+            }
+        }
+        let _ = srv.child.wait();
+        seen.push((auth_shape, subjects));
+    }
+    assert_eq!(seen[0], seen[1]);
+    assert_eq!(seen[1].1, ["LAMEDUCK"]);
+}

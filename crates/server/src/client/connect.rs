@@ -20,6 +20,11 @@ impl Conn {
             m.lang = opts.lang.clone().unwrap_or_default();
             m.version = opts.version.clone().unwrap_or_default();
             m.user = opts.user.clone().unwrap_or_default();
+            // Until a PING/PONG is measured, the connect-time estimate
+            // (INFO sent to CONNECT received), as nats-server reports.
+            if m.rtt.is_none() {
+                m.rtt = Some(self.started.elapsed());
+            }
         }
         if opts.protocol < 0 || opts.protocol > 1 {
             crate::error!("{} - invalid client protocol", self.shared.log_prefix);
@@ -55,14 +60,6 @@ impl Conn {
         }
         self.shared.echo.store(opts.echo, Ordering::Relaxed);
         self.shared.headers.store(opts.headers, Ordering::Relaxed);
-        {
-            let mut m = self.shared.meta.lock();
-            // Until a PING/PONG is measured, the connect-time estimate
-            // (INFO sent to CONNECT received), as nats-server reports.
-            if m.rtt.is_none() {
-                m.rtt = Some(self.started.elapsed());
-            }
-        }
         self.connect = opts;
         let first = !self.connected;
         self.connected = true;
