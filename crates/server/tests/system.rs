@@ -12,7 +12,7 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-const CONF: &str = "accounts {\n  SYS { users: [ { user: sys, password: sys } ] }\n  A { users: [ { user: a, password: a } ] }\n}\nsystem_account: SYS\nserver_name: S1\n";
+const CONF: &str = "accounts {\n  SYS { users: [ { user: sys, password: sys } ] }\n  A { users: [ { user: a, password: a }, { user: p, password: p, permissions: { publish: { allow: [\"x.>\", \"$SYS.REQ.USER.INFO\"] }, subscribe: { allow: [\"_INBOX.>\"], deny: [\"x.y\"] }, allow_responses: { max: 2, expires: \"1m\" } } } ] }\n}\nsystem_account: SYS\nserver_name: S1\n";
 
 fn servers() -> Vec<(&'static str, ServerProc)> {
     [("nats-server", reference_bin()), ("rnatsd", rnatsd_bin())]
@@ -165,6 +165,7 @@ async fn varz_names_the_system_account() {
 #[tokio::test]
 async fn other_accounts_reach_their_imports_only() {
     let mut seen = Vec::new();
+    let mut seen_perms = Vec::new();
     for (name, srv) in servers() {
         let a = connect(&srv, "a").await;
         let connz = request(&a, "$SYS.REQ.SERVER.PING.CONNZ", "")
@@ -189,6 +190,10 @@ async fn other_accounts_reach_their_imports_only() {
             (&Value::from("a"), &Value::from("A")),
             "{name}: {user}"
         );
+        // A user with permissions sees them.
+        let p = connect(&srv, "p").await;
+        let pinfo = request(&p, "$SYS.REQ.USER.INFO", "").await.expect(name);
+        seen_perms.push(pinfo["data"].clone());
         // Anything else of the system account: no responders.
         let ping = a.request("$SYS.REQ.SERVER.PING", "".into()).await;
         assert!(
@@ -198,6 +203,19 @@ async fn other_accounts_reach_their_imports_only() {
         seen.push((shape(&connz, 2), shape(&statz, 3), shape(&user, 2)));
     }
     assert_eq!(seen[0], seen[1]);
+    // (nats-server lists a permission's subjects in no set order.)
+    let sort = |mut v: Value| {
+        for kind in ["publish", "subscribe"] {
+            for list in ["allow", "deny"] {
+                if let Some(a) = v["permissions"][kind][list].as_array_mut() {
+                    a.sort_by_key(|x| x.as_str().unwrap_or("").to_string());
+                }
+            }
+        }
+        v
+    };
+    assert_eq!(sort(seen_perms[0].clone()), sort(seen_perms[1].clone()));
+    assert_eq!(seen_perms[1]["permissions"]["publish"]["allow"][1], "x.>");
 }
 
 #[tokio::test]
@@ -388,7 +406,10 @@ async fn auth_errors_lame_duck_and_shutdown_are_announced() {
     let mut seen = Vec::new();
     for (name, mut srv) in servers() {
         let sys = connect(&srv, "sys").await;
-        let mut auth = sys.subscribe("$SYS.SERVER.*.CLIENT.AUTH.ERR").await.unwrap();
+        let mut auth = sys
+            .subscribe("$SYS.SERVER.*.CLIENT.AUTH.ERR")
+            .await
+            .unwrap();
         let mut gone = sys.subscribe("$SYS.SERVER.*.*").await.unwrap();
         sys.flush().await.unwrap();
         let bad = async_nats::ConnectOptions::with_user_and_password("a".into(), "wrong".into())
@@ -417,7 +438,9 @@ async fn auth_errors_lame_duck_and_shutdown_are_announced() {
                 if subjects.len() == 1 {
                     // Shut down right away.
                     srv.child.kill().ok();
-                    let _ = std::process::Command::new("kill").args(["-TERM", &pid]).status();
+                    let _ = std::process::Command::new("kill")
+                        .args(["-TERM", &pid])
+                        .status();
                     break;
                 }
             }

@@ -214,6 +214,37 @@ impl ClientPerms {
     }
 }
 
+/// A user's permissions as nats-server's `Permissions` JSON:
+/// `publish`, `subscribe` and `responses` (`max`, `ttl` in nanoseconds),
+/// each when set.
+pub fn permissions_json(p: &crate::config::types::Permissions) -> serde_json::Value {
+    // nats-server lists them from its permission sublists: in order.
+    let sorted = |sp: &crate::config::types::SubjectPermission| {
+        let mut sp = sp.clone();
+        for l in [&mut sp.allow, &mut sp.deny].into_iter().flatten() {
+            l.sort();
+        }
+        perm_json(&sp)
+    };
+    let mut m = serde_json::Map::new();
+    if let Some(p) = &p.publish {
+        m.insert("publish".into(), sorted(p));
+    }
+    if let Some(s) = &p.subscribe {
+        m.insert("subscribe".into(), sorted(s));
+    }
+    if let Some(r) = &p.response {
+        m.insert(
+            "responses".into(),
+            serde_json::json!({
+                "max": r.max_msgs,
+                "ttl": r.expires.map(|d| d.as_nanos() as u64).unwrap_or(0),
+            }),
+        );
+    }
+    serde_json::Value::Object(m)
+}
+
 /// JSON form of a subject permission, as sent in route `INFO`.
 pub fn perm_json(p: &crate::config::types::SubjectPermission) -> serde_json::Value {
     let mut m = serde_json::Map::new();

@@ -212,6 +212,7 @@ impl Conn {
     /// Installs the permissions of the authenticated identity.
     pub(super) fn set_perms(&mut self, p: Option<&crate::config::types::Permissions>) {
         self.perms = p.and_then(crate::auth::perms::ClientPerms::new);
+        self.shared.meta.lock().permissions = p.map(crate::auth::perms::permissions_json);
         let resp = self.perms.as_ref().and_then(|p| p.resp.clone());
         *self.shared.replies_ttl.lock() = resp.as_ref().and_then(|r| r.expires);
         self.shared

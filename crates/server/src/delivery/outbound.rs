@@ -102,6 +102,8 @@ pub struct ClientMeta {
     pub account: String,
     /// A JWT user's issue time (unix seconds), for revocations.
     pub jwt_issued_at: Option<i64>,
+    /// The user's permissions as nats-server shows them (`USER.INFO`).
+    pub permissions: Option<serde_json::Value>,
     /// Last measured round trip (server PING to client PONG).
     pub rtt: Option<Duration>,
     /// Last time the client sent anything.

@@ -283,6 +283,15 @@ fn user_info(srv: &Arc<Server>, sys: &System, m: &InternalMsg<'_>) {
             let mut data = serde_json::Map::new();
             data.insert("user".into(), ci["user"].as_str().unwrap_or("").into());
             data.insert("account".into(), ci["acc"].as_str().unwrap_or("").into());
+            let cid = ci["id"].as_u64().unwrap_or(0);
+            let perms = srv
+                .clients
+                .lock()
+                .get(&cid)
+                .and_then(|c| c.shared.meta.lock().permissions.clone());
+            if let Some(p) = perms {
+                data.insert("permissions".into(), p);
+            }
             sys.respond(srv, reply, Ok(serde_json::Value::Object(data)));
         }
         None => sys.respond(srv, reply, Err((400, String::new()))),
