@@ -352,7 +352,7 @@ impl Server {
         let opts = self.opts();
         let port = if opts.port < 0 { 0 } else { opts.port as u16 };
         let host = opts.host.trim_start_matches('[').trim_end_matches(']');
-        let listener = TcpListener::bind((host, port)).await?;
+        let listener = crate::util::listen(host, port).await?;
         let addr = listener.local_addr()?;
         let _ = self.client_addr.set(addr);
         crate::info!(
@@ -387,6 +387,7 @@ impl Server {
             };
             match accepted {
                 Ok((stream, addr)) => {
+                    let addr = crate::util::canonical(addr);
                     if self.lame_duck.load(Ordering::Relaxed) {
                         drop(stream);
                         continue;

@@ -361,3 +361,36 @@ fn write_deadline_closes_a_stuck_reader() {
     publisher.send(b"PING\r\n");
     publisher.expect(b"PONG\r\n");
 }
+
+/// With the default host, the client port (and monitoring) take IPv6 and
+/// IPv4 clients alike, as nats-server's listeners do, and INFO names each
+/// client's address as it is.
+#[test]
+fn default_host_listens_on_ipv6_and_ipv4_as_nats_server() {
+    use std::io::{BufRead, BufReader};
+    let mut seen = Vec::new();
+    for bin in [common::reference_bin(), common::rnatsd_bin()] {
+        let port = common::free_port();
+        let p = port.to_string();
+        let _srv = ServerProc::start_bin(&bin, None, &["-p", &p]);
+        let mut ips = Vec::new();
+        for host in ["::1", "127.0.0.1"] {
+            let ip = std::net::TcpStream::connect((host, port)).map(|s| {
+                s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+                let mut line = String::new();
+                BufReader::new(s).read_line(&mut line).unwrap();
+                let info: serde_json::Value =
+                    serde_json::from_str(line.trim().trim_start_matches("INFO ")).unwrap();
+                info["client_ip"].clone()
+            });
+            ips.push(ip.map_err(|e| e.kind()));
+        }
+        seen.push(ips);
+    }
+    assert_eq!(seen[0], seen[1]);
+    assert_eq!(seen[1][1], Ok(serde_json::json!("127.0.0.1")));
+    // Where the machine has IPv6 loopback, both take IPv6 clients.
+    if std::net::TcpListener::bind("[::1]:0").is_ok() {
+        assert_eq!(seen[1][0], Ok(serde_json::json!("::1")));
+    }
+}

@@ -165,7 +165,7 @@ impl Conn {
         let host = self
             .sock
             .peer_addr()
-            .map(|a| a.ip())
+            .map(|a| crate::util::canonical(a).ip())
             .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
         let jwt = c.jwt.as_deref().unwrap_or("");
         match trust.authenticate(jwt, c.sig.as_deref(), &self.shared.nonce, kind, host) {

@@ -605,7 +605,7 @@ impl Conn {
         let ip = self
             .sock
             .peer_addr()
-            .map(|a| a.ip().to_string())
+            .map(|a| crate::util::canonical(a).ip().to_string())
             .unwrap_or_default();
         let json = self.srv.info_json(
             self.shared.cid,

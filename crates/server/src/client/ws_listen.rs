@@ -31,7 +31,7 @@ pub async fn bind(srv: &Arc<Server>) -> std::io::Result<Option<TcpListener>> {
         .trim_start_matches('[')
         .trim_end_matches(']')
         .to_string();
-    let listener = TcpListener::bind((bind_host.as_str(), port)).await?;
+    let listener = crate::util::listen(&bind_host, port).await?;
     let addr = listener.local_addr()?;
     let _ = srv.ws_addr.set(addr);
     if let Some(t) = &w.tls {

@@ -205,7 +205,7 @@ pub async fn start(
     };
     let port = if configured < 0 { 0 } else { configured as u16 };
     let host = opts.http_host.trim_start_matches('[').trim_end_matches(']');
-    let listener = TcpListener::bind((host, port)).await.map_err(|e| {
+    let listener = crate::util::listen(host, port).await.map_err(|e| {
         let hp = crate::util::host_port(&opts.http_host, port);
         let text = e.to_string();
         let text = text.split(" (os error").next().unwrap_or_default();

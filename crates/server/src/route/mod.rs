@@ -147,7 +147,7 @@ pub async fn start(srv: &Arc<Server>) -> std::io::Result<()> {
         &c.host
     };
     let bind_host = host.trim_start_matches('[').trim_end_matches(']');
-    let listener = match tokio::net::TcpListener::bind((bind_host, port)).await {
+    let listener = match crate::util::listen(bind_host, port).await {
         Ok(l) => l,
         Err(e) => {
             crate::fatal!("Error listening on router port: {} - {e}", c.port);
