@@ -343,6 +343,9 @@ fn apply_authorization(
     let auth = auth::parse_authorization(cx, v)?;
     *auth_timeout = Some(auth.timeout);
     opts.auth_callout = auth.auth_callout.clone();
+    if opts.auth_callout.is_some() {
+        unsupported(opts, "auth callout");
+    }
     if (!auth.user.is_empty() || !auth.pass.is_empty()) && !auth.token.is_empty() {
         return cx.fail(&v.pos, "Cannot have a user/pass and token");
     }
