@@ -153,10 +153,22 @@ async fn varz_names_the_system_account() {
         assert_eq!(acc["account_detail"]["is_system"], true, "{name}");
         // The system account's subscriptions and the imports every other
         // account gets from it, as nats-server counts them.
+        let a = http_json(srv.http_port, "/accountz?acc=A");
+        // Exports and imports, in no set order on nats-server.
+        let listed = |d: &Value, k: &str| {
+            let mut l: Vec<String> = d["account_detail"][k]
+                .as_array()
+                .map(|a| a.iter().map(|x| x.to_string()).collect())
+                .unwrap_or_default();
+            l.sort();
+            l
+        };
         counts.push((
             v["subscriptions"].clone(),
             acc["account_detail"]["subscriptions"].clone(),
-            http_json(srv.http_port, "/accountz?acc=A")["account_detail"]["subscriptions"].clone(),
+            a["account_detail"]["subscriptions"].clone(),
+            (listed(&acc, "exports"), listed(&acc, "imports")),
+            (listed(&a, "exports"), listed(&a, "imports")),
         ));
     }
     assert_eq!(counts[0], counts[1]);

@@ -159,6 +159,10 @@ struct AccountInfo {
     leafnode_connections: u32,
     client_connections: i64,
     subscriptions: u64,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    exports: Vec<serde_json::Value>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    imports: Vec<serde_json::Value>,
     name_tag: String,
     sublist_stats: SublistStats,
 }
@@ -222,6 +226,8 @@ pub(super) fn accountz(m: &Monitor, q: &Query) -> Reply {
                 let sl = acc.sublist.read();
                 (sl.count(), SublistStats::of(sl.stats()))
             };
+            // Those of the system account (configured ones are not listed).
+            let (exports, imports) = crate::system::imports::listed(&m.srv, &acc.name);
             a.account_detail = Some(AccountInfo {
                 account_name: acc.name.clone(),
                 update_time: GoTime(m.srv.start_time),
@@ -232,6 +238,8 @@ pub(super) fn accountz(m: &Monitor, q: &Query) -> Reply {
                 leafnode_connections: 0,
                 client_connections: connections_in(m, &acc.name),
                 subscriptions: count,
+                exports,
+                imports,
                 name_tag: acc.name.clone(),
                 sublist_stats: stats,
             });

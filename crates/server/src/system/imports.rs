@@ -129,3 +129,58 @@ fn request_info(srv: &Server, publisher: u64, acc: &str, share: bool) -> serde_j
         _ => serde_json::json!({"acc": acc, "rtt": rtt, "server": srv.name}),
     }
 }
+
+/// The system account's exports and the imports it gives account `name`,
+/// as `/accountz` lists them: (exports, imports).
+pub fn listed(srv: &Server, name: &str) -> (Vec<serde_json::Value>, Vec<serde_json::Value>) {
+    let Some(sys) = super::get(srv) else {
+        return (Vec::new(), Vec::new());
+    };
+    let sys_name = &sys.account.name;
+    let import = |local: &str, target: String, share: bool| {
+        serde_json::json!({
+            "subject": target,
+            "account": sys_name,
+            "to": local,
+            "local_subject": local,
+            "type": "service",
+            "invalid": false,
+            "share": share,
+            "tracking": false,
+        })
+    };
+    if name == sys_name.as_str() {
+        let export = |subject: &str, kind: &str| serde_json::json!({"subject": subject, "type": "service", "response_type": kind});
+        return (
+            vec![
+                export("$SYS.REQ.ACCOUNT.*.CONNZ", "Streamed"),
+                export("$SYS.REQ.ACCOUNT.*.STATZ", "Streamed"),
+                export("$SYS.DEBUG.SUBSCRIBERS", "Singleton"),
+                export("$SYS.REQ.USER.*.INFO", "Singleton"),
+            ],
+            vec![import(
+                "$SYS.REQ.USER.INFO",
+                format!("$SYS.REQ.USER.{name}.INFO"),
+                true,
+            )],
+        );
+    }
+    let connz = format!("$SYS.REQ.ACCOUNT.{name}.CONNZ");
+    (
+        Vec::new(),
+        vec![
+            import("$SYS.REQ.ACCOUNT.PING.CONNZ", connz.clone(), false),
+            import("$SYS.REQ.SERVER.PING.CONNZ", connz, false),
+            import(
+                "$SYS.REQ.ACCOUNT.PING.STATZ",
+                format!("$SYS.REQ.ACCOUNT.{name}.STATZ"),
+                false,
+            ),
+            import(
+                "$SYS.REQ.USER.INFO",
+                format!("$SYS.REQ.USER.{name}.INFO"),
+                true,
+            ),
+        ],
+    )
+}
