@@ -12,35 +12,36 @@ use crate::delivery::internal::{self, InternalMsg};
 use crate::server::Server;
 use std::sync::Arc;
 
+/// The imports account `name` gets from the system account `sys`: its
+/// local subject, the subject in the system account, and whether the
+/// requester's details go along.
+fn imports_of(name: &str, sys: &str) -> Vec<(&'static str, String, bool)> {
+    let info = (
+        "$SYS.REQ.USER.INFO",
+        format!("$SYS.REQ.USER.{name}.INFO"),
+        true,
+    );
+    if name == sys {
+        return vec![info];
+    }
+    let connz = format!("$SYS.REQ.ACCOUNT.{name}.CONNZ");
+    vec![
+        ("$SYS.REQ.ACCOUNT.PING.CONNZ", connz.clone(), false),
+        ("$SYS.REQ.SERVER.PING.CONNZ", connz, false),
+        (
+            "$SYS.REQ.ACCOUNT.PING.STATZ",
+            format!("$SYS.REQ.ACCOUNT.{name}.STATZ"),
+            false,
+        ),
+        info,
+    ]
+}
+
 /// Gives every account its imports (the system account its own
 /// `$SYS.REQ.USER.INFO`).
 pub(super) fn register(srv: &Arc<Server>, sys: &System) {
     for acc in srv.accounts.all() {
-        let name = acc.name.clone();
-        if name == sys.account.name {
-            sys.subscribe_local(
-                srv,
-                &acc,
-                "$SYS.REQ.USER.INFO",
-                forwarder(&acc, format!("$SYS.REQ.USER.{name}.INFO"), true),
-            );
-            continue;
-        }
-        let connz = format!("$SYS.REQ.ACCOUNT.{name}.CONNZ");
-        for (local, target, share) in [
-            ("$SYS.REQ.ACCOUNT.PING.CONNZ", connz.clone(), false),
-            ("$SYS.REQ.SERVER.PING.CONNZ", connz, false),
-            (
-                "$SYS.REQ.ACCOUNT.PING.STATZ",
-                format!("$SYS.REQ.ACCOUNT.{name}.STATZ"),
-                false,
-            ),
-            (
-                "$SYS.REQ.USER.INFO",
-                format!("$SYS.REQ.USER.{name}.INFO"),
-                true,
-            ),
-        ] {
+        for (local, target, share) in imports_of(&acc.name, &sys.account.name) {
             sys.subscribe_local(srv, &acc, local, forwarder(&acc, target, share));
         }
     }
@@ -149,38 +150,21 @@ pub fn listed(srv: &Server, name: &str) -> (Vec<serde_json::Value>, Vec<serde_js
             "tracking": false,
         })
     };
-    if name == sys_name.as_str() {
-        let export = |subject: &str, kind: &str| serde_json::json!({"subject": subject, "type": "service", "response_type": kind});
-        return (
-            vec![
-                export("$SYS.REQ.ACCOUNT.*.CONNZ", "Streamed"),
-                export("$SYS.REQ.ACCOUNT.*.STATZ", "Streamed"),
-                export("$SYS.DEBUG.SUBSCRIBERS", "Singleton"),
-                export("$SYS.REQ.USER.*.INFO", "Singleton"),
-            ],
-            vec![import(
-                "$SYS.REQ.USER.INFO",
-                format!("$SYS.REQ.USER.{name}.INFO"),
-                true,
-            )],
-        );
+    let imports = imports_of(name, sys_name)
+        .into_iter()
+        .map(|(local, target, share)| import(local, target, share))
+        .collect();
+    if name != sys_name.as_str() {
+        return (Vec::new(), imports);
     }
-    let connz = format!("$SYS.REQ.ACCOUNT.{name}.CONNZ");
+    let export = |subject: &str, kind: &str| serde_json::json!({"subject": subject, "type": "service", "response_type": kind});
     (
-        Vec::new(),
         vec![
-            import("$SYS.REQ.ACCOUNT.PING.CONNZ", connz.clone(), false),
-            import("$SYS.REQ.SERVER.PING.CONNZ", connz, false),
-            import(
-                "$SYS.REQ.ACCOUNT.PING.STATZ",
-                format!("$SYS.REQ.ACCOUNT.{name}.STATZ"),
-                false,
-            ),
-            import(
-                "$SYS.REQ.USER.INFO",
-                format!("$SYS.REQ.USER.{name}.INFO"),
-                true,
-            ),
+            export("$SYS.REQ.ACCOUNT.*.CONNZ", "Streamed"),
+            export("$SYS.REQ.ACCOUNT.*.STATZ", "Streamed"),
+            export("$SYS.DEBUG.SUBSCRIBERS", "Singleton"),
+            export("$SYS.REQ.USER.*.INFO", "Singleton"),
         ],
+        imports,
     )
 }
