@@ -463,3 +463,59 @@ async fn auth_errors_lame_duck_and_shutdown_are_announced() {
     assert_eq!(seen[0], seen[1]);
     assert_eq!(seen[1].1, ["LAMEDUCK"]);
 }
+
+/// The server control requests: KICK closes a client, LDM tells a client
+/// to move (an INFO with `ldm`), RELOAD reloads; unknown ids get
+/// nats-server's errors.
+#[tokio::test]
+async fn kick_ldm_and_reload_as_nats_server() {
+    let mut seen = Vec::new();
+    for (name, srv) in servers() {
+        let sys = connect(&srv, "sys").await;
+        let id = http_json(srv.http_port, "/varz")["server_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let mut victim = srv.raw();
+        victim.send(
+            b"CONNECT {\"verbose\":false,\"protocol\":1,\"user\":\"a\",\"pass\":\"a\"}\r\nPING\r\n",
+        );
+        let got =
+            String::from_utf8_lossy(&victim.read_quiet(Duration::from_millis(300))).into_owned();
+        assert!(got.contains("PONG"), "{name}: {got}");
+        let connz = http_json(srv.http_port, "/connz?acc=A");
+        let cid = connz["connections"][0]["cid"].as_u64().unwrap();
+        let mut answers = Vec::new();
+        let ask = |what: &str, body: String| {
+            let subject = format!("$SYS.REQ.SERVER.{id}.{what}");
+            let sys = sys.clone();
+            async move { request(&sys, &subject, &body).await }
+        };
+        let ldm = ask("LDM", format!("{{\"cid\":{cid}}}"))
+            .await
+            .expect("LDM answer");
+        answers.push(shape(&ldm, 2));
+        let info =
+            String::from_utf8_lossy(&victim.read_quiet(Duration::from_millis(300))).into_owned();
+        assert!(info.contains("\"ldm\":true"), "{name}: {info}");
+        let kick = ask("KICK", format!("{{\"cid\":{cid}}}"))
+            .await
+            .expect("KICK answer");
+        answers.push(shape(&kick, 2));
+        victim.expect_closed();
+        let closed = http_json(srv.http_port, &format!("/connz?state=closed&cid={cid}"));
+        assert_eq!(
+            closed["connections"][0]["reason"], "Kicked",
+            "{name}: {closed}"
+        );
+        let unknown = ask("KICK", "{\"cid\":99999}".into()).await.expect("answer");
+        answers.push(shape(&unknown, 2));
+        answers.push(BTreeSet::from(
+            [unknown["error"]["description"].to_string()],
+        ));
+        let reload = ask("RELOAD", String::new()).await.expect("RELOAD answer");
+        answers.push(shape(&reload, 2));
+        seen.push(answers);
+    }
+    assert_eq!(seen[0], seen[1]);
+}
