@@ -137,15 +137,18 @@ pub async fn serve(opts: Options) -> std::io::Result<()> {
             None
         }
     };
+    // The system account serves from the start (monitoring already counts
+    // its subscriptions).
+    system::start(&srv);
+    monitor::sys::register(&srv);
     // Routes first, so interest of the first clients reaches the cluster;
     // nats-server logs the route listener after "Server is ready".
     info!("Server is ready");
     if opts.cluster.port != 0 {
         route::start(&srv).await?;
+        // The system account's interest, now that routes can hear of it.
+        system::announce(&srv);
     }
-    // The system account's subscriptions, once routes can hear of them.
-    system::start(&srv);
-    monitor::sys::register(&srv);
     tokio::spawn(client::accept_loop(srv.clone(), listener));
     if let Some(l) = ws_listener {
         tokio::spawn(ws_listen::accept_loop(srv.clone(), l));

@@ -38,7 +38,13 @@ pub struct InternalClient {
     /// Its connection state (no socket; never a slow consumer).
     pub shared: Arc<ClientShared>,
     next_sid: AtomicU64,
+    /// The subscriptions the cluster hears of (to announce again when
+    /// clustering starts after them).
+    routed: parking_lot::Mutex<Vec<Routed>>,
 }
+
+/// A routed subscription: its account, subject and queue group.
+type Routed = (Arc<Account>, Box<[u8]>, Option<Box<[u8]>>);
 
 impl InternalClient {
     /// A new internal client numbered `cid`, named `name` in logs.
@@ -48,6 +54,7 @@ impl InternalClient {
         InternalClient {
             shared: Arc::new(shared),
             next_sid: AtomicU64::new(0),
+            routed: parking_lot::Mutex::new(Vec::new()),
         }
     }
 
@@ -96,8 +103,19 @@ impl InternalClient {
             .insert(subject.as_bytes(), q, SubRef(sub));
         if !local {
             srv.routes.local_interest(acc, subject.as_bytes(), q, 1);
+            self.routed
+                .lock()
+                .push((acc.clone(), subject.as_bytes().into(), q.map(Into::into)));
         }
         sid
+    }
+
+    /// Records the interest of the routed subscriptions made before
+    /// clustering started, so routes hear of it.
+    pub fn announce(&self, srv: &Server) {
+        for (acc, subject, queue) in self.routed.lock().iter() {
+            srv.routes.local_interest(acc, subject, queue.as_deref(), 1);
+        }
     }
 
     /// Number of subscriptions.

@@ -91,6 +91,14 @@ pub fn start(srv: &Arc<Server>) {
     events::start(srv, &sys);
 }
 
+/// Tells the cluster of the system account's interest (clustering starts
+/// after the system account).
+pub fn announce(srv: &Server) {
+    if let Some(sys) = get(srv) {
+        sys.client.announce(srv);
+    }
+}
+
 /// Registers the provider of the monitoring document `name` (`VARZ`,
 /// `CONNZ`, …) for `$SYS` requests.
 pub fn set_provider(srv: &Server, name: &'static str, p: Provider) {
