@@ -1,0 +1,837 @@
+//! The file store: segment files of checksummed records, an in-memory index,
+//! recovery that verifies every record and cuts a torn tail.
+//!
+//! Layout under the store's directory: `msgs/<n>.seg`, one file per segment,
+//! appended in sequence order. Removals append a tombstone (or a range record
+//! for purges); whole segments are dropped at the head once they hold nothing
+//! live, and sparse segments are rewritten. Nothing is durable until `sync`.
+
+use crate::core::{index_queries, Core, WholePurge};
+use crate::record::{self, Decoded, Kind};
+use crate::{
+    Fs, LostData, MsgStore, Result, SimpleState, StoreConfig, StoreError, StoredMsg, StreamState,
+};
+use bytes::Bytes;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// nats-server's accounted size of a message in a file store.
+pub fn file_msg_size(slen: usize, hlen: usize, mlen: usize) -> u64 {
+    if hlen == 0 {
+        (22 + slen + mlen + 8) as u64
+    } else {
+        (22 + slen + 4 + hlen + mlen + 8) as u64
+    }
+}
+
+/// At most this many damaged sequences are listed in `StreamState.lost`.
+const MAX_LOST_LISTED: u64 = 1 << 20;
+
+/// Tuning of a file store.
+#[derive(Clone, Debug)]
+pub struct FileStoreOptions {
+    /// A segment is closed and a new one started past this size.
+    pub segment_size: u64,
+    /// Pending writes are handed to the file system past this size, even before a sync.
+    pub write_buffer: usize,
+}
+
+impl Default for FileStoreOptions {
+    fn default() -> Self {
+        FileStoreOptions {
+            segment_size: 8 << 20,
+            write_buffer: 1 << 20,
+        }
+    }
+}
+
+/// Where a message's record is.
+#[derive(Clone, Copy)]
+struct Loc {
+    seg: u32,
+    off: u32,
+    len: u32,
+}
+
+#[derive(Default)]
+struct Seg {
+    /// Bytes in the file plus, for the active one, the write buffer.
+    size: u64,
+    live: u64,
+    live_bytes: u64,
+    /// Bytes of removal records and marks.
+    ctl_bytes: u64,
+    /// The highest sequence of any record in it.
+    max_seq: u64,
+    /// The last sequence before it, when it opens with a start record.
+    start: Option<u64>,
+}
+
+/// A message store on files, through `F`.
+pub struct FileStore<F: Fs> {
+    fs: F,
+    dir: String,
+    opts: FileStoreOptions,
+    core: Core<Loc>,
+    segs: BTreeMap<u32, Seg>,
+    active: u32,
+    /// Encoded records not yet handed to the file system.
+    wbuf: Vec<u8>,
+    /// Offset in the active file where `wbuf` starts.
+    wbase: u64,
+    /// Records handed to the file system or buffered since the last sync.
+    dirty: bool,
+    /// Segments written but not synced (closed since the last sync).
+    unsynced: Vec<u32>,
+    lost: LostData,
+    scratch: Vec<u8>,
+}
+
+fn seg_name(dir: &str, n: u32) -> String {
+    format!("{dir}/msgs/{n:010}.seg")
+}
+
+impl<F: Fs> FileStore<F> {
+    /// Opens (recovering) or creates the store in `dir`.
+    pub fn open(mut fs: F, dir: &str, cfg: StoreConfig, opts: FileStoreOptions) -> Result<Self> {
+        fs.create_dir_all(&format!("{dir}/msgs"))?;
+        let mut store = FileStore {
+            fs,
+            dir: dir.to_string(),
+            opts,
+            core: Core::new(cfg),
+            segs: BTreeMap::new(),
+            active: 0,
+            wbuf: Vec::new(),
+            wbase: 0,
+            dirty: false,
+            unsynced: Vec::new(),
+            lost: LostData::default(),
+            scratch: Vec::new(),
+        };
+        store.recover()?;
+        // Limits may have changed while the store was closed.
+        store.enforce_all()?;
+        if store.dirty {
+            store.sync()?;
+        }
+        Ok(store)
+    }
+
+    /// The file system, for tests that inspect it.
+    pub fn fs(&mut self) -> &mut F {
+        &mut self.fs
+    }
+
+    /// Removes every file of the store.
+    pub fn delete(mut self) -> Result<()> {
+        self.fs.remove_dir_all(&self.dir)?;
+        Ok(())
+    }
+
+    fn recover(&mut self) -> Result<()> {
+        let mut names: Vec<u32> = self
+            .fs
+            .list(&format!("{}/msgs", self.dir))?
+            .iter()
+            .filter_map(|n| n.strip_suffix(".seg").and_then(|n| n.parse().ok()))
+            .collect();
+        names.sort_unstable();
+        // Damaged spans: (sequence before, segment) waiting for the next good message sequence.
+        let mut open_span: Option<(u64, u64)> = None;
+        let mut lost_ranges: Vec<(u64, u64)> = Vec::new();
+        let mut lost_bytes = 0u64;
+        // Sequences up to the first segment's start went with dropped segments.
+        let mut base: Option<u64> = None;
+        // A sequence known only from a cut record must be written down again.
+        let mut mark = false;
+        for &n in &names {
+            let path = seg_name(&self.dir, n);
+            let data = self.fs.read(&path)?;
+            let mut seg = Seg {
+                size: data.len() as u64,
+                ..Seg::default()
+            };
+            let mut pos = 0usize;
+            let mut prev_msg = self.core.last_seq;
+            while pos < data.len() {
+                match record::decode(&data[pos..]) {
+                    Decoded::Ok(r) => {
+                        if r.kind == Kind::Start {
+                            if pos == 0 {
+                                seg.start = Some(r.seq);
+                            }
+                            if pos == 0 && n == names[0] {
+                                base = Some(r.seq);
+                            } else if r.seq > self.core.last_seq {
+                                // The previous segment ends early: what it held past here is gone.
+                                lost_ranges.push((self.core.last_seq + 1, r.seq));
+                            }
+                        }
+                        if r.kind == Kind::Msg {
+                            if let Some((before, bytes)) = open_span.take() {
+                                if r.seq > before + 1 {
+                                    lost_ranges.push((before + 1, r.seq - 1));
+                                }
+                                lost_bytes += bytes;
+                            }
+                            prev_msg = r.seq;
+                        }
+                        self.apply(n, pos, &data, r, &mut seg);
+                        pos += r.len;
+                    }
+                    bad => {
+                        let next = if bad == Decoded::Short {
+                            None
+                        } else {
+                            record::resync(&data, pos + 1)
+                        };
+                        let end = next.unwrap_or(data.len());
+                        let (before, bytes) = open_span.take().unwrap_or((prev_msg, 0));
+                        open_span = Some((before, bytes + (end - pos) as u64));
+                        if let Some(next) = next {
+                            pos = next;
+                            continue;
+                        }
+                        // The file ends in a partial or damaged record. A message whose
+                        // header survived keeps its sequence, reported lost.
+                        let peeked = match record::peek(&data[pos..]) {
+                            Some((Kind::Msg, seq)) if seq > self.core.last_seq => Some(seq),
+                            _ => None,
+                        };
+                        if let Some(seq) = peeked {
+                            lost_ranges.push((seq, seq));
+                            self.core.advance_last(seq);
+                            seg.max_seq = seg.max_seq.max(seq);
+                        }
+                        // The newest segment is cut there so appends follow good records,
+                        // and a mark in place of the cut record keeps its sequence at the
+                        // same point of the log. Older segments are left as they are:
+                        // reading them again gives the same result.
+                        if Some(&n) == names.last() {
+                            self.fs.truncate(&path, pos as u64)?;
+                            seg.size = pos as u64;
+                            mark = peeked.is_some();
+                        }
+                        break;
+                    }
+                }
+            }
+            self.segs.insert(n, seg);
+        }
+        if let Some((before, bytes)) = open_span {
+            lost_ranges.push((before + 1, u64::MAX));
+            lost_bytes += bytes;
+        }
+        if !lost_ranges.is_empty() {
+            self.account_lost(&names, lost_ranges, lost_bytes, base.unwrap_or(0))?;
+        }
+        match self.segs.last_key_value() {
+            Some((&n, s)) => {
+                self.active = n;
+                self.wbase = s.size;
+            }
+            None => {
+                self.active = 1;
+                self.segs.insert(1, Seg::default());
+            }
+        }
+        if mark {
+            let last = self.core.last_seq;
+            self.write_record(Kind::Mark, last, 0, b"", b"", b"")?;
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, n: u32, pos: usize, data: &[u8], r: record::Rec, seg: &mut Seg) {
+        let top = if r.kind == Kind::Range {
+            r.ts as u64
+        } else {
+            r.seq
+        };
+        seg.max_seq = seg.max_seq.max(top);
+        match r.kind {
+            Kind::Msg => {
+                if r.seq <= self.core.last_seq {
+                    // Not above what is known: a stale copy. Sequences are never reused.
+                    return;
+                }
+                let rec = &data[pos..pos + r.len];
+                let subject = String::from_utf8_lossy(&rec[r.subject()]);
+                let size =
+                    file_msg_size(r.subj_len, r.hdr_len, r.body_len - r.subj_len - r.hdr_len);
+                let loc = Loc {
+                    seg: n,
+                    off: pos as u32,
+                    len: r.len as u32,
+                };
+                self.core.insert(r.seq, &subject, r.ts, size, loc);
+                seg.live += 1;
+                seg.live_bytes += r.len as u64;
+            }
+            Kind::Tomb | Kind::Erased => {
+                self.forget(r.seq, Some(seg), n);
+                // The removed message may have been the last: its sequence stays used.
+                self.core.advance_last(r.seq);
+            }
+            Kind::Range => {
+                let hi = r.ts as u64;
+                let victims: Vec<u64> = self.core.msgs.range(r.seq..=hi).map(|(&s, _)| s).collect();
+                for s in victims {
+                    self.forget(s, Some(seg), n);
+                }
+                self.core.advance_last(hi);
+                seg.ctl_bytes += r.len as u64;
+            }
+            Kind::Mark | Kind::Start => {
+                self.core.advance_last(r.seq);
+                seg.ctl_bytes += r.len as u64;
+            }
+        }
+        if matches!(r.kind, Kind::Tomb | Kind::Erased) {
+            seg.ctl_bytes += r.len as u64;
+        }
+    }
+
+    /// Drops a message from the index during recovery, charging its segment.
+    fn forget(&mut self, seq: u64, cur: Option<&mut Seg>, cur_n: u32) {
+        if let Some(slot) = self.core.remove(seq) {
+            let seg = if slot.p.seg == cur_n {
+                cur
+            } else {
+                self.segs.get_mut(&slot.p.seg)
+            };
+            if let Some(seg) = seg {
+                seg.live = seg.live.saturating_sub(1);
+                seg.live_bytes = seg.live_bytes.saturating_sub(slot.p.len as u64);
+            }
+        }
+    }
+
+    /// Reports sequences of damaged spans that no removal explains.
+    fn account_lost(
+        &mut self,
+        names: &[u32],
+        ranges: Vec<(u64, u64)>,
+        bytes: u64,
+        base: u64,
+    ) -> Result<()> {
+        let last = self.core.last_seq;
+        // Candidate sequences, clipped so a damaged span can never list more than
+        // `MAX_LOST_LISTED` sequences (the bytes are still counted).
+        let mut budget = MAX_LOST_LISTED;
+        let ranges: Vec<(u64, u64)> = ranges
+            .into_iter()
+            .filter_map(|(lo, hi)| {
+                let (lo, hi) = (lo.max(base + 1), hi.min(last));
+                if lo > hi || budget == 0 {
+                    return None;
+                }
+                let hi = hi.min(lo.saturating_add(budget - 1));
+                budget -= hi - lo + 1;
+                Some((lo, hi))
+            })
+            .collect();
+        let inside = |s: u64| ranges.iter().any(|&(lo, hi)| (lo..=hi).contains(&s));
+        let mut explained = std::collections::HashSet::new();
+        let mut purged: Vec<(u64, u64)> = Vec::new();
+        for &n in names {
+            let data = self.fs.read(&seg_name(&self.dir, n)).unwrap_or_default();
+            let mut pos = 0;
+            while pos < data.len() {
+                match record::decode(&data[pos..]) {
+                    Decoded::Ok(r) => {
+                        match r.kind {
+                            Kind::Tomb | Kind::Erased if inside(r.seq) => {
+                                explained.insert(r.seq);
+                            }
+                            Kind::Range => purged.push((r.seq, r.ts as u64)),
+                            _ => {}
+                        }
+                        pos += r.len;
+                    }
+                    _ => match record::resync(&data, pos + 1) {
+                        Some(p) => pos = p,
+                        None => break,
+                    },
+                }
+            }
+        }
+        for &(lo, hi) in &ranges {
+            for s in lo..=hi {
+                let gone =
+                    explained.contains(&s) || purged.iter().any(|&(a, b)| (a..=b).contains(&s));
+                if !gone && !self.core.msgs.contains_key(&s) {
+                    self.lost.msgs.push(s);
+                }
+            }
+        }
+        self.lost.msgs.sort_unstable();
+        self.lost.msgs.dedup();
+        self.lost.bytes += bytes;
+        Ok(())
+    }
+
+    fn active_path(&self) -> String {
+        seg_name(&self.dir, self.active)
+    }
+
+    /// Appends a record to the active segment's buffer, rotating first when it is full.
+    fn write_record(
+        &mut self,
+        kind: Kind,
+        seq: u64,
+        ts: i64,
+        subj: &[u8],
+        hdr: &[u8],
+        msg: &[u8],
+    ) -> Result<Loc> {
+        let len = record::encoded_len(subj.len(), hdr.len(), msg.len()) as u64;
+        let size = self.segs.get(&self.active).map_or(0, |s| s.size);
+        if size > 0 && size + len > self.opts.segment_size {
+            self.rotate()?;
+        }
+        let off = self.wbase + self.wbuf.len() as u64;
+        record::encode(&mut self.wbuf, kind, seq, ts, subj, hdr, msg);
+        let seg = self.segs.entry(self.active).or_default();
+        seg.size += len;
+        seg.max_seq = seg.max_seq.max(seq);
+        if kind == Kind::Msg {
+            seg.live += 1;
+            seg.live_bytes += len;
+        } else {
+            seg.ctl_bytes += len;
+        }
+        self.dirty = true;
+        if self.wbuf.len() >= self.opts.write_buffer {
+            self.flush()?;
+        }
+        Ok(Loc {
+            seg: self.active,
+            off: off as u32,
+            len: len as u32,
+        })
+    }
+
+    /// Hands the write buffer to the file system (not yet durable).
+    fn flush(&mut self) -> Result<()> {
+        if !self.wbuf.is_empty() {
+            let path = self.active_path();
+            self.fs.append(&path, &self.wbuf)?;
+            self.wbase += self.wbuf.len() as u64;
+            self.wbuf.clear();
+        }
+        Ok(())
+    }
+
+    /// Closes the active segment and starts the next, which opens with a mark
+    /// of the last sequence so it is never reused even if every older segment goes.
+    fn rotate(&mut self) -> Result<()> {
+        self.flush()?;
+        self.unsynced.push(self.active);
+        self.active += 1;
+        self.wbase = 0;
+        let last = self.core.last_seq;
+        self.segs.insert(
+            self.active,
+            Seg {
+                start: Some(last),
+                ..Seg::default()
+            },
+        );
+        self.write_record(Kind::Start, last, 0, b"", b"", b"")?;
+        Ok(())
+    }
+
+    fn read_msg(&mut self, seq: u64) -> Result<StoredMsg> {
+        let slot = self.core.msgs.get(&seq).ok_or(StoreError::NotFound)?;
+        let (loc, subject) = (slot.p, self.core.subject_name(slot.subj).clone());
+        let mut buf = std::mem::take(&mut self.scratch);
+        buf.resize(loc.len as usize, 0);
+        let res = self.read_record(loc, &mut buf);
+        let out = res.and_then(|()| match record::decode(&buf) {
+            Decoded::Ok(r) if r.kind == Kind::Msg && r.seq == seq => Ok(StoredMsg {
+                subject,
+                seq,
+                ts: r.ts,
+                data: Bytes::copy_from_slice(&buf[r.data()]),
+                hdr_len: r.hdr_len,
+            }),
+            _ => Err(StoreError::NotFound),
+        });
+        self.scratch = buf;
+        if out == Err(StoreError::NotFound) {
+            // Damaged on disk since it was indexed: never serve it, report it.
+            self.lose(seq);
+        }
+        out
+    }
+
+    fn read_record(&mut self, loc: Loc, buf: &mut [u8]) -> Result<()> {
+        let off = loc.off as u64;
+        if loc.seg == self.active && off >= self.wbase {
+            let start = (off - self.wbase) as usize;
+            buf.copy_from_slice(&self.wbuf[start..start + buf.len()]);
+            return Ok(());
+        }
+        let path = seg_name(&self.dir, loc.seg);
+        self.fs
+            .read_at(&path, off, buf)
+            .map_err(|_| StoreError::NotFound)
+    }
+
+    fn lose(&mut self, seq: u64) {
+        if let Some(slot) = self.core.remove(seq) {
+            self.charge(slot.p);
+            self.lost.msgs.push(seq);
+            self.lost.bytes += slot.p.len as u64;
+        }
+    }
+
+    fn charge(&mut self, loc: Loc) {
+        if let Some(seg) = self.segs.get_mut(&loc.seg) {
+            seg.live = seg.live.saturating_sub(1);
+            seg.live_bytes = seg.live_bytes.saturating_sub(loc.len as u64);
+        }
+    }
+
+    /// Removes `seq` from the index and records it with a tombstone.
+    fn remove_logged(&mut self, seq: u64) -> Result<bool> {
+        let Some(slot) = self.core.remove(seq) else {
+            return Ok(false);
+        };
+        self.charge(slot.p);
+        self.write_record(Kind::Tomb, seq, 0, b"", b"", b"")?;
+        Ok(true)
+    }
+
+    fn enforce(&mut self, subj: Option<u32>) -> Result<()> {
+        while let Some(seq) = self.core.limit_victim(subj) {
+            self.remove_logged(seq)?;
+        }
+        Ok(())
+    }
+
+    fn enforce_all(&mut self) -> Result<()> {
+        while let Some(seq) = self.core.any_subject_victim() {
+            self.remove_logged(seq)?;
+        }
+        self.enforce(None)
+    }
+
+    /// Removes everything in `lo..=hi` with one range record, made durable
+    /// before segments are dropped.
+    fn remove_range(&mut self, lo: u64, hi: u64) -> Result<u64> {
+        if lo > hi {
+            return Ok(0);
+        }
+        let victims: Vec<u64> = self.core.msgs.range(lo..=hi).map(|(&s, _)| s).collect();
+        for &s in &victims {
+            if let Some(slot) = self.core.remove(s) {
+                self.charge(slot.p);
+            }
+        }
+        self.write_record(Kind::Range, lo, hi as i64, b"", b"", b"")?;
+        self.sync()?;
+        Ok(victims.len() as u64)
+    }
+
+    fn purge_all(&mut self) -> Result<u64> {
+        let (lo, hi) = (self.core.first_seq, self.core.last_seq);
+        if self.core.msgs.is_empty() {
+            self.core.first_seq = hi + 1;
+            return Ok(0);
+        }
+        let n = self.remove_range(lo, hi)?;
+        self.core.first_seq = hi + 1;
+        self.reclaim()?;
+        Ok(n)
+    }
+
+    /// Drops empty segments at the head and rewrites sparse closed ones.
+    fn reclaim(&mut self) -> Result<()> {
+        // A head segment goes only when the next one records, in its start,
+        // every sequence the dropped one held: recovery then needs nothing of it.
+        let mut heads = Vec::new();
+        let mut it = self.segs.iter().peekable();
+        while let Some((&n, s)) = it.next() {
+            let next_covers = it
+                .peek()
+                .is_some_and(|(_, nx)| nx.start.is_some_and(|st| st >= s.max_seq));
+            if n == self.active || s.live > 0 || !next_covers {
+                break;
+            }
+            heads.push(n);
+        }
+        for n in heads {
+            self.fs.remove(&seg_name(&self.dir, n))?;
+            self.segs.remove(&n);
+        }
+        let sparse: Vec<u32> = self
+            .segs
+            .iter()
+            .filter(|(&n, s)| {
+                let dead = s.size.saturating_sub(s.live_bytes + s.ctl_bytes);
+                n != self.active && s.size >= 64 << 10 && dead * 2 > s.size
+            })
+            .map(|(&n, _)| n)
+            .collect();
+        for n in sparse {
+            self.rewrite(n)?;
+        }
+        Ok(())
+    }
+
+    /// Rewrites a closed segment with only its live messages and the removals
+    /// it records of older segments.
+    fn rewrite(&mut self, n: u32) -> Result<()> {
+        let path = seg_name(&self.dir, n);
+        let data = self.fs.read(&path)?;
+        let mut out = Vec::with_capacity(data.len() / 2);
+        let mut recs: Vec<(usize, record::Rec)> = Vec::new();
+        let (mut lo, mut pos) = (u64::MAX, 0);
+        while pos < data.len() {
+            match record::decode(&data[pos..]) {
+                Decoded::Ok(r) => {
+                    if r.kind == Kind::Msg {
+                        lo = lo.min(r.seq);
+                    }
+                    recs.push((pos, r));
+                    pos += r.len;
+                }
+                _ => return Ok(()), // damaged: leave it as it is
+            }
+        }
+        let mut moved = Vec::new();
+        let mut live_bytes = 0;
+        for (p, r) in recs {
+            let rec = &data[p..p + r.len];
+            let live = r.kind == Kind::Msg
+                && self
+                    .core
+                    .msgs
+                    .get(&r.seq)
+                    .is_some_and(|m| m.p.seg == n && m.p.off as usize == p);
+            // Removals of messages in older segments, ranges and marks must survive;
+            // removals of this segment's own messages go with them.
+            let keep = match r.kind {
+                Kind::Msg => false,
+                Kind::Tomb => r.seq < lo,
+                Kind::Erased => false,
+                Kind::Range | Kind::Mark | Kind::Start => true,
+            };
+            if live {
+                moved.push((r.seq, out.len() as u32));
+                live_bytes += r.len as u64;
+                out.extend_from_slice(rec);
+            } else if keep {
+                out.extend_from_slice(rec);
+            }
+        }
+        self.fs.write_atomic(&path, &out)?;
+        for (seq, off) in moved {
+            if let Some(m) = self.core.msgs.get_mut(&seq) {
+                m.p.off = off;
+            }
+        }
+        if let Some(seg) = self.segs.get_mut(&n) {
+            seg.size = out.len() as u64;
+            seg.live_bytes = live_bytes;
+            seg.ctl_bytes = seg.size - live_bytes;
+        }
+        Ok(())
+    }
+}
+
+impl<F: Fs> MsgStore for FileStore<F> {
+    index_queries!();
+
+    fn store(&mut self, subject: &str, hdr: &[u8], msg: &[u8], ts: i64) -> Result<u64> {
+        let size = file_msg_size(subject.len(), hdr.len(), msg.len());
+        self.core.check_discard_new(subject, size)?;
+        let seq = self.core.last_seq + 1;
+        let loc = self.write_record(Kind::Msg, seq, ts, subject.as_bytes(), hdr, msg)?;
+        let id = self.core.insert(seq, subject, ts, size, loc);
+        self.enforce(Some(id))?;
+        Ok(seq)
+    }
+
+    fn skip(&mut self, seq: u64) -> Result<()> {
+        if seq > crate::record::MAX_SEQ {
+            return Err(StoreError::SequenceMismatch);
+        }
+        if seq != self.core.last_seq + 1 && !(self.core.msgs.is_empty() && seq > self.core.last_seq)
+        {
+            return Err(StoreError::SequenceMismatch);
+        }
+        self.write_record(Kind::Mark, seq, 0, b"", b"", b"")?;
+        self.core.advance_last(seq);
+        Ok(())
+    }
+
+    fn load(&mut self, seq: u64) -> Result<StoredMsg> {
+        self.read_msg(seq)
+    }
+
+    fn load_last(&mut self, filter: &str) -> Result<StoredMsg> {
+        loop {
+            let seq = self.core.last_match(filter).ok_or(StoreError::NotFound)?;
+            match self.read_msg(seq) {
+                Err(StoreError::NotFound) => continue,
+                r => return r,
+            }
+        }
+    }
+
+    fn load_next(&mut self, filter: &str, start: u64) -> Result<StoredMsg> {
+        let mut from = start;
+        loop {
+            let seq = self.core.next_match(filter, from).ok_or(StoreError::Eof)?;
+            match self.read_msg(seq) {
+                Err(StoreError::NotFound) => from = seq + 1,
+                r => return r,
+            }
+        }
+    }
+
+    fn load_prev(&mut self, start: u64) -> Result<StoredMsg> {
+        let mut from = start;
+        loop {
+            let (&seq, _) = self
+                .core
+                .msgs
+                .range(..=from)
+                .next_back()
+                .ok_or(StoreError::Eof)?;
+            match self.read_msg(seq) {
+                Err(StoreError::NotFound) if seq > 0 => from = seq - 1,
+                r => return r,
+            }
+        }
+    }
+
+    fn remove(&mut self, seq: u64) -> Result<bool> {
+        self.remove_logged(seq)
+    }
+
+    fn erase(&mut self, seq: u64) -> Result<bool> {
+        let Some(loc) = self.core.msgs.get(&seq).map(|m| m.p) else {
+            return Ok(false);
+        };
+        self.remove_logged(seq)?;
+        // Overwrite the record in place with an erased record of the same length.
+        let body = loc.len as usize - record::OVERHEAD;
+        let filler: Vec<u8> = (0..body).map(|_| fastrand::u8(..)).collect();
+        let mut rec = Vec::with_capacity(loc.len as usize);
+        record::encode(&mut rec, Kind::Erased, seq, 0, b"", b"", &filler);
+        let off = loc.off as u64;
+        if loc.seg == self.active && off >= self.wbase {
+            let start = (off - self.wbase) as usize;
+            self.wbuf[start..start + rec.len()].copy_from_slice(&rec);
+        } else {
+            // The tombstone is made durable first, so a torn overwrite is explained.
+            self.sync_files()?;
+            let path = seg_name(&self.dir, loc.seg);
+            self.fs.write_at(&path, off, &rec)?;
+            self.fs.sync(&path)?;
+            self.reclaim()?;
+        }
+        Ok(true)
+    }
+
+    fn purge(&mut self, filter: &str, seq: u64, keep: u64) -> Result<u64> {
+        if filter.is_empty() || filter == ">" {
+            return match self.core.whole_purge(seq, keep) {
+                WholePurge::All => self.purge_all(),
+                WholePurge::Compact(to) => self.compact(to),
+                WholePurge::Nothing => Ok(0),
+            };
+        }
+        let victims = self.core.purge_victims(filter, seq, keep);
+        for &s in &victims {
+            self.remove_logged(s)?;
+        }
+        Ok(victims.len() as u64)
+    }
+
+    fn compact(&mut self, seq: u64) -> Result<u64> {
+        let seq = seq.min(crate::record::MAX_SEQ);
+        if seq == 0 {
+            return self.purge("", 0, 0);
+        }
+        if self.core.first_seq > seq {
+            return Ok(0);
+        }
+        let lo = self.core.first_seq.max(1);
+        let n = if seq > self.core.last_seq {
+            let n = self.remove_range(lo, seq - 1)?;
+            self.core.advance_last(seq - 1);
+            self.core.first_seq = seq;
+            n
+        } else {
+            self.remove_range(lo, seq - 1)?
+        };
+        self.reclaim()?;
+        Ok(n)
+    }
+
+    fn expire(&mut self, now: i64) -> Result<u64> {
+        let mut n = 0;
+        while let Some(seq) = self.core.age_victim(now) {
+            self.remove_logged(seq)?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    fn state(&self) -> StreamState {
+        let mut st = self.core.state();
+        if !self.lost.msgs.is_empty() || self.lost.bytes > 0 {
+            st.lost = Some(self.lost.clone());
+        }
+        st
+    }
+
+    fn fast_state(&self) -> StreamState {
+        let mut st = self.core.fast_state();
+        if !self.lost.msgs.is_empty() || self.lost.bytes > 0 {
+            st.lost = Some(self.lost.clone());
+        }
+        st
+    }
+
+    fn update_config(&mut self, cfg: StoreConfig) -> Result<()> {
+        self.core.cfg = cfg;
+        self.enforce_all()
+    }
+
+    fn sync(&mut self) -> Result<()> {
+        if !self.dirty && self.unsynced.is_empty() {
+            return Ok(());
+        }
+        self.sync_files()?;
+        self.reclaim()
+    }
+
+    fn needs_sync(&self) -> bool {
+        self.dirty
+    }
+}
+
+impl<F: Fs> FileStore<F> {
+    /// Makes every written record durable.
+    fn sync_files(&mut self) -> Result<()> {
+        self.flush()?;
+        for n in std::mem::take(&mut self.unsynced) {
+            if self.segs.contains_key(&n) {
+                self.fs.sync(&seg_name(&self.dir, n))?;
+            }
+        }
+        let path = self.active_path();
+        if self.fs.exists(&path) {
+            self.fs.sync(&path)?;
+        }
+        self.dirty = false;
+        Ok(())
+    }
+}
