@@ -5,6 +5,8 @@
 mod catalogue;
 pub mod config;
 pub mod errors;
+pub mod headers;
+pub mod stream;
 pub mod validate;
 
 pub use catalogue::ErrorKind;
@@ -13,4 +15,5 @@ pub use config::{
     StreamConfig, StreamConsumerLimits, StreamSource, SubjectTransform,
 };
 pub use errors::ApiError;
+pub use stream::{Outcome, Publish, Stream};
 pub use validate::{check_stream_config, CheckContext};
