@@ -17,6 +17,7 @@ pub mod client;
 pub mod cluster;
 pub mod config;
 pub mod delivery;
+pub mod jetstream;
 pub mod log;
 pub mod monitor;
 pub mod process;
@@ -53,6 +54,9 @@ pub async fn serve(opts: Options) -> std::io::Result<()> {
         info!("  Cluster:  {}", srv.routes.name());
     }
     info!("  Name:     {}", srv.name);
+    if opts.jetstream.enabled {
+        info!("  Node:     {}", system::requests::server_hash(&srv.name));
+    }
     info!("  ID:       {}", srv.id);
     if plaintext_passwords(&opts) {
         warn!("Plaintext passwords detected, use nkeys or bcrypt");
@@ -61,6 +65,10 @@ pub async fn serve(opts: Options) -> std::io::Result<()> {
         info!("Using configuration file: {f} ({})", opts.config_digest);
     }
     for feature in &opts.unsupported {
+        // JetStream is served on a single server; `jetstream::start` says why when not.
+        if feature == "JetStream" && opts.jetstream.enabled {
+            continue;
+        }
         warn!("The configuration enables {feature}, which rnatsd does not serve yet: ignored");
     }
     if opts.http_port != 0 && opts.https_port != 0 {
@@ -110,6 +118,8 @@ pub async fn serve(opts: Options) -> std::io::Result<()> {
             }
         }
     }
+    // nats-server starts JetStream before its listeners.
+    jetstream::start(&srv);
     let ws_listener = match ws_listen::bind(&srv).await {
         Ok(l) => l,
         Err(e) => {

@@ -100,6 +100,9 @@ pub struct Server {
     /// The system account's state, set once it runs (its type belongs to
     /// the layer that serves it).
     pub system: OnceLock<Arc<dyn std::any::Any + Send + Sync>>,
+    /// JetStream's state, set once it runs (its type belongs to the
+    /// connections layer).
+    pub jetstream: OnceLock<Arc<dyn std::any::Any + Send + Sync>>,
 }
 
 impl Server {
@@ -138,6 +141,7 @@ impl Server {
             config_time: Mutex::new(start_time),
             reloads: tokio::sync::watch::channel(0).0,
             system: OnceLock::new(),
+            jetstream: OnceLock::new(),
         })
     }
 
@@ -269,6 +273,7 @@ impl Server {
             remote_account: bound.unwrap_or_default().to_string(),
             acc_is_sys: bound.is_some() && bound.map(str::to_string) == system_account_name(&opts),
             api_lvl: crate::config::options::JS_API_LEVEL,
+            jetstream: self.jetstream.get().is_some(),
             xkey: self.xkey.public_key(),
             ..Default::default()
         };

@@ -180,12 +180,10 @@ impl<F: Fs> FileStore<F> {
                         self.apply(n, pos, &data, r, &mut seg);
                         pos += r.len;
                     }
-                    bad => {
-                        let next = if bad == Decoded::Short {
-                            None
-                        } else {
-                            record::resync(&data, pos + 1)
-                        };
+                    _ => {
+                        // A record cut short is a torn tail only when nothing
+                        // good follows it; otherwise it is damage like any other.
+                        let next = record::resync(&data, pos + 1);
                         let end = next.unwrap_or(data.len());
                         let (before, bytes) = open_span.take().unwrap_or((prev_msg, 0));
                         open_span = Some((before, bytes + (end - pos) as u64));

@@ -437,8 +437,14 @@ impl Options {
         if let Some(p) = int("https_port")? {
             self.https_port = p as i32;
         }
-        if f.has("jetstream") && !self.unsupported.iter().any(|u| u == "JetStream") {
-            self.unsupported.push("JetStream".to_string());
+        if f.has("jetstream") {
+            self.jetstream.enabled = true;
+            if !self.unsupported.iter().any(|u| u == "JetStream") {
+                self.unsupported.push("JetStream".to_string());
+            }
+        }
+        if let Some(sd) = f.get("store_dir") {
+            self.jetstream.store_dir = Some(sd.to_string());
         }
         Ok(())
     }

@@ -164,6 +164,20 @@ pub async fn serve(
     client: Arc<InternalClient>,
     mut handle: impl FnMut(&Arc<Server>, InternalMsg<'_>) + Send,
 ) {
+    serve_batches(srv, client, move |srv, batch| {
+        read_messages(batch, |m| handle(srv, m))
+    })
+    .await
+}
+
+/// Serves an internal client until the server shuts down, handing
+/// `batch` everything queued to it since the last batch (the `MSG`/`HMSG`
+/// protocol, for [`read_messages`]).
+pub async fn serve_batches(
+    srv: Arc<Server>,
+    client: Arc<InternalClient>,
+    mut batch: impl FnMut(&Arc<Server>, &[u8]) + Send,
+) {
     let shared = client.shared.clone();
     let mut spare: Vec<u8> = Vec::new();
     let mut stopped = false;
@@ -176,7 +190,7 @@ pub async fn serve(
             out.signaled = false;
         }
         if !spare.is_empty() {
-            read_messages(&spare, |m| handle(&srv, m));
+            batch(&srv, &spare);
             spare.clear();
             continue;
         }

@@ -1,0 +1,469 @@
+//! JetStream on a single server: the glue between the network and the pure
+//! `jetstream` (model) and `store` (storage) crates.
+//!
+//! One internal client serves JetStream. In each JetStream account it
+//! subscribes to the API subjects it answers and to every stream's subjects.
+//! Its task takes whatever messages are queued to it as one batch: publishes
+//! captured by streams are stored, every store touched is synced once
+//! (`fdatasync`), and only then do their PubAcks go out (group commit). With
+//! `sync_interval` set, stores are synced on that interval instead and
+//! PubAcks do not wait, as nats-server does.
+//!
+//! Layer: connections. The core holds the [`JetStream`] in
+//! `Server::jetstream` without knowing its type.
+
+pub mod api;
+mod info;
+mod recover;
+
+use crate::accounts::Account;
+use crate::config::types::JsAccountLimits;
+use crate::delivery::internal::{self, InternalClient, InternalMsg};
+use crate::server::Server;
+use crate::{info, warn};
+use jsmodel::{Outcome, Publish, Stream};
+use parking_lot::{Mutex, RwLock};
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// Connection id of JetStream's internal client.
+const JS_CID: u64 = 2;
+
+/// A stream and what the server keeps beside it.
+pub struct Entry {
+    /// The stream's model and store.
+    pub stream: Stream,
+    /// When it was created, nanoseconds since the epoch.
+    pub created: i64,
+    /// The subscriptions capturing its subjects.
+    pub sids: Vec<Box<[u8]>>,
+    /// Its directory, relative to the JetStream root.
+    pub dir: String,
+}
+
+/// A JetStream-enabled account.
+pub struct JsAccount {
+    /// The account.
+    pub account: Arc<Account>,
+    /// Its JetStream limits.
+    pub limits: JsAccountLimits,
+    /// Its streams, by name.
+    pub streams: Mutex<BTreeMap<String, Arc<Mutex<Entry>>>>,
+    /// API requests answered.
+    pub api_total: AtomicU64,
+    /// API requests answered with an error.
+    pub api_errors: AtomicU64,
+}
+
+/// What a subscription of the JetStream client is for.
+#[derive(Clone)]
+enum Target {
+    Api(Arc<JsAccount>),
+    InfoOnly(Arc<Account>),
+    Capture(Arc<JsAccount>, Arc<Mutex<Entry>>),
+}
+
+/// JetStream's state.
+pub struct JetStream {
+    /// The internal client.
+    pub client: Arc<InternalClient>,
+    /// `<store_dir>/jetstream`.
+    pub root: PathBuf,
+    /// `sync_interval` set: stores sync on a timer, PubAcks do not wait.
+    pub lazy_sync: Option<std::time::Duration>,
+    /// The JetStream domain.
+    pub domain: String,
+    /// The JetStream accounts, by name.
+    pub accounts: RwLock<BTreeMap<String, Arc<JsAccount>>>,
+    targets: RwLock<HashMap<Box<[u8]>, Target>>,
+}
+
+/// The JetStream of `srv`, when it runs.
+pub fn get(srv: &Server) -> Option<Arc<JetStream>> {
+    srv.jetstream.get()?.clone().downcast::<JetStream>().ok()
+}
+
+/// Whether JetStream runs with these options (enabled, and not in a cluster,
+/// which needs the replicated layer).
+pub fn served(opts: &crate::config::options::Options) -> bool {
+    opts.jetstream.enabled && opts.cluster.port == 0
+}
+
+/// The server's default store directory, as nats-server's.
+fn default_store_dir() -> PathBuf {
+    std::env::temp_dir().join("nats")
+}
+
+/// Starts JetStream when the options enable it.
+pub fn start(srv: &Arc<Server>) {
+    let opts = srv.opts();
+    if !opts.jetstream.enabled {
+        return;
+    }
+    if opts.cluster.port != 0 {
+        warn!(
+            "JetStream is enabled, but inside a cluster it needs the replicated layer, which rnatsd does not serve yet: JetStream is off"
+        );
+        return;
+    }
+    let began = std::time::Instant::now();
+    let base = opts
+        .jetstream
+        .store_dir
+        .clone()
+        .filter(|s| !s.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(default_store_dir);
+    let root = base.join("jetstream");
+    info!("Starting JetStream");
+    for line in BANNER {
+        info!("{line}");
+    }
+    info!("---------------- JETSTREAM ----------------");
+    info!("  Strict:          {}", opts.jetstream.strict);
+    info!("  Max Memory:      {}", friendly_bytes(max_memory(&opts)));
+    info!(
+        "  Max Storage:     {}",
+        friendly_bytes(max_storage(&opts, &base))
+    );
+    info!("  Store Directory: \"{}\"", root.display());
+    if let Some(d) = opts.jetstream.domain.as_deref().filter(|d| !d.is_empty()) {
+        info!("  Domain:          {d}");
+    }
+    info!(
+        "  API Level:       {}",
+        crate::config::options::JS_API_LEVEL
+    );
+    info!("-------------------------------------------");
+    if let Err(e) = std::fs::create_dir_all(&root) {
+        crate::error!(
+            "Could not create JetStream storage directory {}: {e}",
+            root.display()
+        );
+        return;
+    }
+    let lazy_sync = if opts.jetstream.sync_always {
+        None
+    } else {
+        opts.jetstream.sync_interval
+    };
+    let js = Arc::new(JetStream {
+        client: Arc::new(InternalClient::new(JS_CID, "JETSTREAM")),
+        root,
+        lazy_sync,
+        domain: opts.jetstream.domain.clone().unwrap_or_default(),
+        accounts: RwLock::new(BTreeMap::new()),
+        targets: RwLock::new(HashMap::new()),
+    });
+    if srv.jetstream.set(js.clone()).is_err() {
+        return;
+    }
+    enable_accounts(srv, &js);
+    tokio::spawn(serve(srv.clone(), js.clone()));
+    if let Some(every) = lazy_sync {
+        tokio::spawn(sync_loop(srv.clone(), js.clone(), every));
+    }
+    info!("Took {:?} to start JetStream", began.elapsed());
+}
+
+const BANNER: [&str; 7] = [
+    "    _ ___ _____ ___ _____ ___ ___   _   __  __",
+    " _ | | __|_   _/ __|_   _| _ \\ __| /_\\ |  \\/  |",
+    "| || | _|  | | \\__ \\ | | |   / _| / _ \\| |\\/| |",
+    " \\__/|___| |_| |___/ |_| |_|_\\___/_/ \\_\\_|  |_|",
+    "",
+    "         https://docs.nats.io/jetstream",
+    "",
+];
+
+/// 75% of the machine's memory unless configured, as nats-server.
+fn max_memory(opts: &crate::config::options::Options) -> i64 {
+    if opts.jetstream.max_memory > 0 {
+        return opts.jetstream.max_memory;
+    }
+    let total = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find(|l| l.starts_with("MemTotal:"))
+                .and_then(|l| {
+                    l.split_whitespace()
+                        .nth(1)
+                        .and_then(|v| v.parse::<i64>().ok())
+                })
+        })
+        .unwrap_or(0)
+        * 1024;
+    total / 4 * 3
+}
+
+/// 75% of the free space under the store directory unless configured.
+fn max_storage(opts: &crate::config::options::Options, dir: &std::path::Path) -> i64 {
+    if opts.jetstream.max_store > 0 {
+        return opts.jetstream.max_store;
+    }
+    let _ = std::fs::create_dir_all(dir);
+    let Ok(c) = std::ffi::CString::new(dir.to_string_lossy().as_bytes()) else {
+        return 0;
+    };
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `c` is a valid C string and `st` a writable statvfs.
+    if unsafe { libc::statvfs(c.as_ptr(), &mut st) } != 0 {
+        return 0;
+    }
+    (st.f_bavail as i64 * st.f_frsize as i64) / 4 * 3
+}
+
+/// Go's `friendlyBytes`.
+fn friendly_bytes(bytes: i64) -> String {
+    let fb = bytes as f64;
+    if fb < 1024.0 {
+        return format!("{bytes} B");
+    }
+    let exp = (fb.ln() / 1024f64.ln()).floor() as i32;
+    let unit = b"KMGTPE"[(exp - 1) as usize] as char;
+    format!("{:.2} {unit}B", fb / 1024f64.powi(exp))
+}
+
+/// Which accounts get JetStream: the global account when no accounts are
+/// configured, else those with `jetstream` limits. Every other account
+/// (but the system account) answers `$JS.API.INFO` with "not enabled".
+fn enable_accounts(srv: &Arc<Server>, js: &Arc<JetStream>) {
+    let opts = srv.opts();
+    let sys = srv.system_account();
+    let mut enabled: Vec<(Arc<Account>, JsAccountLimits)> = Vec::new();
+    if opts.accounts.is_empty() {
+        if let Some(g) = srv.accounts.lookup(b"$G") {
+            enabled.push((g, JsAccountLimits::default()));
+        }
+    } else {
+        for a in &opts.accounts {
+            if let (Some(l), Some(acc)) = (&a.jetstream, srv.accounts.lookup(a.name.as_bytes())) {
+                enabled.push((acc, l.clone()));
+            }
+        }
+    }
+    for acc in srv.accounts.all() {
+        let on = enabled.iter().any(|(a, _)| Arc::ptr_eq(a, &acc));
+        if !on && Some(acc.name.as_str()) != sys.as_deref() {
+            let sid = js.client.subscribe(srv, &acc, api::INFO, false);
+            js.targets.write().insert(sid, Target::InfoOnly(acc));
+        }
+    }
+    for (acc, limits) in enabled {
+        let jsa = Arc::new(JsAccount {
+            account: acc.clone(),
+            limits,
+            streams: Mutex::new(BTreeMap::new()),
+            api_total: AtomicU64::new(0),
+            api_errors: AtomicU64::new(0),
+        });
+        js.accounts.write().insert(acc.name.clone(), jsa.clone());
+        for subject in api::SUBJECTS {
+            let sid = js.client.subscribe(srv, &acc, subject, false);
+            js.targets.write().insert(sid, Target::Api(jsa.clone()));
+        }
+        recover::streams(srv, js, &jsa);
+    }
+}
+
+impl JetStream {
+    /// Subscribes the stream's subjects for capture.
+    pub fn capture(&self, srv: &Server, jsa: &Arc<JsAccount>, entry: &Arc<Mutex<Entry>>) {
+        let subjects = entry.lock().stream.cfg.subjects.clone();
+        let mut sids = Vec::new();
+        for s in &subjects {
+            let sid = self.client.subscribe(srv, &jsa.account, s, false);
+            self.targets
+                .write()
+                .insert(sid.clone(), Target::Capture(jsa.clone(), entry.clone()));
+            sids.push(sid);
+        }
+        entry.lock().sids = sids;
+    }
+
+    /// Drops the stream's capture subscriptions.
+    pub fn release(&self, srv: &Server, entry: &Arc<Mutex<Entry>>) {
+        let sids = std::mem::take(&mut entry.lock().sids);
+        for sid in sids {
+            self.targets.write().remove(&sid);
+            let sub = self.client.shared.subs.lock().get(&sid).cloned();
+            if let Some(sub) = sub {
+                crate::delivery::fanout::remove_sub(srv, &sub);
+            }
+        }
+    }
+
+    /// Publishes `body` on `subject` in `acc` from JetStream.
+    pub fn send(&self, srv: &Arc<Server>, acc: &Arc<Account>, subject: &[u8], body: &[u8]) {
+        internal::publish(srv, acc, self.client.shared.cid, subject, None, None, body);
+    }
+}
+
+/// A reply waiting for the batch's syncs.
+struct Pending {
+    acc: Arc<Account>,
+    reply: Vec<u8>,
+    body: Vec<u8>,
+    /// The stream whose sync it waits for (an API reply waits for none).
+    entry: Option<Arc<Mutex<Entry>>>,
+}
+
+/// Serves the JetStream client: each batch of queued messages is handled,
+/// the stores it touched are synced once, then the replies go out.
+async fn serve(srv: Arc<Server>, js: Arc<JetStream>) {
+    let j = js.clone();
+    internal::serve_batches(srv, js.client.clone(), move |srv, batch| {
+        let mut pending = Vec::new();
+        internal::read_messages(batch, |m| handle(srv, &j, &m, &mut pending));
+        finish_batch(srv, &j, pending);
+    })
+    .await;
+    tokio::task::block_in_place(|| sync_all(&js));
+}
+
+/// Syncs every store the batch wrote (unless syncing lazily), then replies.
+fn finish_batch(srv: &Arc<Server>, js: &JetStream, pending: Vec<Pending>) {
+    let mut failed: Vec<(*const Mutex<Entry>, String)> = Vec::new();
+    if js.lazy_sync.is_none() {
+        let mut seen: Vec<*const Mutex<Entry>> = Vec::new();
+        let entries: Vec<Arc<Mutex<Entry>>> = pending
+            .iter()
+            .filter_map(|p| p.entry.clone())
+            .filter(|e| {
+                let k = Arc::as_ptr(e);
+                !seen.contains(&k) && {
+                    seen.push(k);
+                    true
+                }
+            })
+            .collect();
+        if !entries.is_empty() {
+            tokio::task::block_in_place(|| {
+                for e in &entries {
+                    if let Err(err) = e.lock().stream.store.sync() {
+                        crate::error!("JetStream failed to sync a stream: {err}");
+                        failed.push((Arc::as_ptr(e), err.to_string()));
+                    }
+                }
+            });
+        }
+    }
+    for p in pending.into_iter().filter(|p| !p.reply.is_empty()) {
+        let fail = p
+            .entry
+            .as_ref()
+            .and_then(|e| failed.iter().find(|(k, _)| *k == Arc::as_ptr(e)));
+        let body = match (fail, &p.entry) {
+            (Some((_, why)), Some(e)) => {
+                let e = e.lock();
+                let err = jsmodel::ApiError::err(jsmodel::ErrorKind::StreamStoreFailed, why);
+                e.stream.pub_ack(&Outcome::Refused(err))
+            }
+            _ => p.body,
+        };
+        js.send(srv, &p.acc, &p.reply, &body);
+    }
+}
+
+fn sync_all(js: &JetStream) {
+    let accounts: Vec<_> = js.accounts.read().values().cloned().collect();
+    for jsa in accounts {
+        let entries: Vec<_> = jsa.streams.lock().values().cloned().collect();
+        for e in entries {
+            if let Err(err) = e.lock().stream.store.sync() {
+                crate::error!("JetStream failed to sync a stream: {err}");
+            }
+        }
+    }
+}
+
+/// `sync_interval`: the stores are synced on a timer.
+async fn sync_loop(srv: Arc<Server>, js: Arc<JetStream>, every: std::time::Duration) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => tokio::task::block_in_place(|| sync_all(&js)),
+            _ = srv.shutdown.cancelled() => return,
+        }
+    }
+}
+
+/// Nanoseconds since the epoch, now.
+pub fn now_nanos() -> i64 {
+    chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0)
+}
+
+fn handle(srv: &Arc<Server>, js: &Arc<JetStream>, m: &InternalMsg<'_>, pending: &mut Vec<Pending>) {
+    let target = js.targets.read().get(m.sid).cloned();
+    let Some(target) = target else { return };
+    match target {
+        Target::Capture(jsa, entry) => {
+            let subject = String::from_utf8_lossy(m.subject);
+            let hdr = m.headers.unwrap_or_default();
+            let (outcome, ack) = {
+                let mut e = entry.lock();
+                let o = tokio::task::block_in_place(|| {
+                    e.stream.process(Publish {
+                        subject: &subject,
+                        hdr,
+                        msg: m.payload,
+                        ts: now_nanos(),
+                    })
+                });
+                let ack = e.stream.pub_ack(&o);
+                (o, ack)
+            };
+            let no_ack = entry.lock().stream.cfg.no_ack;
+            if let Some(reply) = m.reply.filter(|_| !no_ack) {
+                let waits = matches!(outcome, Outcome::Stored(_) | Outcome::Duplicate(_));
+                pending.push(Pending {
+                    acc: jsa.account.clone(),
+                    reply: reply.to_vec(),
+                    body: ack,
+                    entry: waits.then_some(entry),
+                });
+            } else if matches!(outcome, Outcome::Stored(_)) {
+                // Nothing waits for it, but the store still has to sync.
+                pending.push(Pending {
+                    acc: jsa.account.clone(),
+                    reply: Vec::new(),
+                    body: Vec::new(),
+                    entry: Some(entry),
+                });
+            }
+        }
+        Target::Api(jsa) => {
+            let Some(reply) = m.reply else { return };
+            let subject = String::from_utf8_lossy(m.subject).into_owned();
+            let resp = tokio::task::block_in_place(|| {
+                api::handle(srv, js, &jsa, &subject, m.headers, m.payload)
+            });
+            if let Some((body, count)) = resp {
+                if count != api::Count::No {
+                    jsa.api_total.fetch_add(1, Ordering::Relaxed);
+                }
+                if count == api::Count::Err {
+                    jsa.api_errors.fetch_add(1, Ordering::Relaxed);
+                }
+                pending.push(Pending {
+                    acc: jsa.account.clone(),
+                    reply: reply.to_vec(),
+                    body,
+                    entry: None,
+                });
+            }
+        }
+        Target::InfoOnly(acc) => {
+            let Some(reply) = m.reply else { return };
+            pending.push(Pending {
+                acc,
+                reply: reply.to_vec(),
+                body: api::not_enabled_info(),
+                entry: None,
+            });
+        }
+    }
+}
