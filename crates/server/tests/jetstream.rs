@@ -487,3 +487,42 @@ async fn acknowledged_messages_survive_kill_9() {
         acked.extend(more);
     }
 }
+
+/// Every key path of a JSON document, objects only.
+fn key_paths(v: &Value, prefix: &str, out: &mut Vec<String>) {
+    if let Value::Object(m) = v {
+        for (k, x) in m {
+            let p = format!("{prefix}.{k}");
+            out.push(p.clone());
+            key_paths(x, &p, out);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn monitoring_shows_jetstream() {
+    let mut shapes = Vec::new();
+    for bin in [reference_bin(), rnatsd_bin()] {
+        let dir = scratch(&format!("js-mon-{}", fastrand_name()));
+        let sd = dir.display().to_string();
+        let s = ServerProc::start_bin(&bin, None, &["-js", "-sd", &sd, "-m", "-1"]);
+        let c = async_nats::connect(s.url()).await.unwrap();
+        let js = async_nats::jetstream::new(c.clone());
+        js.create_stream(async_nats::jetstream::stream::Config { name: "M".into(), ..Default::default() }).await.unwrap();
+        js.publish("M", "x".into()).await.unwrap().await.unwrap();
+        let jsz = common::http_json(s.http_port, "/jsz");
+        assert_eq!((jsz["streams"].as_u64(), jsz["messages"].as_u64(), jsz["accounts"].as_u64()), (Some(1), Some(1), Some(1)), "{bin}");
+        assert_eq!(jsz["storage"], jsz["bytes"], "{bin}");
+        let varz = common::http_json(s.http_port, "/varz");
+        assert_eq!(varz["jetstream"]["stats"]["storage"], jsz["storage"], "{bin}");
+        let mut p = Vec::new();
+        key_paths(&jsz, "jsz", &mut p);
+        key_paths(&varz["jetstream"], "varz.jetstream", &mut p);
+        // rnatsd syncs before every acknowledgement and says so (`sync_always`)
+        // where nats-server reports its two-minute `sync_interval`.
+        p.retain(|k| !k.ends_with(".sync_interval") && !k.ends_with(".sync_always"));
+        p.sort();
+        shapes.push(p);
+    }
+    assert_eq!(shapes[0], shapes[1]);
+}

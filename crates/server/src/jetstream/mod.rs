@@ -78,6 +78,33 @@ pub struct JetStream {
     /// The JetStream accounts, by name.
     pub accounts: RwLock<BTreeMap<String, Arc<JsAccount>>>,
     targets: RwLock<HashMap<Box<[u8]>, Target>>,
+    /// Memory storage limit in bytes.
+    pub max_memory: i64,
+    /// File storage limit in bytes.
+    pub max_storage: i64,
+    /// `strict` mode.
+    pub strict: bool,
+}
+
+/// JetStream totals, as monitoring shows them.
+#[derive(Default)]
+pub struct Totals {
+    /// Bytes in memory streams.
+    pub memory: u64,
+    /// Bytes in file streams.
+    pub storage: u64,
+    /// JetStream accounts.
+    pub accounts: usize,
+    /// Streams.
+    pub streams: usize,
+    /// Messages in all streams.
+    pub messages: u64,
+    /// Bytes in all streams.
+    pub bytes: u64,
+    /// API requests answered.
+    pub api_total: u64,
+    /// API requests answered with an error.
+    pub api_errors: u64,
 }
 
 /// The JetStream of `srv`, when it runs.
@@ -150,6 +177,9 @@ pub fn start(srv: &Arc<Server>) {
         opts.jetstream.sync_interval
     };
     let js = Arc::new(JetStream {
+        max_memory: max_memory(&opts),
+        max_storage: max_storage(&opts, &base),
+        strict: opts.jetstream.strict,
         client: Arc::new(InternalClient::new(JS_CID, "JETSTREAM")),
         root,
         lazy_sync,
@@ -270,6 +300,49 @@ fn enable_accounts(srv: &Arc<Server>, js: &Arc<JetStream>) {
 }
 
 impl JetStream {
+    /// The totals over every JetStream account.
+    pub fn totals(&self) -> Totals {
+        let mut t = Totals::default();
+        for jsa in self.accounts.read().values() {
+            t.accounts += 1;
+            t.api_total += jsa.api_total.load(Ordering::Relaxed);
+            t.api_errors += jsa.api_errors.load(Ordering::Relaxed);
+            for e in jsa.streams.lock().values() {
+                let e = e.lock();
+                let st = e.stream.store.fast_state();
+                t.streams += 1;
+                t.messages += st.msgs;
+                t.bytes += st.bytes;
+                match e.stream.cfg.storage {
+                    jsmodel::config::Storage::Memory => t.memory += st.bytes,
+                    jsmodel::config::Storage::File => t.storage += st.bytes,
+                }
+            }
+        }
+        t
+    }
+
+    /// The `config` block of `/jsz` and `/varz`: nats-server's `JetStreamConfig`.
+    /// rnatsd syncs before every acknowledgement unless `sync_interval` is set,
+    /// which it reports as `sync_always`.
+    pub fn config_json(&self) -> serde_json::Value {
+        let mut m = serde_json::Map::new();
+        m.insert("max_memory".into(), self.max_memory.into());
+        m.insert("max_storage".into(), self.max_storage.into());
+        m.insert("store_dir".into(), self.root.display().to_string().into());
+        match self.lazy_sync {
+            Some(d) => m.insert("sync_interval".into(), (d.as_nanos() as u64).into()),
+            None => m.insert("sync_always".into(), true.into()),
+        };
+        if !self.domain.is_empty() {
+            m.insert("domain".into(), self.domain.clone().into());
+        }
+        if self.strict {
+            m.insert("strict".into(), true.into());
+        }
+        serde_json::Value::Object(m)
+    }
+
     /// Subscribes the stream's subjects for capture.
     pub fn capture(&self, srv: &Server, jsa: &Arc<JsAccount>, entry: &Arc<Mutex<Entry>>) {
         let subjects = entry.lock().stream.cfg.subjects.clone();

@@ -403,6 +403,28 @@ pub(super) fn jsz(m: &Monitor, q: &Query) -> Reply {
     if try_q!(q.bool("leader-only")) {
         return Reply::Bad("filtered response: not leader".into());
     }
+    if let Some(js) = crate::jetstream::get(&m.srv) {
+        let t = js.totals();
+        let doc = serde_json::json!({
+            "memory": t.memory,
+            "storage": t.storage,
+            "reserved_memory": 0,
+            "reserved_storage": 0,
+            "accounts": t.accounts,
+            "ha_assets": 0,
+            "api": {"level": crate::config::options::JS_API_LEVEL, "total": t.api_total, "errors": t.api_errors},
+            "server_id": m.srv.id,
+            "now": now(),
+            "config": js.config_json(),
+            "limits": {},
+            "streams": t.streams,
+            "consumers": 0,
+            "messages": t.messages,
+            "bytes": t.bytes,
+            "total": t.accounts,
+        });
+        return Reply::Json(json_pretty(&doc));
+    }
     Reply::Json(json_pretty(&Jsz {
         server_id: m.srv.id.clone(),
         now: now(),

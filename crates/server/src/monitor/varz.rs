@@ -43,7 +43,7 @@ pub struct Varz {
     leaf: Empty,
     mqtt: Empty,
     websocket: WebsocketVarz,
-    jetstream: Empty,
+    jetstream: serde_json::Value,
     tls_timeout: GoFloat,
     write_deadline: u64,
     start: GoTime,
@@ -210,7 +210,7 @@ pub fn varz(m: &Monitor) -> Varz {
         leaf: Empty {},
         mqtt: Empty {},
         websocket: websocket(&opts.websocket, srv.ws_addr.get().map(|a| a.port())),
-        jetstream: Empty {},
+        jetstream: jetstream_varz(srv),
         tls_timeout: GoFloat(tls_timeout),
         write_deadline: nanos(opts.write_deadline),
         start: GoTime(srv.start_time),
@@ -367,4 +367,26 @@ impl Default for Usage {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// The `/varz` JetStream block: `{}` with JetStream off, else its config,
+/// statistics and limits as nats-server 2.12.4 shows them.
+fn jetstream_varz(srv: &crate::server::Server) -> serde_json::Value {
+    let Some(js) = crate::jetstream::get(srv) else {
+        return serde_json::json!({});
+    };
+    let t = js.totals();
+    serde_json::json!({
+        "config": js.config_json(),
+        "stats": {
+            "memory": t.memory,
+            "storage": t.storage,
+            "reserved_memory": 0,
+            "reserved_storage": 0,
+            "accounts": t.accounts,
+            "ha_assets": 0,
+            "api": {"level": crate::config::options::JS_API_LEVEL, "total": t.api_total, "errors": t.api_errors},
+        },
+        "limits": {},
+    })
 }
