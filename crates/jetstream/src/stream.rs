@@ -78,6 +78,28 @@ impl Stream {
         }
     }
 
+    /// Rebuilds the `Nats-Msg-Id` window from the stored messages (after a
+    /// restart), as nats-server does: ids of messages newer than the window.
+    pub fn rebuild_dedup(&mut self, now: i64) {
+        self.dedup.clear();
+        self.dedup_order.clear();
+        let from = self
+            .store
+            .seq_from_time(now.saturating_sub(self.cfg.duplicate_window));
+        let mut next = from;
+        while let Ok(m) = self.store.load_next("", next) {
+            next = m.seq + 1;
+            let id = h::get_str(h::MSG_ID, m.hdr());
+            if !id.is_empty() {
+                self.dedup.insert(id.to_string(), m.seq);
+                self.dedup_order.push_back((id.to_string(), m.ts));
+            }
+        }
+        if let Ok(m) = self.store.load_last("") {
+            self.last_msg_id = h::get_str(h::MSG_ID, m.hdr()).to_string();
+        }
+    }
+
     /// The last sequence used.
     pub fn last_seq(&self) -> u64 {
         self.store.fast_state().last_seq
@@ -409,6 +431,28 @@ mod tests {
         assert_eq!(
             publish(&mut s, "kv.b", "", 2).0,
             refuse(ErrorKind::StreamSealed)
+        );
+    }
+
+    #[test]
+    fn dedup_window_survives_a_rebuild() {
+        let mut s = stream(r#"{"name":"S","subjects":["s"]}"#);
+        let id = "NATS/1.0\r\nNats-Msg-Id: a\r\n\r\n";
+        assert_eq!(publish(&mut s, "s", id, 10).0, Outcome::Stored(1));
+        s.rebuild_dedup(20);
+        assert_eq!(publish(&mut s, "s", id, 30).0, Outcome::Duplicate(1));
+        let (o, _) = publish(
+            &mut s,
+            "s",
+            "NATS/1.0\r\nNats-Expected-Last-Msg-Id: a\r\n\r\n",
+            31,
+        );
+        assert_eq!(o, Outcome::Stored(2));
+        s.rebuild_dedup(10 + 120_000_000_000);
+        assert_eq!(
+            publish(&mut s, "s", id, 10 + 120_000_000_000).0,
+            Outcome::Stored(3),
+            "outside the window"
         );
     }
 

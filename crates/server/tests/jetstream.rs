@@ -508,13 +508,29 @@ async fn monitoring_shows_jetstream() {
         let s = ServerProc::start_bin(&bin, None, &["-js", "-sd", &sd, "-m", "-1"]);
         let c = async_nats::connect(s.url()).await.unwrap();
         let js = async_nats::jetstream::new(c.clone());
-        js.create_stream(async_nats::jetstream::stream::Config { name: "M".into(), ..Default::default() }).await.unwrap();
+        js.create_stream(async_nats::jetstream::stream::Config {
+            name: "M".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
         js.publish("M", "x".into()).await.unwrap().await.unwrap();
         let jsz = common::http_json(s.http_port, "/jsz");
-        assert_eq!((jsz["streams"].as_u64(), jsz["messages"].as_u64(), jsz["accounts"].as_u64()), (Some(1), Some(1), Some(1)), "{bin}");
+        assert_eq!(
+            (
+                jsz["streams"].as_u64(),
+                jsz["messages"].as_u64(),
+                jsz["accounts"].as_u64()
+            ),
+            (Some(1), Some(1), Some(1)),
+            "{bin}"
+        );
         assert_eq!(jsz["storage"], jsz["bytes"], "{bin}");
         let varz = common::http_json(s.http_port, "/varz");
-        assert_eq!(varz["jetstream"]["stats"]["storage"], jsz["storage"], "{bin}");
+        assert_eq!(
+            varz["jetstream"]["stats"]["storage"], jsz["storage"],
+            "{bin}"
+        );
         let mut p = Vec::new();
         key_paths(&jsz, "jsz", &mut p);
         key_paths(&varz["jetstream"], "varz.jetstream", &mut p);
@@ -525,4 +541,68 @@ async fn monitoring_shows_jetstream() {
         shapes.push(p);
     }
     assert_eq!(shapes[0], shapes[1]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn max_age_and_dedup_after_restart() {
+    // Messages past max_age go, on both servers.
+    for bin in [reference_bin(), rnatsd_bin()] {
+        let s = js_server(&bin);
+        let c = async_nats::connect(s.url()).await.unwrap();
+        let js = async_nats::jetstream::new(c.clone());
+        let mut st = js
+            .create_stream(async_nats::jetstream::stream::Config {
+                name: "AGE".into(),
+                max_age: Duration::from_secs(1),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        js.publish("AGE", "old".into())
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        let info = st.info().await.unwrap();
+        assert_eq!(
+            (info.state.messages, info.state.last_sequence),
+            (0, 1),
+            "{bin}"
+        );
+    }
+    // A Nats-Msg-Id published before a restart is still a duplicate after it.
+    let dir = scratch("js-dedup");
+    let sd = dir.display().to_string();
+    let mut s = ServerProc::start_bin(&rnatsd_bin(), None, &["-js", "-sd", &sd]);
+    let c = async_nats::connect(s.url()).await.unwrap();
+    let js = async_nats::jetstream::new(c.clone());
+    js.create_stream(async_nats::jetstream::stream::Config {
+        name: "DD".into(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let mut h = async_nats::HeaderMap::new();
+    h.insert("Nats-Msg-Id", "once");
+    let ack = js
+        .publish_with_headers("DD", h.clone(), "x".into())
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    assert!(!ack.duplicate);
+    s.child.kill().unwrap();
+    s.child.wait().unwrap();
+    let s = ServerProc::start_bin(&rnatsd_bin(), None, &["-js", "-sd", &sd]);
+    let c = async_nats::connect(s.url()).await.unwrap();
+    let js = async_nats::jetstream::new(c.clone());
+    let ack = js
+        .publish_with_headers("DD", h, "x".into())
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    assert!(ack.duplicate, "the id is remembered across the restart");
+    assert_eq!(ack.sequence, 1);
 }

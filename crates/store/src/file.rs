@@ -25,7 +25,7 @@ pub fn file_msg_size(slen: usize, hlen: usize, mlen: usize) -> u64 {
 }
 
 /// At most this many damaged sequences are listed in `StreamState.lost`.
-const MAX_LOST_LISTED: u64 = 1 << 20;
+const MAX_LOST_LISTED: u64 = 1 << 16;
 
 /// Tuning of a file store.
 #[derive(Clone, Debug)]

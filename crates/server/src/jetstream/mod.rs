@@ -192,6 +192,7 @@ pub fn start(srv: &Arc<Server>) {
     }
     enable_accounts(srv, &js);
     tokio::spawn(serve(srv.clone(), js.clone()));
+    tokio::spawn(age_loop(srv.clone(), js.clone()));
     if let Some(every) = lazy_sync {
         tokio::spawn(sync_loop(srv.clone(), js.clone(), every));
     }
@@ -450,6 +451,37 @@ fn sync_all(js: &JetStream) {
                 crate::error!("JetStream failed to sync a stream: {err}");
             }
         }
+    }
+}
+
+/// Removes messages past their stream's `max_age`, once a second.
+async fn age_loop(srv: Arc<Server>, js: Arc<JetStream>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = srv.shutdown.cancelled() => return,
+        }
+        let entries: Vec<Arc<Mutex<Entry>>> = js
+            .accounts
+            .read()
+            .values()
+            .flat_map(|a| a.streams.lock().values().cloned().collect::<Vec<_>>())
+            .collect();
+        tokio::task::block_in_place(|| {
+            for e in entries {
+                let mut e = e.lock();
+                if e.stream.cfg.max_age <= 0 {
+                    continue;
+                }
+                let expired = e.stream.store.expire(now_nanos());
+                if matches!(expired, Ok(n) if n > 0) {
+                    if let Err(err) = e.stream.store.sync() {
+                        crate::error!("JetStream failed to sync a stream: {err}");
+                    }
+                }
+            }
+        });
     }
 }
 

@@ -118,7 +118,8 @@ pub fn streams(srv: &Server, js: &Arc<JetStream>, jsa: &Arc<JsAccount>) {
                 lost.bytes
             );
         }
-        let stream = Stream::new(meta.config, js.domain.clone(), store);
+        let mut stream = Stream::new(meta.config, js.domain.clone(), store);
+        stream.rebuild_dedup(super::now_nanos());
         let entry = Arc::new(Mutex::new(Entry {
             stream,
             created: meta.created,
