@@ -606,3 +606,130 @@ async fn max_age_and_dedup_after_restart() {
     assert!(ack.duplicate, "the id is remembered across the restart");
     assert_eq!(ack.sequence, 1);
 }
+
+/// `kill -9` at random moments while a client publishes asynchronously with
+/// acks: after each restart every acknowledged message is there with its
+/// content, and no sequence is reused. `JS_KILLS` sets the number of kills
+/// (5 in CI; the issue's 20 with `JS_KILLS=20`).
+#[tokio::test(flavor = "multi_thread")]
+async fn kill_9_under_publish_load() {
+    let kills: usize = std::env::var("JS_KILLS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
+    let dir = scratch("js-kill-load");
+    let sd = dir.display().to_string();
+    let mut s = ServerProc::start_bin(&rnatsd_bin(), None, &["-js", "-sd", &sd]);
+    {
+        let c = async_nats::connect(s.url()).await.unwrap();
+        let js = async_nats::jetstream::new(c);
+        js.create_stream(async_nats::jetstream::stream::Config {
+            name: "L".into(),
+            subjects: vec!["l.>".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    }
+    let mut acked: std::collections::BTreeMap<u64, String> = Default::default();
+    let mut rng_state = 0x9e3779b97f4a7c15u64;
+    for round in 0..kills {
+        let c = async_nats::connect(s.url()).await.unwrap();
+        let js = async_nats::jetstream::new(c);
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(u64, String)>();
+        let publisher = tokio::spawn(async move {
+            for i in 0.. {
+                let body = format!("r{round}-m{i}");
+                let Ok(f) = js
+                    .publish(format!("l.{}", i % 7), body.clone().into_bytes().into())
+                    .await
+                else {
+                    return;
+                };
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    if let Ok(ack) = f.await {
+                        let _ = tx.send((ack.sequence, body));
+                    }
+                });
+                if i % 64 == 63 {
+                    tokio::task::yield_now().await;
+                }
+            }
+        });
+        rng_state ^= rng_state << 13;
+        rng_state ^= rng_state >> 7;
+        rng_state ^= rng_state << 17;
+        tokio::time::sleep(Duration::from_millis(100 + rng_state % 400)).await;
+        s.child.kill().unwrap();
+        s.child.wait().unwrap();
+        publisher.abort();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let before = acked.len();
+        while let Ok((seq, body)) = rx.try_recv() {
+            assert!(
+                acked.insert(seq, body).is_none(),
+                "round {round}: sequence {seq} acknowledged twice"
+            );
+        }
+        assert!(
+            acked.len() > before,
+            "round {round}: some publishes were acknowledged before the kill"
+        );
+        s = ServerProc::start_bin(&rnatsd_bin(), None, &["-js", "-sd", &sd]);
+        let c = async_nats::connect(s.url()).await.unwrap();
+        let js = async_nats::jetstream::new(c);
+        let stream = js.get_stream("L").await.unwrap();
+        // Which sequences the stream holds: first..=last without the deleted ones.
+        let r = stream_info_raw(&s).await;
+        let st = &r["state"];
+        let (first, last) = (
+            st["first_seq"].as_u64().unwrap(),
+            st["last_seq"].as_u64().unwrap(),
+        );
+        let deleted: std::collections::HashSet<u64> = st["deleted"]
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_u64).collect())
+            .unwrap_or_default();
+        for &seq in acked.keys() {
+            assert!(
+                seq >= first && seq <= last && !deleted.contains(&seq),
+                "round {round}: acked seq {seq} lost"
+            );
+        }
+        // Content, on a sample spread over everything acknowledged.
+        let step = (acked.len() / 200).max(1);
+        for (&seq, body) in acked.iter().step_by(step) {
+            let m = stream
+                .get_raw_message(seq)
+                .await
+                .unwrap_or_else(|e| panic!("round {round}: acked seq {seq} lost: {e}"));
+            assert_eq!(m.payload, body.as_bytes(), "round {round}: seq {seq}");
+        }
+        let next = js
+            .publish("l.after", "after".into())
+            .await
+            .unwrap()
+            .await
+            .unwrap()
+            .sequence;
+        assert!(
+            next > *acked.keys().last().unwrap(),
+            "round {round}: sequence {next} reused"
+        );
+        acked.insert(next, "after".into());
+    }
+}
+
+/// `STREAM.INFO.L` with the deleted sequences listed.
+async fn stream_info_raw(s: &ServerProc) -> Value {
+    let c = async_nats::connect(s.url()).await.unwrap();
+    let r = c
+        .request(
+            "$JS.API.STREAM.INFO.L",
+            r#"{"deleted_details":true}"#.into(),
+        )
+        .await
+        .unwrap();
+    serde_json::from_slice(&r.payload).unwrap()
+}
