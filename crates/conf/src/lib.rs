@@ -21,6 +21,7 @@
 #![deny(missing_docs)]
 
 mod chars;
+mod duration;
 mod lexer;
 mod parser;
 mod value;
@@ -29,6 +30,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+pub use duration::parse_go_duration;
 pub use value::{Map, Spanned, Value};
 
 /// Maximum nesting depth of maps and arrays (counted across includes and

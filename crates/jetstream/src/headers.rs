@@ -104,47 +104,9 @@ pub fn remove(hdr: &[u8], key: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// Go's `time.ParseDuration` for the forms clients send (`1.5h`, `10s`, `300ms`, `1h30m`).
+/// Go's `time.ParseDuration`, in nanoseconds (`conf` parses it for config values too).
 pub fn parse_go_duration(s: &str) -> Option<i64> {
-    let (neg, mut rest) = match s.strip_prefix('-') {
-        Some(r) => (true, r),
-        None => (false, s.strip_prefix('+').unwrap_or(s)),
-    };
-    if rest == "0" {
-        return Some(0);
-    }
-    if rest.is_empty() {
-        return None;
-    }
-    let mut total: f64 = 0.0;
-    while !rest.is_empty() {
-        let num_end = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        if num_end == 0 {
-            return None;
-        }
-        let n: f64 = rest[..num_end].parse().ok()?;
-        rest = &rest[num_end..];
-        let unit_end = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let unit = match &rest[..unit_end] {
-            "ns" => 1.0,
-            "us" | "µs" | "μs" => 1e3,
-            "ms" => 1e6,
-            "s" => 1e9,
-            "m" => 60e9,
-            "h" => 3600e9,
-            _ => return None,
-        };
-        rest = &rest[unit_end..];
-        total += n * unit;
-    }
-    if total > i64::MAX as f64 {
-        return None;
-    }
-    Some(if neg { -(total as i64) } else { total as i64 })
+    conf::parse_go_duration(s).and_then(|d| i64::try_from(d.as_nanos()).ok())
 }
 
 /// Go's `parseMessageTTL`: seconds, `-1` for `never`; `None` for a bad value.

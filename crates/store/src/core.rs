@@ -236,6 +236,17 @@ impl<P> Core<P> {
         id
     }
 
+    /// Whether `seq` may be skipped: it is the next sequence, or the store is
+    /// empty and it lies ahead (nats-server's `SkipMsg`, relaxed for an empty store).
+    pub fn check_skip(&self, seq: u64) -> Result<(), StoreError> {
+        let next = seq == self.last_seq + 1;
+        let ahead = self.msgs.is_empty() && seq > self.last_seq;
+        if seq > crate::record::MAX_SEQ || !(next || ahead) {
+            return Err(StoreError::SequenceMismatch);
+        }
+        Ok(())
+    }
+
     /// Moves the last sequence forward without a message (a skip or a marker).
     pub fn advance_last(&mut self, seq: u64) {
         if seq > self.last_seq {

@@ -60,13 +60,7 @@ impl MsgStore for MemStore {
     }
 
     fn skip(&mut self, seq: u64) -> Result<()> {
-        if seq > crate::record::MAX_SEQ {
-            return Err(StoreError::SequenceMismatch);
-        }
-        if seq != self.core.last_seq + 1 && !(self.core.msgs.is_empty() && seq > self.core.last_seq)
-        {
-            return Err(StoreError::SequenceMismatch);
-        }
+        self.core.check_skip(seq)?;
         self.core.advance_last(seq);
         Ok(())
     }

@@ -362,16 +362,8 @@ fn create(
         if e.stream.cfg != cfg {
             return fail(ApiError::new(ErrorKind::StreamNameExist));
         }
-        return ok(doc(
-            T,
-            vec![
-                ("config", info::config(&e, true)),
-                ("created", json!(info::time(e.created))),
-                ("state", info::state(&e, &Detail::default())),
-                ("ts", json!(info::time(now_nanos()))),
-                ("did_create", json!(true)),
-            ],
-        ));
+        // An identical stream is created again, as nats-server answers it.
+        return ok(created_doc(&e));
     }
     for (other, e) in jsa.streams.lock().iter() {
         let e = e.lock();
@@ -417,16 +409,21 @@ fn create(
     jsa.streams.lock().insert(name.to_string(), entry.clone());
     js.capture(srv, jsa, &entry);
     let e = entry.lock();
-    ok(doc(
-        T,
+    ok(created_doc(&e))
+}
+
+/// The answer to a stream create.
+fn created_doc(e: &Entry) -> Value {
+    doc(
+        "stream_create_response",
         vec![
-            ("config", info::config(&e, true)),
+            ("config", info::config(e, true)),
             ("created", json!(info::time(e.created))),
-            ("state", info::state(&e, &Detail::default())),
+            ("state", info::state(e, &Detail::default())),
             ("ts", json!(info::time(now_nanos()))),
             ("did_create", json!(true)),
         ],
-    ))
+    )
 }
 
 fn delete(srv: &Arc<Server>, js: &Arc<JetStream>, jsa: &Arc<JsAccount>, name: &str) -> Answer {

@@ -86,6 +86,26 @@ pub struct JetStream {
     pub strict: bool,
 }
 
+impl Totals {
+    /// nats-server's `JetStreamStats`: the `stats` of `/varz`, the head of `/jsz`.
+    pub fn stats_json(&self) -> serde_json::Map<String, serde_json::Value> {
+        let api = serde_json::json!({
+            "level": crate::config::options::JS_API_LEVEL,
+            "total": self.api_total,
+            "errors": self.api_errors,
+        });
+        let mut m = serde_json::Map::new();
+        m.insert("memory".into(), self.memory.into());
+        m.insert("storage".into(), self.storage.into());
+        m.insert("reserved_memory".into(), 0.into());
+        m.insert("reserved_storage".into(), 0.into());
+        m.insert("accounts".into(), self.accounts.into());
+        m.insert("ha_assets".into(), 0.into());
+        m.insert("api".into(), api);
+        m
+    }
+}
+
 /// JetStream totals, as monitoring shows them.
 #[derive(Default)]
 pub struct Totals {
@@ -508,7 +528,7 @@ fn handle(srv: &Arc<Server>, js: &Arc<JetStream>, m: &InternalMsg<'_>, pending: 
         Target::Capture(jsa, entry) => {
             let subject = String::from_utf8_lossy(m.subject);
             let hdr = m.headers.unwrap_or_default();
-            let (outcome, ack) = {
+            let (outcome, ack, no_ack) = {
                 let mut e = entry.lock();
                 let o = tokio::task::block_in_place(|| {
                     e.stream.process(Publish {
@@ -519,9 +539,8 @@ fn handle(srv: &Arc<Server>, js: &Arc<JetStream>, m: &InternalMsg<'_>, pending: 
                     })
                 });
                 let ack = e.stream.pub_ack(&o);
-                (o, ack)
+                (o, ack, e.stream.cfg.no_ack)
             };
-            let no_ack = entry.lock().stream.cfg.no_ack;
             if let Some(reply) = m.reply.filter(|_| !no_ack) {
                 let waits = matches!(outcome, Outcome::Stored(_) | Outcome::Duplicate(_));
                 pending.push(Pending {

@@ -405,14 +405,8 @@ pub(super) fn jsz(m: &Monitor, q: &Query) -> Reply {
     }
     if let Some(js) = crate::jetstream::get(&m.srv) {
         let t = js.totals();
-        let doc = serde_json::json!({
-            "memory": t.memory,
-            "storage": t.storage,
-            "reserved_memory": 0,
-            "reserved_storage": 0,
-            "accounts": t.accounts,
-            "ha_assets": 0,
-            "api": {"level": crate::config::options::JS_API_LEVEL, "total": t.api_total, "errors": t.api_errors},
+        let mut doc = t.stats_json();
+        let tail = serde_json::json!({
             "server_id": m.srv.id,
             "now": now(),
             "config": js.config_json(),
@@ -423,6 +417,9 @@ pub(super) fn jsz(m: &Monitor, q: &Query) -> Reply {
             "bytes": t.bytes,
             "total": t.accounts,
         });
+        if let serde_json::Value::Object(tail) = tail {
+            doc.extend(tail);
+        }
         return Reply::Json(json_pretty(&doc));
     }
     Reply::Json(json_pretty(&Jsz {

@@ -375,18 +375,9 @@ fn jetstream_varz(srv: &crate::server::Server) -> serde_json::Value {
     let Some(js) = crate::jetstream::get(srv) else {
         return serde_json::json!({});
     };
-    let t = js.totals();
     serde_json::json!({
         "config": js.config_json(),
-        "stats": {
-            "memory": t.memory,
-            "storage": t.storage,
-            "reserved_memory": 0,
-            "reserved_storage": 0,
-            "accounts": t.accounts,
-            "ha_assets": 0,
-            "api": {"level": crate::config::options::JS_API_LEVEL, "total": t.api_total, "errors": t.api_errors},
-        },
+        "stats": js.totals().stats_json(),
         "limits": {},
     })
 }
