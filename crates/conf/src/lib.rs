@@ -30,7 +30,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub use duration::parse_go_duration;
+pub use duration::{format_go_duration, parse_go_duration};
 pub use value::{Map, Spanned, Value};
 
 /// Maximum nesting depth of maps and arrays (counted across includes and

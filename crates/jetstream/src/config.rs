@@ -8,7 +8,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// Go's `%q` of the raw JSON of a value, as its enum decoders quote bad input.
-fn go_quoted(v: &Value) -> String {
+pub(crate) fn go_quoted(v: &Value) -> String {
     serde_json::to_string(&v.to_string()).expect("a string serialises")
 }
 
@@ -44,12 +44,14 @@ macro_rules! go_enum {
                 let text = v.as_str().map(|t| if $lower { t.to_ascii_lowercase() } else { t.to_string() });
                 match text.as_deref() {
                     $(Some($text) => Ok($name::$variant),)+
-                    _ => Err(de::Error::custom(format!("can not unmarshal {}", go_quoted(&v)))),
+                    _ => Err(de::Error::custom(format!("can not unmarshal {}", $crate::config::go_quoted(&v)))),
                 }
             }
         }
     };
 }
+
+pub(crate) use go_enum;
 
 go_enum!(
     /// How messages are retained.
@@ -164,7 +166,7 @@ impl<'de> Deserialize<'de> for PersistMode {
     }
 }
 
-fn is_default<T: Default + PartialEq>(v: &T) -> bool {
+pub(crate) fn is_default<T: Default + PartialEq>(v: &T) -> bool {
     *v == T::default()
 }
 

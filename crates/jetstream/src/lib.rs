@@ -4,6 +4,7 @@
 
 mod catalogue;
 pub mod config;
+pub mod consumer;
 pub mod errors;
 pub mod headers;
 pub mod metadata;

@@ -12,6 +12,7 @@
 mod core;
 mod file;
 pub mod fs;
+pub mod log;
 mod mem;
 pub mod meta;
 #[cfg(feature = "os")]

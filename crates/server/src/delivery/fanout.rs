@@ -127,7 +127,19 @@ impl Fanout {
 
     /// Delivers within one account; true if anyone got the message.
     pub fn route_in(&mut self, acc: &Account, msg: &Msg<'_>, origin: Origin<'_>) -> bool {
-        let result = acc.sublist.read().match_subject(msg.subject);
+        self.route_matching(acc, msg.subject, msg, origin)
+    }
+
+    /// Delivers `msg` to the subscribers of `to` in one account, with its
+    /// own subject (as JetStream delivers stored messages to an inbox).
+    pub fn route_matching(
+        &mut self,
+        acc: &Account,
+        to: &[u8],
+        msg: &Msg<'_>,
+        origin: Origin<'_>,
+    ) -> bool {
+        let result = acc.sublist.read().match_subject(to);
         if result.is_empty() {
             return false;
         }

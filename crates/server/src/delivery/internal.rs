@@ -157,6 +157,49 @@ pub fn publish(
     fan.flush_stats();
 }
 
+/// Delivers a message with subject `subject` to the subscribers of `to` in
+/// `acc` (JetStream's deliveries: the stored subject, to the consumer's inbox).
+#[allow(clippy::too_many_arguments)]
+pub fn deliver_as(
+    srv: &Arc<Server>,
+    acc: &Arc<Account>,
+    from: u64,
+    to: &[u8],
+    subject: &[u8],
+    reply: Option<&[u8]>,
+    headers: Option<&[u8]>,
+    body: &[u8],
+) {
+    let mut joined = Vec::new();
+    let (header_len, payload) = match headers {
+        Some(h) => {
+            joined.reserve(h.len() + body.len());
+            joined.extend_from_slice(h);
+            joined.extend_from_slice(body);
+            (Some(h.len()), &joined[..])
+        }
+        None => (None, body),
+    };
+    let msg = Msg {
+        subject,
+        reply,
+        header_len,
+        payload,
+    };
+    let mut fan = Fanout::new(srv.clone());
+    fan.route_matching(
+        acc,
+        to,
+        &msg,
+        super::fanout::Origin::Client {
+            cid: from,
+            echo: false,
+        },
+    );
+    writer::flush_all(&mut fan.flush);
+    fan.flush_stats();
+}
+
 /// Serves an internal client until the server shuts down: every message
 /// queued to it goes to `handle`, in order.
 pub async fn serve(

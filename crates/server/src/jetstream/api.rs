@@ -46,14 +46,15 @@ pub enum Count {
     No,
 }
 
-type Answer = (Vec<u8>, Count);
+/// An answer and how it counts.
+pub type Answer = (Vec<u8>, Count);
 
 fn typ(name: &str) -> String {
     format!("io.nats.jetstream.api.v1.{name}")
 }
 
 /// A response document: `type` first, then `fields`.
-fn doc(kind: &str, fields: Vec<(&str, Value)>) -> Value {
+pub fn doc(kind: &str, fields: Vec<(&str, Value)>) -> Value {
     let mut m = Map::new();
     m.insert("type".into(), json!(typ(kind)));
     for (k, v) in fields {
@@ -63,13 +64,14 @@ fn doc(kind: &str, fields: Vec<(&str, Value)>) -> Value {
 }
 
 /// An error response, with the fields nats-server adds after the error.
-fn error(kind: &str, e: ApiError, after: Vec<(&str, Value)>) -> Answer {
+pub fn error(kind: &str, e: ApiError, after: Vec<(&str, Value)>) -> Answer {
     let mut f = vec![("error", serde_json::to_value(e).unwrap_or(Value::Null))];
     f.extend(after);
     (info::to_bytes(&doc(kind, f)), Count::Err)
 }
 
-fn ok(v: Value) -> Answer {
+/// A success answer.
+pub fn ok(v: Value) -> Answer {
     (info::to_bytes(&v), Count::Ok)
 }
 
@@ -84,7 +86,7 @@ pub fn not_enabled_info() -> Vec<u8> {
 }
 
 /// A JSON decoding error as the API words it (without serde's position).
-fn invalid_json(e: serde_json::Error) -> ApiError {
+pub fn invalid_json(e: serde_json::Error) -> ApiError {
     let text = e.to_string();
     let text = match text.rfind(" at line ") {
         Some(i) if text[i..].contains(" column ") => text[..i].to_string(),
@@ -130,6 +132,8 @@ pub fn handle(
         msg_get(jsa, &n, payload)
     } else if let Some(n) = name_of("STREAM.MSG.DELETE.") {
         msg_delete(jsa, &n, payload)
+    } else if rest.starts_with("CONSUMER.") {
+        return super::consumer_api::handle(srv, js, jsa, rest, payload);
     } else {
         return None;
     })
@@ -138,8 +142,10 @@ pub fn handle(
 fn account_info(js: &JetStream, jsa: &JsAccount) -> Answer {
     let (mut memory, mut storage) = (0u64, 0u64);
     let streams = jsa.streams.lock();
+    let mut consumers = 0;
     for e in streams.values() {
         let e = e.lock();
+        consumers += e.consumers.len();
         let bytes = e.stream.store.fast_state().bytes;
         match e.stream.cfg.storage {
             Storage::Memory => memory += bytes,
@@ -153,7 +159,7 @@ fn account_info(js: &JetStream, jsa: &JsAccount) -> Answer {
         ("reserved_memory", json!(0)),
         ("reserved_storage", json!(0)),
         ("streams", json!(streams.len())),
-        ("consumers", json!(0)),
+        ("consumers", json!(consumers)),
         (
             "limits",
             json!({
@@ -404,6 +410,7 @@ fn create(
         stream,
         created,
         sids: Vec::new(),
+        consumers: std::collections::BTreeMap::new(),
         dir,
     }));
     jsa.streams.lock().insert(name.to_string(), entry.clone());
@@ -432,6 +439,15 @@ fn delete(srv: &Arc<Server>, js: &Arc<JetStream>, jsa: &Arc<JsAccount>, name: &s
         return error(T, ApiError::new(ErrorKind::StreamNotFound), Vec::new());
     };
     js.release(srv, &entry);
+    let mut outs = super::consumers::Outs::default();
+    let gone: Vec<_> = std::mem::take(&mut entry.lock().consumers)
+        .into_values()
+        .collect();
+    for mut ce in gone {
+        ce.c.close(&mut outs.msgs);
+        js.unlisten_acks(srv, &ce);
+    }
+    outs.send(srv, js, &jsa.account);
     let dir = js.root.join(&entry.lock().dir);
     if let Err(e) = std::fs::remove_dir_all(&dir) {
         crate::warn!(

@@ -69,7 +69,7 @@ pub fn state(e: &Entry, detail: &Detail<'_>) -> Value {
             json!({"msgs": lost.msgs, "bytes": lost.bytes}),
         );
     }
-    m.insert("consumer_count".into(), json!(0));
+    m.insert("consumer_count".into(), json!(e.consumers.len()));
     Value::Object(m)
 }
 

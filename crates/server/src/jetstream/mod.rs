@@ -13,6 +13,8 @@
 //! `Server::jetstream` without knowing its type.
 
 pub mod api;
+mod consumer_api;
+pub mod consumers;
 mod info;
 mod recover;
 
@@ -41,6 +43,8 @@ pub struct Entry {
     pub sids: Vec<Box<[u8]>>,
     /// Its directory, relative to the JetStream root.
     pub dir: String,
+    /// Its consumers, by name.
+    pub consumers: BTreeMap<String, consumers::ConsumerEntry>,
 }
 
 /// A JetStream-enabled account.
@@ -63,6 +67,8 @@ enum Target {
     Api(Arc<JsAccount>),
     InfoOnly(Arc<Account>),
     Capture(Arc<JsAccount>, Arc<Mutex<Entry>>),
+    Ack(Arc<JsAccount>, Arc<Mutex<Entry>>),
+    Next(Arc<JsAccount>),
 }
 
 /// JetStream's state.
@@ -213,6 +219,7 @@ pub fn start(srv: &Arc<Server>) {
     enable_accounts(srv, &js);
     tokio::spawn(serve(srv.clone(), js.clone()));
     tokio::spawn(age_loop(srv.clone(), js.clone()));
+    tokio::spawn(consumers::timer_loop(srv.clone(), js.clone()));
     if let Some(every) = lazy_sync {
         tokio::spawn(sync_loop(srv.clone(), js.clone(), every));
     }
@@ -312,7 +319,7 @@ fn enable_accounts(srv: &Arc<Server>, js: &Arc<JetStream>) {
             api_errors: AtomicU64::new(0),
         });
         js.accounts.write().insert(acc.name.clone(), jsa.clone());
-        for subject in api::SUBJECTS {
+        for subject in api::SUBJECTS.iter().chain(consumer_api::SUBJECTS.iter()) {
             let sid = js.client.subscribe(srv, &acc, subject, false);
             js.targets.write().insert(sid, Target::Api(jsa.clone()));
         }
@@ -405,45 +412,69 @@ struct Pending {
     entry: Option<Arc<Mutex<Entry>>>,
 }
 
+/// A batch's work: replies waiting for syncs, and streams whose consumers run after.
+#[derive(Default)]
+struct Batch {
+    pending: Vec<Pending>,
+    outs: Vec<(Arc<Account>, consumers::Outs)>,
+}
+
 /// Serves the JetStream client: each batch of queued messages is handled,
 /// the stores it touched are synced once, then the replies go out.
 async fn serve(srv: Arc<Server>, js: Arc<JetStream>) {
     let j = js.clone();
     internal::serve_batches(srv, js.client.clone(), move |srv, batch| {
-        let mut pending = Vec::new();
-        internal::read_messages(batch, |m| handle(srv, &j, &m, &mut pending));
-        finish_batch(srv, &j, pending);
+        let mut b = Batch::default();
+        internal::read_messages(batch, |m| handle(srv, &j, &m, &mut b));
+        finish_batch(srv, &j, b);
     })
     .await;
     tokio::task::block_in_place(|| sync_all(&js));
 }
 
-/// Syncs every store the batch wrote (unless syncing lazily), then replies.
-fn finish_batch(srv: &Arc<Server>, js: &JetStream, pending: Vec<Pending>) {
+/// Syncs every store the batch wrote (unless syncing lazily), runs the
+/// consumers of the streams it touched, syncs their state, then replies.
+fn finish_batch(srv: &Arc<Server>, js: &JetStream, batch: Batch) {
+    let Batch { pending, mut outs } = batch;
+    let mut seen: Vec<*const Mutex<Entry>> = Vec::new();
+    let entries: Vec<(Arc<Account>, Arc<Mutex<Entry>>)> = pending
+        .iter()
+        .filter_map(|p| p.entry.clone().map(|e| (p.acc.clone(), e)))
+        .filter(|(_, e)| {
+            let k = Arc::as_ptr(e);
+            !seen.contains(&k) && {
+                seen.push(k);
+                true
+            }
+        })
+        .collect();
     let mut failed: Vec<(*const Mutex<Entry>, String)> = Vec::new();
-    if js.lazy_sync.is_none() {
-        let mut seen: Vec<*const Mutex<Entry>> = Vec::new();
-        let entries: Vec<Arc<Mutex<Entry>>> = pending
-            .iter()
-            .filter_map(|p| p.entry.clone())
-            .filter(|e| {
-                let k = Arc::as_ptr(e);
-                !seen.contains(&k) && {
-                    seen.push(k);
-                    true
-                }
-            })
-            .collect();
-        if !entries.is_empty() {
-            tokio::task::block_in_place(|| {
-                for e in &entries {
-                    if let Err(err) = e.lock().stream.store.sync() {
+    if !entries.is_empty() {
+        let now = now_nanos();
+        tokio::task::block_in_place(|| {
+            for (acc, arc) in &entries {
+                let mut e = arc.lock();
+                if js.lazy_sync.is_none() {
+                    if let Err(err) = e.stream.store.sync() {
                         crate::error!("JetStream failed to sync a stream: {err}");
-                        failed.push((Arc::as_ptr(e), err.to_string()));
+                        failed.push((Arc::as_ptr(arc), err.to_string()));
                     }
                 }
-            });
-        }
+                if e.consumers.is_empty() {
+                    continue;
+                }
+                let mut o = consumers::Outs::default();
+                consumers::pump(&mut e, acc, now, &mut o);
+                if js.lazy_sync.is_none() {
+                    for ce in e.consumers.values_mut().filter(|c| c.dirty) {
+                        if let Err(err) = ce.sync() {
+                            crate::error!("JetStream failed to sync a consumer: {err}");
+                        }
+                    }
+                }
+                outs.push((acc.clone(), o));
+            }
+        });
     }
     for p in pending.into_iter().filter(|p| !p.reply.is_empty()) {
         let fail = p
@@ -459,6 +490,9 @@ fn finish_batch(srv: &Arc<Server>, js: &JetStream, pending: Vec<Pending>) {
             _ => p.body,
         };
         js.send(srv, &p.acc, &p.reply, &body);
+    }
+    for (acc, o) in outs {
+        o.send(srv, js, &acc);
     }
 }
 
@@ -521,7 +555,8 @@ pub fn now_nanos() -> i64 {
     chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0)
 }
 
-fn handle(srv: &Arc<Server>, js: &Arc<JetStream>, m: &InternalMsg<'_>, pending: &mut Vec<Pending>) {
+fn handle(srv: &Arc<Server>, js: &Arc<JetStream>, m: &InternalMsg<'_>, batch: &mut Batch) {
+    let pending = &mut batch.pending;
     let target = js.targets.read().get(m.sid).cloned();
     let Some(target) = target else { return };
     match target {
@@ -587,6 +622,75 @@ fn handle(srv: &Arc<Server>, js: &Arc<JetStream>, m: &InternalMsg<'_>, pending: 
                 reply: reply.to_vec(),
                 body: api::not_enabled_info(),
                 entry: None,
+            });
+        }
+        Target::Ack(jsa, entry) => {
+            let subject = String::from_utf8_lossy(m.subject);
+            let reply = m.reply.map(|r| String::from_utf8_lossy(r).into_owned());
+            let mut outs = consumers::Outs::default();
+            let mut next = None;
+            let now = now_nanos();
+            let answer = {
+                let mut e = entry.lock();
+                let a = tokio::task::block_in_place(|| {
+                    consumers::ack(
+                        &mut e,
+                        &subject,
+                        m.payload,
+                        now,
+                        &mut outs,
+                        &mut next,
+                        reply.as_deref(),
+                    )
+                });
+                if let Some((r, body)) = &next {
+                    if let Some((_, c, _)) = jsmodel::consumer::state::parse_ack_subject(&subject) {
+                        consumers::request(&mut e, c, r, body, now, &mut outs);
+                    }
+                }
+                a
+            };
+            batch.outs.push((jsa.account.clone(), outs));
+            batch.pending.push(Pending {
+                acc: jsa.account.clone(),
+                reply: if answer {
+                    reply.unwrap_or_default().into_bytes()
+                } else {
+                    Vec::new()
+                },
+                body: Vec::new(),
+                entry: Some(entry),
+            });
+        }
+        Target::Next(jsa) => {
+            let Some(reply) = m.reply else { return };
+            let subject = String::from_utf8_lossy(m.subject);
+            let t: Vec<&str> = subject.split('.').collect();
+            let (Some(stream), Some(name)) = (t.get(5), t.get(6)) else {
+                return;
+            };
+            let Some(entry) = jsa.streams.lock().get(*stream).cloned() else {
+                return;
+            };
+            let reply = String::from_utf8_lossy(reply);
+            let mut outs = consumers::Outs::default();
+            let found = consumers::request(
+                &mut entry.lock(),
+                name,
+                &reply,
+                m.payload,
+                now_nanos(),
+                &mut outs,
+            );
+            if !found {
+                return;
+            }
+            batch.outs.push((jsa.account.clone(), outs));
+            batch.pending.push(Pending {
+                acc: jsa.account.clone(),
+                reply: Vec::new(),
+                body: Vec::new(),
+                entry: Some(entry),
             });
         }
     }

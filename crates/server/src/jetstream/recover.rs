@@ -124,9 +124,11 @@ pub fn streams(srv: &Server, js: &Arc<JetStream>, jsa: &Arc<JsAccount>) {
             stream,
             created: meta.created,
             sids: Vec::new(),
+            consumers: std::collections::BTreeMap::new(),
             dir,
         }));
         jsa.streams.lock().insert(name, entry.clone());
         js.capture(srv, jsa, &entry);
+        super::consumers::recover(srv, js, jsa, &entry);
     }
 }
