@@ -30,12 +30,12 @@ go_enum!(
 go_enum!(
     /// How deliveries are acknowledged.
     AckPolicy, false, {
-        /// Not at all.
+        /// Not at all (the default: a request without `ack_policy`).
+        #[default]
         None => "none",
         /// One ack covers every earlier delivery.
         All => "all",
         /// Each delivery on its own.
-        #[default]
         Explicit => "explicit",
     }
 );

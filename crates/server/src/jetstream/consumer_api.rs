@@ -130,9 +130,9 @@ fn create_durable(
     payload: &[u8],
 ) -> Answer {
     const T: &str = "consumer_create_response";
-    let req: CreateRequest = match jsmodel::from_json(payload) {
+    let req: CreateRequest = match decode(payload) {
         Ok(r) => r,
-        Err(e) => return error(T, invalid_json(e), Vec::new()),
+        Err(e) => return error(T, e, Vec::new()),
     };
     if stream != req.stream_name {
         return error(T, ApiError::new(ErrorKind::StreamMismatch), Vec::new());
@@ -172,9 +172,9 @@ fn create(
 ) -> Answer {
     const T: &str = "consumer_create_response";
     let fail = |k: ErrorKind| error(T, ApiError::new(k), Vec::new());
-    let mut req: CreateRequest = match jsmodel::from_json(payload) {
+    let mut req: CreateRequest = match decode(payload) {
         Ok(r) => r,
-        Err(e) => return error(T, invalid_json(e), Vec::new()),
+        Err(e) => return error(T, e, Vec::new()),
     };
     if stream != req.stream_name {
         return fail(ErrorKind::StreamMismatch);
@@ -204,6 +204,14 @@ fn create(
         }
     }
     add(srv, js, jsa, stream, req)
+}
+
+/// Decodes a create request; an empty body is the empty request.
+fn decode(payload: &[u8]) -> Result<CreateRequest, ApiError> {
+    if payload.iter().all(u8::is_ascii_whitespace) {
+        return Ok(CreateRequest::default());
+    }
+    jsmodel::from_json(payload).map_err(invalid_json)
 }
 
 /// A random consumer name, as nats-server's (8 characters).
