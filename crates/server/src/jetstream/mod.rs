@@ -15,6 +15,7 @@
 pub mod api;
 mod consumer_api;
 pub mod consumers;
+mod direct;
 mod info;
 mod recover;
 
@@ -69,6 +70,7 @@ enum Target {
     Capture(Arc<JsAccount>, Arc<Mutex<Entry>>),
     Ack(Arc<JsAccount>, Arc<Mutex<Entry>>),
     Next(Arc<JsAccount>),
+    Direct(Arc<JsAccount>, Arc<Mutex<Entry>>),
 }
 
 /// JetStream's state.
@@ -373,7 +375,11 @@ impl JetStream {
 
     /// Subscribes the stream's subjects for capture.
     pub fn capture(&self, srv: &Server, jsa: &Arc<JsAccount>, entry: &Arc<Mutex<Entry>>) {
-        let subjects = entry.lock().stream.cfg.subjects.clone();
+        let (subjects, name, direct) = {
+            let e = entry.lock();
+            let c = &e.stream.cfg;
+            (c.subjects.clone(), c.name.clone(), c.allow_direct)
+        };
         let mut sids = Vec::new();
         for s in &subjects {
             let sid = self.client.subscribe(srv, &jsa.account, s, false);
@@ -381,6 +387,18 @@ impl JetStream {
                 .write()
                 .insert(sid.clone(), Target::Capture(jsa.clone(), entry.clone()));
             sids.push(sid);
+        }
+        if direct {
+            for s in [
+                format!("$JS.API.DIRECT.GET.{name}"),
+                format!("$JS.API.DIRECT.GET.{name}.>"),
+            ] {
+                let sid = self.client.subscribe(srv, &jsa.account, &s, false);
+                self.targets
+                    .write()
+                    .insert(sid.clone(), Target::Direct(jsa.clone(), entry.clone()));
+                sids.push(sid);
+            }
         }
         entry.lock().sids = sids;
     }
@@ -661,6 +679,24 @@ fn handle(srv: &Arc<Server>, js: &Arc<JetStream>, m: &InternalMsg<'_>, batch: &m
                 body: Vec::new(),
                 entry: Some(entry),
             });
+        }
+        Target::Direct(jsa, entry) => {
+            let Some(reply) = m.reply else { return };
+            let subject = String::from_utf8_lossy(m.subject);
+            let rest = subject.splitn(6, '.').nth(5).map(str::to_string);
+            let (hdr, body) = {
+                let mut e = entry.lock();
+                tokio::task::block_in_place(|| direct::get(&mut e, rest.as_deref(), m.payload))
+            };
+            internal::publish(
+                srv,
+                &jsa.account,
+                js.client.shared.cid,
+                reply,
+                None,
+                Some(&hdr[..]).filter(|h| !h.is_empty()),
+                &body,
+            );
         }
         Target::Next(jsa) => {
             let Some(reply) = m.reply else { return };
