@@ -81,8 +81,7 @@ pub fn get(e: &mut Entry, key: Option<&str>, body: &[u8]) -> Reply {
                 return status("408 Empty Request");
             }
             let last = !req.last_by_subj.is_empty();
-            if (req.seq > 0 && last)
-                || (req.seq > 0 && req.start_time.is_some())
+            if (req.seq > 0 && (last || req.start_time.is_some()))
                 || (req.start_time.is_some() && last)
                 || (last && !req.next_by_subj.is_empty())
                 || (last && req.batch > 0)
