@@ -164,7 +164,13 @@ const SCRIPT: &[Step] = &[
         r#"{"stream_name":"L","config":{"name":"TWO","ack_policy":"none"}}"#,
     ),
     Req("$JS.API.CONSUMER.INFO.L.ALL", ""),
+    Req("$JS.API.STREAM.PURGE.L", r#"{"filter":"l.1"}"#),
+    Req("$JS.API.CONSUMER.INFO.L.ALL", ""),
+    Req("$JS.API.STREAM.PURGE.L", ""),
+    Req("$JS.API.CONSUMER.INFO.L.ALL", ""),
+    Req("$JS.API.STREAM.INFO.L", ""),
     Req("$JS.API.STREAM.DELETE.L", ""),
+    Req("$JS.API.CONSUMER.INFO.L.ALL", ""),
 ];
 
 const TIME_KEYS: [&str; 5] = ["created", "ts", "first_ts", "last_ts", "last_active"];

@@ -203,6 +203,8 @@ impl State {
             Record::Base { delivered, floor } => {
                 self.delivered = delivered;
                 self.ack_floor = floor;
+                self.pending.retain(|s, _| *s > floor.stream);
+                self.redelivered.retain(|s, _| *s > floor.stream);
             }
             Record::Delivered { sseq, cseq, dc, ts } => {
                 if cseq <= self.ack_floor.consumer {
@@ -390,6 +392,44 @@ impl State {
             .filter(|(s, _)| !self.in_rdq.contains(s))
             .map(|(_, p)| p.due)
             .min()
+    }
+
+    /// The stream was purged: the consumer moves to `start`, as
+    /// nats-server's consumer purge does. With `wider` (the consumer's
+    /// filters are wider than the purge's), pending deliveries whose message
+    /// is gone (`gone`) are dropped too.
+    pub fn purged(&mut self, start: u64, wider: bool, gone: &dyn Fn(u64) -> bool) {
+        if self.sseq < start {
+            self.sseq = start;
+        }
+        if self.ack_floor.stream < start {
+            self.ack_floor.stream = start.saturating_sub(1);
+            let floor = self.ack_floor.stream;
+            let drop: Vec<u64> = self
+                .pending
+                .iter()
+                .filter(|(s, _)| **s <= floor || (wider && gone(**s)))
+                .map(|(s, _)| *s)
+                .collect();
+            for s in drop {
+                if let Some(p) = self.pending.remove(&s) {
+                    self.ack_floor.consumer = self.ack_floor.consumer.max(p.cseq);
+                }
+                self.redelivered.remove(&s);
+            }
+        }
+        self.delivered.stream = self.sseq.saturating_sub(1);
+        if self.pending.is_empty() {
+            self.redelivered.clear();
+            self.ack_floor = SeqPair {
+                consumer: self.delivered.consumer,
+                stream: self.sseq.saturating_sub(1),
+            };
+        }
+        self.rdq.clear();
+        self.in_rdq.clear();
+        let snap = self.snapshot();
+        self.records.extend(snap);
     }
 
     /// Drops a pending delivery whose message left the stream.
@@ -616,5 +656,138 @@ impl Record {
             },
             _ => return None,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn replayed(st: &State, wait: i64) -> State {
+        let mut r = State::default();
+        for rec in st.snapshot() {
+            r.replay(Record::decode(&rec.encode()).expect("decodes"), wait);
+        }
+        r.recovered();
+        r
+    }
+
+    #[test]
+    fn ack_floor_follows_go_rules() {
+        let mut st = State::starting_at(1);
+        assert_eq!(st.ack_floor, SeqPair::default());
+        for s in 1..=4 {
+            st.deliver(s, 0, 0, 10);
+        }
+        assert_eq!(
+            st.delivered,
+            SeqPair {
+                consumer: 4,
+                stream: 4
+            }
+        );
+        // Out of order: the floor does not move.
+        st.ack(AckPolicy::Explicit, 2, 2);
+        assert_eq!(st.ack_floor, SeqPair::default());
+        // The oldest: the floor jumps below the next pending one.
+        st.ack(AckPolicy::Explicit, 1, 1);
+        assert_eq!(
+            st.ack_floor,
+            SeqPair {
+                consumer: 2,
+                stream: 2
+            }
+        );
+        st.ack(AckPolicy::Explicit, 4, 4);
+        st.ack(AckPolicy::Explicit, 3, 3);
+        assert_eq!(st.ack_floor, st.delivered);
+        // Not yet delivered: no reply, nothing changes.
+        assert_eq!(st.ack(AckPolicy::Explicit, 9, 9), AckEffect::default());
+        // Already acked: a reply, no change.
+        assert!(st.ack(AckPolicy::Explicit, 1, 1).reply);
+    }
+
+    #[test]
+    fn ack_all_and_redelivery() {
+        let mut st = State::starting_at(1);
+        for s in 1..=3 {
+            st.deliver(s, 0, 0, 10);
+        }
+        let e = st.ack(AckPolicy::All, 2, 2);
+        assert_eq!(e.acked, vec![1, 2]);
+        assert_eq!(st.pending.len(), 1);
+        st.check_due(10);
+        let mut exceeded = Vec::new();
+        assert_eq!(st.next_redelivery(2, &mut exceeded), Some(3));
+        st.deliver(3, 0, 20, 10);
+        assert_eq!(st.redelivered.get(&3), Some(&1));
+        // Second expiry with max_deliver 2: given up, kept as redelivered.
+        st.check_due(30);
+        assert_eq!(st.next_redelivery(2, &mut exceeded), None);
+        assert_eq!(exceeded, vec![(3, 2)]);
+        assert!(st.pending.is_empty());
+        assert_eq!(st.redelivered.get(&3), Some(&2));
+    }
+
+    #[test]
+    fn snapshot_and_log_replay_agree() {
+        let mut st = State::starting_at(5);
+        let mut log = st.records.clone();
+        for s in 5..=12 {
+            st.deliver(s, s as i64, 0, 100);
+        }
+        st.ack(AckPolicy::Explicit, 5, 1);
+        st.ack(AckPolicy::Explicit, 7, 3);
+        st.nak(6, 2, 1, None);
+        let mut ex = Vec::new();
+        let s = st.next_redelivery(-1, &mut ex).unwrap();
+        st.deliver(s, 0, 2, 100);
+        log.extend(st.records.drain(..));
+        let from_snap = replayed(&st, 100);
+        let mut from_log = State::default();
+        for r in &log {
+            from_log.replay(*r, 100);
+        }
+        from_log.recovered();
+        for r in [&from_snap, &from_log] {
+            assert_eq!(r.delivered, st.delivered);
+            assert_eq!(r.ack_floor, st.ack_floor);
+            assert_eq!(
+                r.pending.keys().collect::<Vec<_>>(),
+                st.pending.keys().collect::<Vec<_>>()
+            );
+            assert_eq!(r.redelivered, st.redelivered);
+            assert_eq!(r.sseq, 13);
+            // Everything pending is due again after a restart.
+            assert_eq!(r.redeliveries_queued(), st.pending.len());
+        }
+    }
+
+    #[test]
+    fn ack_bodies_and_subjects() {
+        assert_eq!(AckKind::parse(b""), Some(AckKind::Ack));
+        assert_eq!(AckKind::parse(b"+ACK"), Some(AckKind::Ack));
+        assert_eq!(AckKind::parse(b"-NAK"), Some(AckKind::Nak(None)));
+        assert_eq!(
+            AckKind::parse(br#"-NAK {"delay":5000}"#),
+            Some(AckKind::Nak(Some(5000)))
+        );
+        assert_eq!(
+            AckKind::parse(b"-NAK 1s"),
+            Some(AckKind::Nak(Some(1_000_000_000)))
+        );
+        assert_eq!(AckKind::parse(b"+WPI"), Some(AckKind::Progress));
+        assert_eq!(
+            AckKind::parse(b"+TERM gone"),
+            Some(AckKind::Term("gone".into()))
+        );
+        assert_eq!(AckKind::parse(b"nonsense"), None);
+        let (s, c, r) = parse_ack_subject("$JS.ACK.S.C.2.10.7.1700000000.3").unwrap();
+        assert_eq!(
+            (s, c, r.dc, r.sseq, r.cseq, r.pending),
+            ("S", "C", 2, 10, 7, 3)
+        );
+        assert!(parse_ack_subject("$JS.ACK.S.C.x.10.7.1.3").is_none());
+        assert!(parse_ack_subject("$JS.ACK.S.C.1.2").is_none());
     }
 }

@@ -563,6 +563,43 @@ fn purge(jsa: &JsAccount, name: &str, payload: &[u8]) -> Answer {
         .store
         .purge(&req.filter, req.seq, req.keep)
         .and_then(|n| e.stream.store.sync().map(|()| n));
+    if purged.is_ok() {
+        let st = e.stream.store.fast_state();
+        let mut fseq = st.first_seq;
+        if !req.filter.is_empty() {
+            fseq = e.stream.store.filtered_state(fseq, &req.filter).first;
+        }
+        let Entry {
+            stream, consumers, ..
+        } = &mut *e;
+        for ce in consumers.values_mut() {
+            let filters = ce.c.filters().to_vec();
+            let subset = !filters.is_empty()
+                && filters
+                    .iter()
+                    .all(|f| jsmodel::validate::subject_is_subset_match(f, &req.filter));
+            let (mut start, wider) = if req.filter.is_empty() || subset {
+                (fseq, false)
+            } else if filters.is_empty()
+                || filters
+                    .iter()
+                    .any(|f| jsmodel::validate::subject_is_subset_match(&req.filter, f))
+            {
+                (st.first_seq, true)
+            } else {
+                continue;
+            };
+            if start == 0 && !wider {
+                start = st.last_seq + 1;
+            }
+            let store = &stream.store;
+            ce.c.state
+                .purged(start, wider, &|s| store.subject_for_seq(s).is_err());
+            if let Err(err) = ce.sync() {
+                crate::error!("JetStream failed to sync a consumer: {err}");
+            }
+        }
+    }
     match purged {
         Ok(n) => ok(doc(T, vec![("success", json!(true)), ("purged", json!(n))])),
         Err(err) => error(

@@ -125,6 +125,8 @@ pub struct Totals {
     pub accounts: usize,
     /// Streams.
     pub streams: usize,
+    /// Consumers.
+    pub consumers: usize,
     /// Messages in all streams.
     pub messages: u64,
     /// Bytes in all streams.
@@ -341,6 +343,7 @@ impl JetStream {
                 let e = e.lock();
                 let st = e.stream.store.fast_state();
                 t.streams += 1;
+                t.consumers += e.consumers.len();
                 t.messages += st.msgs;
                 t.bytes += st.bytes;
                 match e.stream.cfg.storage {

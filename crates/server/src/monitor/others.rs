@@ -412,7 +412,7 @@ pub(super) fn jsz(m: &Monitor, q: &Query) -> Reply {
             "config": js.config_json(),
             "limits": {},
             "streams": t.streams,
-            "consumers": 0,
+            "consumers": t.consumers,
             "messages": t.messages,
             "bytes": t.bytes,
             "total": t.accounts,
