@@ -742,7 +742,7 @@ mod tests {
         let mut ex = Vec::new();
         let s = st.next_redelivery(-1, &mut ex).unwrap();
         st.deliver(s, 0, 2, 100);
-        log.extend(st.records.drain(..));
+        log.append(&mut st.records);
         let from_snap = replayed(&st, 100);
         let mut from_log = State::default();
         for r in &log {
