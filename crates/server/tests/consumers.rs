@@ -15,7 +15,7 @@ enum Step {
     Req(&'static str, &'static str),
     /// A publish (subject, payload), no reply.
     Pub(&'static str, &'static str),
-    /// A pull request (consumer, body): every message until a status or
+    /// A pull request (stream.consumer, body): every message until a status or
     /// `wait` ms of quiet.
     Pull(&'static str, &'static str, u64),
     /// An ack (index of a delivered message, body) sent as a request: the AckAck.
@@ -116,28 +116,28 @@ const SCRIPT: &[Step] = &[
     Pub("q.e", "m5"),
     Sleep(100),
     Req("$JS.API.CONSUMER.INFO.Q.D", ""),
-    Pull("D", r#"{"batch":6}"#, 300),
-    Pull("D", r#"{"expires":100000000000}"#, 300),
-    Pull("D", r#"{"batch":2,"max_bytes":1}"#, 300),
-    Pull("D", r#"{"batch":1,"idle_heartbeat":5000000000}"#, 300),
-    Pull("D", r#"{"batch":2,"expires":500000000}"#, 1000),
+    Pull("Q.D", r#"{"batch":6}"#, 300),
+    Pull("Q.D", r#"{"expires":100000000000}"#, 300),
+    Pull("Q.D", r#"{"batch":2,"max_bytes":1}"#, 300),
+    Pull("Q.D", r#"{"batch":1,"idle_heartbeat":5000000000}"#, 300),
+    Pull("Q.D", r#"{"batch":2,"expires":500000000}"#, 1000),
     Ack(0, "+ACK"),
     Ack(0, "+ACK"),
     Ack(1, "-NAK"),
     Sleep(100),
     Req("$JS.API.CONSUMER.INFO.Q.D", ""),
-    Pull("D", r#"{"batch":3,"expires":500000000}"#, 1000),
+    Pull("Q.D", r#"{"batch":3,"expires":500000000}"#, 1000),
     Ack(2, "+WPI"),
     Ack(3, "+TERM no"),
     Ack(4, "+ACK"),
     Sleep(100),
     Req("$JS.API.CONSUMER.INFO.Q.D", ""),
     Req("$JS.API.STREAM.INFO.Q", ""),
-    Pull("D", r#"{"batch":5,"no_wait":true}"#, 500),
+    Pull("Q.D", r#"{"batch":5,"no_wait":true}"#, 500),
     Ack(5, "-NAK {\"delay\":200000000}"),
-    Pull("D", r#"{"batch":5,"no_wait":true}"#, 500),
+    Pull("Q.D", r#"{"batch":5,"no_wait":true}"#, 500),
     Sleep(300),
-    Pull("D", r#"{"batch":5,"no_wait":true}"#, 500),
+    Pull("Q.D", r#"{"batch":5,"no_wait":true}"#, 500),
     Req("$JS.API.CONSUMER.INFO.Q.D", ""),
     Req("$JS.API.CONSUMER.LIST.Q", ""),
     Req("$JS.API.CONSUMER.NAMES.Q", r#"{"offset":5}"#),
@@ -171,6 +171,29 @@ const SCRIPT: &[Step] = &[
     Req("$JS.API.STREAM.INFO.L", ""),
     Req("$JS.API.STREAM.DELETE.L", ""),
     Req("$JS.API.CONSUMER.INFO.L.ALL", ""),
+    Req(
+        "$JS.API.STREAM.CREATE.I",
+        r#"{"name":"I","subjects":["i.>"],"retention":"interest"}"#,
+    ),
+    Req(
+        "$JS.API.CONSUMER.CREATE.I.A",
+        r#"{"stream_name":"I","config":{"name":"A","durable_name":"A","ack_policy":"explicit"}}"#,
+    ),
+    Req(
+        "$JS.API.CONSUMER.CREATE.I.B",
+        r#"{"stream_name":"I","config":{"name":"B","durable_name":"B","ack_policy":"explicit","filter_subject":"i.b"}}"#,
+    ),
+    Pub("i.a", "ia"),
+    Pub("i.b", "ib"),
+    Sleep(50),
+    Pull("I.A", r#"{"batch":2}"#, 300),
+    Ack(6, "+ACK"),
+    Ack(7, "+ACK"),
+    Req("$JS.API.STREAM.INFO.I", ""),
+    Pull("I.B", r#"{"batch":1}"#, 300),
+    Ack(8, "+ACK"),
+    Req("$JS.API.STREAM.INFO.I", ""),
+    Req("$JS.API.CONSUMER.INFO.I.B", ""),
 ];
 
 const TIME_KEYS: [&str; 5] = ["created", "ts", "first_ts", "last_ts", "last_active"];
@@ -260,7 +283,7 @@ async fn run(c: &async_nats::Client, step: &Step, got: &mut Vec<async_nats::Mess
             let inbox = c.new_inbox();
             let mut sub = c.subscribe(inbox.clone()).await.unwrap();
             c.publish_with_reply(
-                format!("$JS.API.CONSUMER.MSG.NEXT.Q.{consumer}"),
+                format!("$JS.API.CONSUMER.MSG.NEXT.{consumer}"),
                 inbox,
                 body.as_bytes().to_vec().into(),
             )

@@ -648,6 +648,22 @@ impl Consumer {
         res
     }
 
+    /// Whether this consumer still has to ack `seq` (on `subject`) before an
+    /// interest stream may drop it (nats-server's `needAck`).
+    pub fn needs_ack(&self, seq: u64, subject: &str) -> bool {
+        if !self.matches(subject) {
+            return false;
+        }
+        let st = &self.state;
+        let need = match self.cfg.ack_policy {
+            AckPolicy::None | AckPolicy::All => seq > st.ack_floor.stream,
+            AckPolicy::Explicit => {
+                seq > st.ack_floor.stream && (seq >= st.sseq || st.pending.contains_key(&seq))
+            }
+        };
+        need || st.redelivered.contains_key(&seq)
+    }
+
     /// The earliest time something is due (redelivery, request expiry, heartbeat).
     pub fn next_deadline(&self) -> Option<i64> {
         let mut t = self.state.next_due();

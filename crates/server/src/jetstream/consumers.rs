@@ -419,10 +419,25 @@ pub fn ack(
     };
     let res = ce.c.ack(&info, kind, now);
     ce.write_records();
-    if stream.cfg.retention != Retention::Limits {
-        for seq in res.acked {
-            if stream.cfg.retention == Retention::WorkQueue {
-                let _ = stream.store.remove(seq);
+    let (cs, cn) = (ce.c.stream.clone(), ce.c.name.clone());
+    match stream.cfg.retention {
+        Retention::Limits => {}
+        Retention::WorkQueue => {
+            for seq in &res.acked {
+                let _ = stream.store.remove(*seq);
+            }
+        }
+        Retention::Interest => {
+            for seq in &res.acked {
+                let Ok(subj) = stream.store.subject_for_seq(*seq) else {
+                    continue;
+                };
+                let needed = consumers
+                    .iter()
+                    .any(|(n, o)| n != consumer && o.c.needs_ack(*seq, &subj));
+                if !needed {
+                    let _ = stream.store.remove(*seq);
+                }
             }
         }
     }
@@ -430,8 +445,7 @@ pub fn ack(
         *next = Some((r.to_string(), b));
     }
     for a in res.advisories {
-        outs.advisories
-            .push((ce.c.stream.clone(), ce.c.name.clone(), a));
+        outs.advisories.push((cs.clone(), cn.clone(), a));
     }
     res.reply
 }
