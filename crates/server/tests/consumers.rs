@@ -194,6 +194,38 @@ const SCRIPT: &[Step] = &[
     Ack(8, "+ACK"),
     Req("$JS.API.STREAM.INFO.I", ""),
     Req("$JS.API.CONSUMER.INFO.I.B", ""),
+    Req(
+        "$JS.API.STREAM.CREATE.K",
+        r#"{"name":"K","subjects":["k.>"]}"#,
+    ),
+    Pub("k.1", "x"),
+    Pub("k.2", "y"),
+    Pub("k.1", "z"),
+    Pub("k.3", "w"),
+    Pub("k.2", "v"),
+    Sleep(50),
+    Req(
+        "$JS.API.CONSUMER.CREATE.K.LPS",
+        r#"{"stream_name":"K","config":{"name":"LPS","deliver_policy":"last_per_subject","filter_subject":"k.>","ack_policy":"explicit"}}"#,
+    ),
+    Pull("K.LPS", r#"{"batch":2}"#, 300),
+    Req("$JS.API.CONSUMER.INFO.K.LPS", ""),
+    Pub("k.1", "u"),
+    Sleep(50),
+    Pull("K.LPS", r#"{"batch":5,"no_wait":true}"#, 300),
+    Req("$JS.API.CONSUMER.INFO.K.LPS", ""),
+    Req(
+        "$JS.API.CONSUMER.CREATE.K.HO",
+        r#"{"stream_name":"K","config":{"name":"HO","deliver_policy":"last","headers_only":true,"ack_policy":"none"}}"#,
+    ),
+    Pull("K.HO", r#"{"batch":3,"no_wait":true}"#, 300),
+    Req(
+        "$JS.API.CONSUMER.CREATE.K.SEQ",
+        r#"{"stream_name":"K","config":{"name":"SEQ","deliver_policy":"by_start_sequence","opt_start_seq":4,"filter_subjects":["k.2","k.3"],"ack_policy":"all"}}"#,
+    ),
+    Pull("K.SEQ", r#"{"batch":5,"no_wait":true}"#, 300),
+    Ack(14, "+ACK"),
+    Req("$JS.API.CONSUMER.INFO.K.SEQ", ""),
 ];
 
 const TIME_KEYS: [&str; 5] = ["created", "ts", "first_ts", "last_ts", "last_active"];

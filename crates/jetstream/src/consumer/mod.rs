@@ -105,6 +105,11 @@ pub struct Consumer {
     pub last_ack: i64,
     /// Last idle heartbeat of a push consumer, nanoseconds.
     pub last_hb: i64,
+    /// `last_per_subject`: the last message of each subject, delivered
+    /// first, then the stream from `lss_resume + 1`.
+    lss: VecDeque<u64>,
+    lss_resume: u64,
+    from_lss: bool,
     filters: Vec<String>,
 }
 
@@ -130,6 +135,14 @@ impl Consumer {
     ) -> Consumer {
         let filters = cfg.filters();
         let start = start_seq(&cfg, &filters, store);
+        let mut lss = VecDeque::new();
+        let mut lss_resume = 0;
+        if cfg.deliver_policy == DeliverPolicy::LastPerSubject {
+            let mut seqs = last_seqs(&filters, store);
+            seqs.retain(|s| *s >= start);
+            lss = seqs.into();
+            lss_resume = store.fast_state().last_seq;
+        }
         Consumer {
             stream: stream.to_string(),
             name: name.to_string(),
@@ -141,6 +154,9 @@ impl Consumer {
             last_delivered: 0,
             last_ack: 0,
             last_hb: 0,
+            lss,
+            lss_resume,
+            from_lss: false,
             filters,
         }
     }
@@ -167,6 +183,9 @@ impl Consumer {
             last_delivered: 0,
             last_ack: 0,
             last_hb: 0,
+            lss: VecDeque::new(),
+            lss_resume: 0,
+            from_lss: false,
             filters,
         }
     }
@@ -193,6 +212,18 @@ impl Consumer {
 
     /// Messages not yet delivered that pass the filters.
     pub fn num_pending(&self, store: &dyn MsgStore) -> u64 {
+        if !self.lss.is_empty() {
+            let after = self.lss_resume + 1;
+            let rest = if self.filters.is_empty() {
+                store.filtered_state(after, ">").msgs
+            } else {
+                self.filters
+                    .iter()
+                    .map(|f| store.filtered_state(after, f).msgs)
+                    .sum()
+            };
+            return self.lss.len() as u64 + rest;
+        }
         let start = self.state.sseq;
         if self.filters.is_empty() {
             return store.filtered_state(start, ">").msgs;
@@ -347,6 +378,7 @@ impl Consumer {
     /// The next message to deliver: a redelivery first, else the next stored
     /// message past the scan point that passes the filters.
     fn next_msg(&mut self, store: &mut dyn MsgStore, adv: &mut Vec<Advisory>) -> Next {
+        self.from_lss = false;
         let mut exceeded = Vec::new();
         let mut found = None;
         while let Some(sseq) = self
@@ -375,6 +407,15 @@ impl Consumer {
             && self.state.pending.len() as i64 >= self.cfg.max_ack_pending
         {
             return Next::Stalled;
+        }
+        while let Some(seq) = self.lss.pop_front() {
+            if self.lss.is_empty() {
+                self.state.skip_to(self.lss_resume);
+            }
+            if let Ok(m) = store.load(seq) {
+                self.from_lss = true;
+                return Next::Msg(m, false);
+            }
         }
         let start = self.state.sseq;
         let found = if self.filters.len() <= 1 {
@@ -472,7 +513,11 @@ impl Consumer {
             }
             let Some((to, n, b)) = taken else {
                 // Every request went away: the message stays for the next one.
-                self.state.unfetch(msg.seq, redelivery);
+                if self.from_lss {
+                    self.lss.push_front(msg.seq);
+                } else {
+                    self.state.unfetch(msg.seq, redelivery);
+                }
                 break;
             };
             self.record_delivery(&msg, now);
@@ -754,19 +799,26 @@ fn start_seq(cfg: &ConsumerConfig, filters: &[String], store: &dyn MsgStore) -> 
                 .unwrap_or(0);
             store.seq_from_time(ts)
         }
-        DeliverPolicy::LastPerSubject => {
-            let mut seqs: Vec<u64> = if filters.is_empty() {
-                store.all_last_seqs()
-            } else {
-                filters
-                    .iter()
-                    .flat_map(|f| store.subjects_state(f).into_values().map(|s| s.last))
-                    .collect()
-            };
-            seqs.sort_unstable();
-            seqs.first().copied().unwrap_or(st.last_seq + 1)
-        }
+        DeliverPolicy::LastPerSubject => last_seqs(filters, store)
+            .first()
+            .copied()
+            .unwrap_or(st.last_seq + 1),
     }
+}
+
+/// The last sequence of every subject passing `filters`, in order.
+fn last_seqs(filters: &[String], store: &dyn MsgStore) -> Vec<u64> {
+    let mut seqs: Vec<u64> = if filters.is_empty() {
+        store.all_last_seqs()
+    } else {
+        filters
+            .iter()
+            .flat_map(|f| store.subjects_state(f).into_values().map(|s| s.last))
+            .collect()
+    };
+    seqs.sort_unstable();
+    seqs.dedup();
+    seqs
 }
 
 /// Parses an RFC 3339 time into nanoseconds since the epoch.
