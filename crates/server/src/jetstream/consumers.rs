@@ -486,7 +486,11 @@ pub async fn timer_loop(srv: Arc<Server>, js: Arc<JetStream>) {
                 let mut outs = Outs::default();
                 let reaped = {
                     let mut e = entry.lock();
-                    if e.consumers.is_empty() {
+                    // Nothing is delivered before its own sync: a batch being
+                    // stored runs its consumers once it is synced.
+                    if e.consumers.is_empty()
+                        || (js.lazy_sync.is_none() && e.stream.store.needs_sync())
+                    {
                         continue;
                     }
                     let due = e.consumers.values().any(|ce| {

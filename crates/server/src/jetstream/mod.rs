@@ -522,8 +522,14 @@ fn sync_all(js: &JetStream) {
     for jsa in accounts {
         let entries: Vec<_> = jsa.streams.lock().values().cloned().collect();
         for e in entries {
-            if let Err(err) = e.lock().stream.store.sync() {
+            let mut e = e.lock();
+            if let Err(err) = e.stream.store.sync() {
                 crate::error!("JetStream failed to sync a stream: {err}");
+            }
+            for ce in e.consumers.values_mut() {
+                if let Err(err) = ce.sync() {
+                    crate::error!("JetStream failed to sync a consumer: {err}");
+                }
             }
         }
     }
