@@ -9,6 +9,7 @@ pub mod errors;
 pub mod headers;
 pub mod metadata;
 pub mod stream;
+pub mod update;
 pub mod validate;
 
 pub use catalogue::ErrorKind;

@@ -155,6 +155,7 @@ const SCRIPT: &[Step] = &[
     Pub("l.1", "a"),
     Pub("l.2", "b"),
     Pub("l.1", "c"),
+    Sleep(50),
     Req(
         "$JS.API.CONSUMER.CREATE.L.ALL",
         r#"{"stream_name":"L","config":{"name":"ALL","ack_policy":"all","deliver_policy":"last"}}"#,
@@ -226,6 +227,45 @@ const SCRIPT: &[Step] = &[
     Pull("K.SEQ", r#"{"batch":5,"no_wait":true}"#, 300),
     Ack(14, "+ACK"),
     Req("$JS.API.CONSUMER.INFO.K.SEQ", ""),
+    Req(
+        "$JS.API.STREAM.UPDATE.K",
+        r#"{"name":"K","subjects":["k.>","kk.>"],"max_msgs_per_subject":1}"#,
+    ),
+    Req("$JS.API.STREAM.INFO.K", ""),
+    Req("$JS.API.CONSUMER.INFO.K.LPS", ""),
+    Req(
+        "$JS.API.STREAM.UPDATE.K",
+        r#"{"name":"K","subjects":["k.>"],"storage":"memory"}"#,
+    ),
+    Req(
+        "$JS.API.STREAM.UPDATE.Q",
+        r#"{"name":"Q","subjects":["q.>"],"retention":"limits"}"#,
+    ),
+    Req("$JS.API.STREAM.UPDATE.NOPE", r#"{"name":"NOPE"}"#),
+    Req("$JS.API.STREAM.UPDATE.K", r#"{"name":"X"}"#),
+    Req("$JS.API.STREAM.UPDATE.K", "{bad"),
+    Req(
+        "$JS.API.STREAM.UPDATE.K",
+        r#"{"name":"K","subjects":["q.a"]}"#,
+    ),
+    Req(
+        "$JS.API.STREAM.UPDATE.K",
+        r#"{"name":"K","subjects":["k.>"],"max_consumers":5}"#,
+    ),
+    Req(
+        "$JS.API.STREAM.UPDATE.K",
+        r#"{"name":"K","subjects":["k.>"],"allow_direct":true,"deny_delete":true}"#,
+    ),
+    Req(
+        "$JS.API.STREAM.UPDATE.K",
+        r#"{"name":"K","subjects":["k.>"],"allow_direct":true}"#,
+    ),
+    Req(
+        "$JS.API.STREAM.UPDATE.K",
+        r#"{"name":"K","subjects":["k.>"],"sealed":true,"deny_delete":true}"#,
+    ),
+    Pub("k.9", "sealed?"),
+    Req("$JS.API.STREAM.INFO.K", ""),
 ];
 
 const TIME_KEYS: [&str; 5] = ["created", "ts", "first_ts", "last_ts", "last_active"];

@@ -46,6 +46,14 @@ macro_rules! index_queries {
 }
 pub(crate) use index_queries;
 
+/// Whether a config update must trim subjects at once: as nats-server's
+/// stores, only when the per-subject limit was unset (0) or is lowered from
+/// a positive value (from -1 it applies as subjects are next written).
+pub(crate) fn per_subject_tightened(old: &StoreConfig, new: &StoreConfig) -> bool {
+    let (o, n) = (old.max_msgs_per_subject, new.max_msgs_per_subject);
+    n > 0 && (o == 0 || n < o)
+}
+
 /// One indexed message.
 pub(crate) struct Slot<P> {
     pub subj: u32,

@@ -152,8 +152,9 @@ impl MsgStore for MemStore {
     }
 
     fn update_config(&mut self, cfg: StoreConfig) -> Result<()> {
+        let tightened = crate::core::per_subject_tightened(&self.core.cfg, &cfg);
         self.core.cfg = cfg;
-        while let Some(seq) = self.core.any_subject_victim() {
+        while let Some(seq) = self.core.any_subject_victim().filter(|_| tightened) {
             self.core.remove(seq);
         }
         self.enforce(None);

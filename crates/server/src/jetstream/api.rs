@@ -19,9 +19,10 @@ use store::StoreError;
 pub const INFO: &str = "$JS.API.INFO";
 
 /// The API subjects served (others get no responders, as a server without them).
-pub const SUBJECTS: [&str; 9] = [
+pub const SUBJECTS: [&str; 10] = [
     INFO,
     "$JS.API.STREAM.CREATE.*",
+    "$JS.API.STREAM.UPDATE.*",
     "$JS.API.STREAM.DELETE.*",
     "$JS.API.STREAM.INFO.*",
     "$JS.API.STREAM.NAMES",
@@ -132,6 +133,8 @@ pub fn handle(
         msg_get(jsa, &n, payload)
     } else if let Some(n) = name_of("STREAM.MSG.DELETE.") {
         msg_delete(jsa, &n, payload)
+    } else if let Some(n) = name_of("STREAM.UPDATE.") {
+        super::update::update(srv, js, jsa, &n, payload)
     } else if rest.starts_with("CONSUMER.") {
         return super::consumer_api::handle(srv, js, jsa, rest, payload);
     } else {
@@ -278,13 +281,48 @@ fn list(jsa: &JsAccount, payload: &[u8]) -> Answer {
     )
 }
 
+/// `checkStreamCfg` with the server's and the account's limits.
+pub fn checked(
+    srv: &Arc<Server>,
+    jsa: &JsAccount,
+    cfg: &StreamConfig,
+    pedantic: bool,
+) -> Result<StreamConfig, ApiError> {
+    let opts = srv.opts();
+    let lookup = |n: &str| {
+        jsa.streams
+            .lock()
+            .get(n)
+            .map(|e| e.lock().stream.cfg.clone())
+    };
+    let l = &jsa.limits;
+    let max_bytes_limit = match cfg.storage {
+        Storage::Memory => l.memory_max_stream_bytes,
+        Storage::File => l.store_max_stream_bytes,
+    };
+    let ctx = CheckContext {
+        pedantic,
+        max_duplicate_window: opts
+            .jetstream
+            .limits
+            .duplicate_window
+            .map_or(0, |d| d.as_nanos() as i64),
+        lookup: &lookup,
+        max_bytes_required: l.max_bytes_required,
+        max_bytes_limit: max_bytes_limit.max(0),
+    };
+    check_stream_config(cfg, &ctx)
+}
+
 /// `StreamConfigRequest`: the config and the pedantic flag.
 #[derive(Deserialize)]
-struct CreateRequest {
+pub struct CreateRequest {
+    /// The config.
     #[serde(flatten)]
-    config: StreamConfig,
+    pub config: StreamConfig,
+    /// Pedantic mode.
     #[serde(default)]
-    pedantic: bool,
+    pub pedantic: bool,
 }
 
 fn create(
@@ -320,30 +358,7 @@ fn create(
             "stream has no mirror but does have mirror direct",
         ));
     }
-    let opts = srv.opts();
-    let lookup = |n: &str| {
-        jsa.streams
-            .lock()
-            .get(n)
-            .map(|e| e.lock().stream.cfg.clone())
-    };
-    let l = &jsa.limits;
-    let max_bytes_limit = match cfg.storage {
-        Storage::Memory => l.memory_max_stream_bytes,
-        Storage::File => l.store_max_stream_bytes,
-    };
-    let ctx = CheckContext {
-        pedantic: req.pedantic,
-        max_duplicate_window: opts
-            .jetstream
-            .limits
-            .duplicate_window
-            .map_or(0, |d| d.as_nanos() as i64),
-        lookup: &lookup,
-        max_bytes_required: l.max_bytes_required,
-        max_bytes_limit: max_bytes_limit.max(0),
-    };
-    let cfg = match check_stream_config(&cfg, &ctx) {
+    let cfg = match checked(srv, jsa, &cfg, req.pedantic) {
         Ok(c) => c,
         Err(e) => return fail(e),
     };
@@ -384,7 +399,7 @@ fn create(
             return fail(ApiError::new(ErrorKind::StreamSubjectOverlap));
         }
     }
-    if l.max_streams > 0 && jsa.streams.lock().len() as i64 >= l.max_streams {
+    if jsa.limits.max_streams > 0 && jsa.streams.lock().len() as i64 >= jsa.limits.max_streams {
         return fail(ApiError::new(ErrorKind::MaximumStreamsLimit));
     }
     let created = now_nanos();
@@ -420,7 +435,8 @@ fn create(
 }
 
 /// The answer to a stream create.
-fn created_doc(e: &Entry) -> Value {
+/// The stream document of a create answer.
+pub fn created_doc(e: &Entry) -> Value {
     doc(
         "stream_create_response",
         vec![

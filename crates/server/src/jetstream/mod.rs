@@ -18,6 +18,7 @@ pub mod consumers;
 mod direct;
 mod info;
 mod recover;
+mod update;
 
 use crate::accounts::Account;
 use crate::config::types::JsAccountLimits;

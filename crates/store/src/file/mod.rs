@@ -554,8 +554,12 @@ impl<F: Fs> MsgStore for FileStore<F> {
     }
 
     fn update_config(&mut self, cfg: StoreConfig) -> Result<()> {
+        let tightened = crate::core::per_subject_tightened(&self.core.cfg, &cfg);
         self.core.cfg = cfg;
-        self.enforce_all()
+        if tightened {
+            return self.enforce_all();
+        }
+        self.enforce(None)
     }
 
     fn sync(&mut self) -> Result<()> {
