@@ -564,3 +564,51 @@ async fn acks_survive_kill_9() {
     assert_eq!(info["num_pending"], 0, "{info}");
     assert_eq!(info["ack_floor"]["stream_seq"], total as u64, "{info}");
 }
+
+/// The consumer advisories both servers publish for the same calls: subject,
+/// `type`, `action` or `deliveries`.
+#[tokio::test(flavor = "multi_thread")]
+async fn consumer_advisories_match_nats_server() {
+    let mut seen = Vec::new();
+    for bin in [reference_bin(), rnatsd_bin()] {
+        let dir = scratch("cons-adv");
+        let s = js_server(&bin, &dir.display().to_string());
+        let c = async_nats::connect(s.url()).await.unwrap();
+        let mut adv = c.subscribe("$JS.EVENT.ADVISORY.CONSUMER.>").await.unwrap();
+        c.flush().await.unwrap();
+        request_json(
+            &c,
+            "$JS.API.STREAM.CREATE.W",
+            r#"{"name":"W","subjects":["w.>"]}"#,
+        )
+        .await;
+        request_json(
+            &c,
+            "$JS.API.CONSUMER.CREATE.W.A",
+            r#"{"stream_name":"W","config":{"name":"A","ack_policy":"explicit","max_deliver":2}}"#,
+        )
+        .await;
+        c.publish("w.1", "x".into()).await.unwrap();
+        c.flush().await.unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        for _ in 0..3 {
+            if let Some(m) = pull(&c, "A", 1, 300).await.pop() {
+                c.request(m.reply.clone().unwrap().to_string(), "-NAK".into())
+                    .await
+                    .unwrap();
+            }
+        }
+        request_json(&c, "$JS.API.CONSUMER.DELETE.W.A", "").await;
+        let mut got = Vec::new();
+        while let Ok(Some(m)) = tokio::time::timeout(Duration::from_millis(500), adv.next()).await {
+            let v: Value = serde_json::from_slice(&m.payload).unwrap();
+            got.push(format!(
+                "{} {} {} {}",
+                m.subject, v["type"], v["action"], v["deliveries"]
+            ));
+        }
+        seen.push(got);
+    }
+    assert!(!seen[0].is_empty());
+    assert_eq!(seen[0], seen[1], "nats-server, then rnatsd");
+}

@@ -353,7 +353,9 @@ fn add(
     let mut guard = entry.lock();
     let e = &mut *guard;
     let answer = with_info(T, consumer_info(e, &ce, now));
-    e.consumers.insert(name, ce);
+    e.consumers.insert(name.clone(), ce);
+    drop(guard);
+    super::consumers::action_advisory(srv, js, &jsa.account, stream, &name, "create");
     answer
 }
 
@@ -409,6 +411,7 @@ fn delete(
     js.unlisten_acks(srv, &ce);
     ce.destroy();
     outs.send(srv, js, &jsa.account);
+    super::consumers::action_advisory(srv, js, &jsa.account, stream, name, "delete");
     ok(doc(T, vec![("success", json!(true))]))
 }
 

@@ -395,6 +395,50 @@ impl Outs {
     }
 }
 
+/// Publishes a consumer action advisory (`created` or `deleted`) on
+/// `$JS.EVENT.ADVISORY.CONSUMER.<CREATED|DELETED>.<stream>.<consumer>`.
+pub fn action_advisory(
+    srv: &Arc<Server>,
+    js: &JetStream,
+    acc: &Arc<Account>,
+    stream: &str,
+    consumer: &str,
+    action: &str,
+) {
+    let subj = format!(
+        "$JS.EVENT.ADVISORY.CONSUMER.{}.{stream}.{consumer}",
+        if action == "create" {
+            "CREATED"
+        } else {
+            "DELETED"
+        }
+    );
+    if !has_interest(acc, &subj) {
+        return;
+    }
+    let mut doc = json!({
+        "type": "io.nats.jetstream.advisory.v1.consumer_action",
+        "id": crate::system::events::event_id(),
+        "timestamp": super::info::time(now_nanos()),
+        "stream": stream,
+        "consumer": consumer,
+        "action": action,
+    });
+    if !js.domain.is_empty() {
+        doc["domain"] = json!(js.domain);
+    }
+    let body = serde_json::to_vec(&doc).unwrap_or_default();
+    internal::publish(
+        srv,
+        acc,
+        js.client.shared.cid,
+        subj.as_bytes(),
+        None,
+        None,
+        &body,
+    );
+}
+
 /// Applies an ack message; returns whether its AckAck is due.
 pub fn ack(
     entry: &mut Entry,
