@@ -277,7 +277,7 @@ impl Consumer {
                 ..Default::default()
             }
         } else if req[0] == b'{' {
-            match serde_json::from_slice::<NextRequest>(req) {
+            match crate::from_json::<NextRequest>(req) {
                 Ok(r) => r,
                 Err(e) => return send(out, 400, &format!("Bad Request - {}", go_json_error(&e))),
             }

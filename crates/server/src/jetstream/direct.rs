@@ -43,7 +43,7 @@ pub fn get(e: &mut Entry, key: Option<&str>, body: &[u8]) -> Reply {
     match key {
         Some(k) => {
             if !body.is_empty() {
-                match serde_json::from_slice::<Request>(body) {
+                match jsmodel::from_json::<Request>(body) {
                     Ok(r) => req = r,
                     Err(_) => return status("408 Malformed Request"),
                 }
@@ -68,7 +68,7 @@ pub fn get(e: &mut Entry, key: Option<&str>, body: &[u8]) -> Reply {
             if body.is_empty() {
                 return status("408 Empty Request");
             }
-            req = match serde_json::from_slice(body) {
+            req = match jsmodel::from_json(body) {
                 Ok(r) => r,
                 Err(_) => return status("408 Malformed Request"),
             };
