@@ -471,10 +471,7 @@ impl Consumer {
                 }
                 Next::Stalled => break,
             };
-            let dc = self.state.redelivered.get(&msg.seq).map_or(1, |r| r + 1);
-            let (cseq, pending) = (self.state.delivered.consumer + 1, self.num_pending(store));
-            let ack = self.ack_subject(dc, msg.seq, cseq, msg.ts, pending);
-            let (hdr, body) = self.shaped(&msg);
+            let (ack, hdr, body) = self.prepare(&msg, store);
             let size = (msg.subject.len() + ack.len() + hdr.len() + body.len()) as i64;
             let mut taken = None;
             while let Some(w) = self.waiting.front_mut() {
@@ -582,10 +579,7 @@ impl Consumer {
         self.last_active = now;
         let mut sent = false;
         while let Next::Msg(msg, _) = self.next_msg(store, adv) {
-            let dc = self.state.redelivered.get(&msg.seq).map_or(1, |r| r + 1);
-            let (cseq, pending) = (self.state.delivered.consumer + 1, self.num_pending(store));
-            let ack = self.ack_subject(dc, msg.seq, cseq, msg.ts, pending);
-            let (hdr, body) = self.shaped(&msg);
+            let (ack, hdr, body) = self.prepare(&msg, store);
             self.record_delivery(&msg, now);
             out.push(Out::Msg {
                 to: to.clone(),
@@ -618,6 +612,19 @@ impl Consumer {
             || (self.cfg.ack_policy != AckPolicy::None
                 && self.cfg.max_ack_pending > 0
                 && self.state.pending.len() as i64 >= self.cfg.max_ack_pending)
+    }
+
+    /// The ack subject, headers and payload of the next delivery of `msg`.
+    fn prepare(
+        &self,
+        msg: &StoredMsg,
+        store: &dyn MsgStore,
+    ) -> (String, bytes::Bytes, bytes::Bytes) {
+        let dc = self.state.redelivered.get(&msg.seq).map_or(1, |r| r + 1);
+        let (cseq, pending) = (self.state.delivered.consumer + 1, self.num_pending(store));
+        let ack = self.ack_subject(dc, msg.seq, cseq, msg.ts, pending);
+        let (hdr, body) = self.shaped(msg);
+        (ack, hdr, body)
     }
 
     /// The headers and payload delivered for `msg` (`headers_only` drops the

@@ -135,26 +135,7 @@ pub fn publish(
     headers: Option<&[u8]>,
     body: &[u8],
 ) {
-    let mut joined = Vec::new();
-    let (header_len, payload) = match headers {
-        Some(h) => {
-            joined.reserve(h.len() + body.len());
-            joined.extend_from_slice(h);
-            joined.extend_from_slice(body);
-            (Some(h.len()), &joined[..])
-        }
-        None => (None, body),
-    };
-    let msg = Msg {
-        subject,
-        reply,
-        header_len,
-        payload,
-    };
-    let mut fan = Fanout::new(srv.clone());
-    fan.publish(acc, &msg, from, false);
-    writer::flush_all(&mut fan.flush);
-    fan.flush_stats();
+    deliver_as(srv, acc, from, subject, subject, reply, headers, body)
 }
 
 /// Delivers a message with subject `subject` to the subscribers of `to` in

@@ -281,6 +281,22 @@ fn list(jsa: &JsAccount, payload: &[u8]) -> Answer {
     )
 }
 
+/// Whether `subjects` collide with those of another stream than `name`.
+pub fn overlaps(jsa: &JsAccount, name: &str, subjects: &[String]) -> bool {
+    jsa.streams.lock().iter().any(|(other, e)| {
+        other != name && {
+            let e = e.lock();
+            subjects.iter().any(|a| {
+                e.stream
+                    .cfg
+                    .subjects
+                    .iter()
+                    .any(|b| sublist::subjects_collide(a.as_bytes(), b.as_bytes()))
+            })
+        }
+    })
+}
+
 /// `checkStreamCfg` with the server's and the account's limits.
 pub fn checked(
     srv: &Arc<Server>,
@@ -386,18 +402,8 @@ fn create(
         // An identical stream is created again, as nats-server answers it.
         return ok(created_doc(&e));
     }
-    for (other, e) in jsa.streams.lock().iter() {
-        let e = e.lock();
-        let overlap = cfg.subjects.iter().any(|a| {
-            e.stream
-                .cfg
-                .subjects
-                .iter()
-                .any(|b| sublist::subjects_collide(a.as_bytes(), b.as_bytes()))
-        });
-        if overlap && other != name {
-            return fail(ApiError::new(ErrorKind::StreamSubjectOverlap));
-        }
+    if overlaps(jsa, name, &cfg.subjects) {
+        return fail(ApiError::new(ErrorKind::StreamSubjectOverlap));
     }
     if jsa.limits.max_streams > 0 && jsa.streams.lock().len() as i64 >= jsa.limits.max_streams {
         return fail(ApiError::new(ErrorKind::MaximumStreamsLimit));

@@ -2,7 +2,7 @@
 //! checked as nats-server 2.12.4 checks it, then applied to the store
 //! limits, the captured subjects and the metadata file.
 
-use super::api::{checked, created_doc, error, invalid_json, ok, Answer, CreateRequest};
+use super::api::{checked, created_doc, error, invalid_json, ok, overlaps, Answer, CreateRequest};
 use super::recover::write_meta;
 use super::{JetStream, JsAccount};
 use crate::server::Server;
@@ -46,23 +46,8 @@ pub fn update(
     if cfg.num_replicas > 1 {
         return fail(ApiError::new(ErrorKind::StreamReplicasNotSupported));
     }
-    if cfg.subjects != old.subjects {
-        for (other, e) in jsa.streams.lock().iter() {
-            if other == name {
-                continue;
-            }
-            let e = e.lock();
-            let overlap = cfg.subjects.iter().any(|a| {
-                e.stream
-                    .cfg
-                    .subjects
-                    .iter()
-                    .any(|b| sublist::subjects_collide(a.as_bytes(), b.as_bytes()))
-            });
-            if overlap {
-                return fail(ApiError::new(ErrorKind::StreamSubjectOverlap));
-            }
-        }
+    if cfg.subjects != old.subjects && overlaps(jsa, name, &cfg.subjects) {
+        return fail(ApiError::new(ErrorKind::StreamSubjectOverlap));
     }
     if cfg != old {
         let (dir, created) = {
