@@ -615,35 +615,9 @@ fn check_subjects(cfg: &mut StreamConfig, ctx: &CheckContext) -> Result<(), ApiE
     Ok(())
 }
 
-/// Go's `time.Duration.String()` for whole units as limits use them.
+/// Go's `time.Duration.String()`.
 pub fn go_duration(ns: i64) -> String {
-    if ns == 0 {
-        return "0s".into();
-    }
-    let secs = ns / SECOND;
-    let frac = ns % SECOND;
-    if secs == 0 {
-        return if ns % 1_000_000 == 0 {
-            format!("{}ms", ns / 1_000_000)
-        } else {
-            format!("{ns}ns")
-        };
-    }
-    let (h, m, s) = (secs / 3600, (secs % 3600) / 60, secs % 60);
-    let mut out = String::new();
-    if h > 0 {
-        out.push_str(&format!("{h}h"));
-    }
-    if h > 0 || m > 0 {
-        out.push_str(&format!("{m}m"));
-    }
-    if frac == 0 {
-        out.push_str(&format!("{s}s"));
-    } else {
-        let digits = format!("{frac:09}");
-        out.push_str(&format!("{s}.{}s", digits.trim_end_matches('0')));
-    }
-    out
+    conf::format_go_duration(ns)
 }
 
 #[cfg(test)]
