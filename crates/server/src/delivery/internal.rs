@@ -168,15 +168,16 @@ pub fn deliver_as(
         payload,
     };
     let mut fan = Fanout::new(srv.clone());
-    fan.route_matching(
-        acc,
-        to,
-        &msg,
-        super::fanout::Origin::Client {
+    if to == subject {
+        // A plain publish: responses to service imports, exports and routes too.
+        fan.publish(acc, &msg, from, false);
+    } else {
+        let origin = super::fanout::Origin::Client {
             cid: from,
             echo: false,
-        },
-    );
+        };
+        fan.route_matching(acc, to, &msg, origin);
+    }
     writer::flush_all(&mut fan.flush);
     fan.flush_stats();
 }
