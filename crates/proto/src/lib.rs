@@ -15,4 +15,4 @@ pub mod types;
 
 pub use parser::{ClientOp, ParseError, Parsed, Parser, PubOp};
 pub use route::{RouteMsg, RouteOp, RouteParseError, RouteParsed, RouteParser};
-pub use types::{ConnectOptions, RouteConnect, ServerInfo};
+pub use types::{ConnectOptions, LeafConnect, RouteConnect, ServerInfo};

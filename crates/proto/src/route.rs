@@ -25,6 +25,9 @@ pub enum RouteOp<'a> {
     Err(&'a [u8]),
     /// `RS+ <account> <subject> [<queue> <weight>]` (also `LS+ <origin> ...`).
     Sub {
+        /// The leafnode cluster the interest comes from (`LS+` on a route;
+        /// empty otherwise).
+        origin: &'a [u8],
         /// Account name.
         account: &'a [u8],
         /// Subject (may contain wildcards).
@@ -34,6 +37,8 @@ pub enum RouteOp<'a> {
     },
     /// `RS- <account> <subject> [<queue>]` (also `LS-`).
     Unsub {
+        /// The leafnode cluster (`LS-` on a route; empty otherwise).
+        origin: &'a [u8],
         /// Account name.
         account: &'a [u8],
         /// Subject.
@@ -50,6 +55,9 @@ pub enum RouteOp<'a> {
 /// A message routed from another server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RouteMsg<'a> {
+    /// The leafnode cluster it came from (`LMSG` on a route; empty
+    /// otherwise).
+    pub origin: &'a [u8],
     /// Account the message was published in.
     pub account: &'a [u8],
     /// Subject.
@@ -102,6 +110,7 @@ pub struct RouteParser {
     need: usize,
     scanned: usize,
     pinned: bool,
+    leaf: bool,
 }
 
 impl RouteParser {
@@ -113,6 +122,7 @@ impl RouteParser {
             need: 0,
             scanned: 0,
             pinned: false,
+            leaf: false,
         }
     }
 
@@ -121,6 +131,14 @@ impl RouteParser {
     /// an empty `account` for the connection to fill in.
     pub fn set_pinned(&mut self, pinned: bool) {
         self.pinned = pinned;
+    }
+
+    /// The connection is a leafnode: `LS+ <subject> [<queue> <weight>]`,
+    /// `LS- <subject> [<queue>]`, `LMSG`/`HMSG <subject> ...` carry neither
+    /// account nor origin (the connection is bound to one account).
+    pub fn set_leaf(&mut self) {
+        self.pinned = true;
+        self.leaf = true;
     }
 
     /// Bytes the pending operation needs in total, or 0.
@@ -149,15 +167,21 @@ impl RouteParser {
             }
         };
         let upper = |w: &[u8], op: &[u8]| w.eq_ignore_ascii_case(op);
+        let leaf = self.leaf;
         let op = match word {
+            w if leaf && upper(w, b"LMSG") => {
+                return self.parse_msg(buf, arg, line_len, false, false)
+            }
+            w if leaf && upper(w, b"LS+") => parse_sub(arg, false, true)?,
+            w if leaf && upper(w, b"LS-") => parse_unsub(arg, false, true)?,
             w if upper(w, b"RMSG") => return self.parse_msg(buf, arg, line_len, false, false),
             w if upper(w, b"HMSG") => return self.parse_msg(buf, arg, line_len, true, false),
             w if upper(w, b"LMSG") => return self.parse_msg(buf, arg, line_len, true, true),
             w if upper(w, b"RS+") => parse_sub(arg, false, self.pinned)?,
             w if upper(w, b"LS+") => parse_sub(arg, true, self.pinned)?,
             w if upper(w, b"RS-") => parse_unsub(arg, false, self.pinned)?,
-            // nats-server writes `LS-` without the origin.
-            w if upper(w, b"LS-") => parse_unsub(arg, false, self.pinned)?,
+            // With `lnocu` announced, nats-server writes `LS-` with the origin.
+            w if upper(w, b"LS-") => parse_unsub(arg, true, self.pinned)?,
             w if upper(w, b"A+") || upper(w, b"A-") => RouteOp::Ignored,
             w if w.len() >= 4 && upper(&w[..4], b"PING") => RouteOp::Ping,
             w if w.len() >= 4 && upper(&w[..4], b"PONG") => RouteOp::Pong,
@@ -184,7 +208,13 @@ impl RouteParser {
         with_headers: bool,
         with_origin: bool,
     ) -> Result<RouteParsed<'a>, RouteParseError> {
-        let name = if with_origin {
+        let name = if self.leaf {
+            if with_headers {
+                "processLeafHeaderMsgArgs"
+            } else {
+                "processLeafMsgArgs"
+            }
+        } else if with_origin {
             "processRoutedOriginClusterMsgArgs"
         } else if with_headers {
             "processRoutedHeaderMsgArgs"
@@ -210,6 +240,11 @@ impl RouteParser {
                 many.insert(usize::from(with_origin).min(many.len()), b"");
             }
             &many
+        };
+        let origin = if with_origin {
+            all.first().copied().unwrap_or_default()
+        } else {
+            &b""[..]
         };
         let args = &all[usize::from(with_origin).min(all.len())..];
         let sizes = if with_headers { 2 } else { 1 };
@@ -258,6 +293,7 @@ impl RouteParser {
         }
         Ok(RouteParsed::Op(
             RouteOp::Msg(RouteMsg {
+                origin,
                 account,
                 subject,
                 reply,
@@ -301,6 +337,7 @@ fn parse_sub(arg: &[u8], with_origin: bool, pinned: bool) -> Result<RouteOp<'_>,
         _ => return Err(err()),
     };
     Ok(RouteOp::Sub {
+        origin: if with_origin { a[0] } else { b"" },
         account: a[off],
         subject: a[1 + off],
         queue,
@@ -326,6 +363,7 @@ fn parse_unsub(
         }
     };
     Ok(RouteOp::Unsub {
+        origin: if with_origin { a[0] } else { b"" },
         account: a[off],
         subject: a[1 + off],
         queue,
@@ -372,6 +410,95 @@ pub fn sub(out: &mut Vec<u8>, account: &[u8], subject: &[u8], queue: Option<(&[u
         crate::encode::push_num(out, w as usize);
     }
     out.extend_from_slice(b"\r\n");
+}
+
+/// Appends `LS+ origin account subject [queue weight]\r\n`: interest a
+/// server has on behalf of a leafnode of cluster `origin`.
+pub fn leaf_origin_sub(
+    out: &mut Vec<u8>,
+    origin: &[u8],
+    account: &[u8],
+    subject: &[u8],
+    queue: Option<(&[u8], u32)>,
+) {
+    let start = out.len();
+    sub(out, account, subject, queue);
+    out[start] = b'L';
+    out.splice(start + 4..start + 4, origin.iter().copied().chain([b' ']));
+}
+
+/// Appends `LS- origin account subject [queue]\r\n`.
+pub fn leaf_origin_unsub(
+    out: &mut Vec<u8>,
+    origin: &[u8],
+    account: &[u8],
+    subject: &[u8],
+    queue: Option<&[u8]>,
+) {
+    let start = out.len();
+    unsub(out, account, subject, queue);
+    out[start] = b'L';
+    out.splice(start + 4..start + 4, origin.iter().copied().chain([b' ']));
+}
+
+/// Appends a leafnode's `LS+ subject [queue weight]\r\n` (`weight` > 0) or
+/// `LS- subject [queue]\r\n` (`weight` 0).
+pub fn leaf_sub(out: &mut Vec<u8>, subject: &[u8], queue: Option<&[u8]>, weight: u32) {
+    out.extend_from_slice(if weight > 0 { b"LS+ " } else { b"LS- " });
+    out.extend_from_slice(subject);
+    if let Some(q) = queue {
+        out.push(b' ');
+        out.extend_from_slice(q);
+        if weight > 0 {
+            out.push(b' ');
+            crate::encode::push_num(out, weight as usize);
+        }
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Appends a leafnode's `LMSG` (or `HMSG` when `header_len` is given):
+/// the route form without an account.
+pub fn leaf_msg(
+    out: &mut Vec<u8>,
+    subject: &[u8],
+    reply: Option<&[u8]>,
+    queues: &[u8],
+    header_len: Option<usize>,
+    payload: &[u8],
+) {
+    let start = out.len();
+    msg(out, b"", subject, reply, queues, header_len, payload);
+    if header_len.is_none() {
+        out[start] = b'L';
+    }
+}
+
+/// Appends a route `LMSG origin account subject ... hdr size`: a message
+/// from a leafnode of cluster `origin` (always with a header size).
+#[allow(clippy::too_many_arguments)]
+pub fn leaf_origin_msg(
+    out: &mut Vec<u8>,
+    origin: &[u8],
+    account: &[u8],
+    subject: &[u8],
+    reply: Option<&[u8]>,
+    queues: &[u8],
+    header_len: Option<usize>,
+    payload: &[u8],
+) {
+    let start = out.len();
+    msg(
+        out,
+        account,
+        subject,
+        reply,
+        queues,
+        Some(header_len.unwrap_or(0)),
+        payload,
+    );
+    out[start] = b'L';
+    out.splice(start + 5..start + 5, origin.iter().copied().chain([b' ']));
 }
 
 /// Appends `RS- account subject [queue]\r\n` (no account when `account`
@@ -464,6 +591,7 @@ mod tests {
         assert_eq!(
             pinned(b"RS+ foo q 2\r\n"),
             RouteOp::Sub {
+                origin: b"",
                 account: b"",
                 subject: b"foo",
                 queue: Some((b"q", 2))
@@ -472,6 +600,7 @@ mod tests {
         assert_eq!(
             pinned(b"LS+ c1 foo\r\n"),
             RouteOp::Sub {
+                origin: b"c1",
                 account: b"",
                 subject: b"foo",
                 queue: None
@@ -480,6 +609,7 @@ mod tests {
         assert_eq!(
             pinned(b"RS- foo\r\n"),
             RouteOp::Unsub {
+                origin: b"",
                 account: b"",
                 subject: b"foo",
                 queue: None
@@ -529,10 +659,50 @@ mod tests {
     }
 
     #[test]
+    fn leafnode_lines_carry_no_account() {
+        let mut p = RouteParser::new(4096);
+        p.set_leaf();
+        let mut all = b"LS+ foo\r\nLS+ foo q 3\r\nLS- foo q\r\nLMSG foo + r q 2\r\nhi\r\nHMSG foo r 12 14\r\nNATS/1.0\r\n\r\nhi\r\nLMSG bar 0\r\n\r\n".to_vec();
+        let mut ops = Vec::new();
+        let mut off = 0;
+        while let RouteParsed::Op(op, n) = p.parse(&all[off..]).unwrap() {
+            ops.push(format!("{op:?}"));
+            off += n;
+        }
+        assert_eq!(off, all.len());
+        assert_eq!(ops.len(), 6);
+        assert!(ops[0].contains("subject: [102, 111, 111], queue: None"));
+        assert!(ops[1].contains("queue: Some(([113], 3))"));
+        assert!(ops[2].starts_with("Unsub"));
+        all.clear();
+        leaf_sub(&mut all, b"foo", Some(b"q"), 3);
+        leaf_sub(&mut all, b"foo", Some(b"q"), 0);
+        leaf_sub(&mut all, b"bar", None, 1);
+        leaf_msg(&mut all, b"foo", Some(b"r"), b"q", None, b"hi");
+        leaf_msg(&mut all, b"foo", None, b"", Some(0), b"");
+        leaf_origin_sub(&mut all, b"C", b"A", b"foo", None);
+        leaf_origin_unsub(&mut all, b"C", b"A", b"foo", Some(b"q"));
+        leaf_origin_msg(&mut all, b"C", b"A", b"foo", None, b"", None, b"x");
+        assert_eq!(
+            String::from_utf8(all).unwrap(),
+            "LS+ foo q 3\r\nLS- foo q\r\nLS+ bar\r\nLMSG foo + r q 2\r\nhi\r\nHMSG foo 0 0\r\n\r\n\
+             LS+ C A foo\r\nLS- C A foo q\r\nLMSG C A foo 0 1\r\nx\r\n"
+        );
+        let RouteOp::Msg(m) = one(b"LMSG C A foo 0 1\r\nx\r\n") else {
+            panic!()
+        };
+        assert_eq!(
+            (m.origin, m.account, m.subject),
+            (&b"C"[..], &b"A"[..], &b"foo"[..])
+        );
+    }
+
+    #[test]
     fn subs() {
         assert_eq!(
             one(b"RS+ $G foo.*\r\n"),
             RouteOp::Sub {
+                origin: b"",
                 account: b"$G",
                 subject: b"foo.*",
                 queue: None
@@ -541,6 +711,7 @@ mod tests {
         assert_eq!(
             one(b"RS+ $G foo q 3\r\n"),
             RouteOp::Sub {
+                origin: b"",
                 account: b"$G",
                 subject: b"foo",
                 queue: Some((b"q", 3))
@@ -549,6 +720,7 @@ mod tests {
         assert_eq!(
             one(b"LS+ c1 A foo\r\n"),
             RouteOp::Sub {
+                origin: b"c1",
                 account: b"A",
                 subject: b"foo",
                 queue: None
@@ -557,14 +729,16 @@ mod tests {
         assert_eq!(
             one(b"RS- $G foo q\r\n"),
             RouteOp::Unsub {
+                origin: b"",
                 account: b"$G",
                 subject: b"foo",
                 queue: Some(b"q")
             }
         );
         assert_eq!(
-            one(b"LS- A foo\r\n"),
+            one(b"LS- c1 A foo\r\n"),
             RouteOp::Unsub {
+                origin: b"c1",
                 account: b"A",
                 subject: b"foo",
                 queue: None

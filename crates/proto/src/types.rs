@@ -244,6 +244,76 @@ pub struct RouteConnect {
     pub gateway: Option<String>,
 }
 
+/// The `CONNECT` a leafnode sends to its hub, in nats-server's field
+/// order (`leafConnectInfo`).
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+#[serde(default)]
+pub struct LeafConnect {
+    /// The sender's version.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub version: String,
+    /// A user nkey (with `sig`).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub nkey: String,
+    /// A user JWT (with `sig`).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub jwt: String,
+    /// The nonce signed by the user's key.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub sig: String,
+    /// User.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub user: String,
+    /// Password.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub pass: String,
+    /// Token.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub auth_token: String,
+    /// The sender's server id.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub server_id: String,
+    /// The sender's JetStream domain.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub domain: String,
+    /// The sender's server name.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub name: String,
+    /// The sender is the hub of this connection (`hub: true` remote).
+    #[serde(skip_serializing_if = "is_false")]
+    pub is_hub: bool,
+    /// The sender's cluster name.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub cluster: String,
+    /// Headers are supported.
+    #[serde(skip_serializing_if = "is_false")]
+    pub headers: bool,
+    /// The bound account has JetStream on the sender.
+    #[serde(skip_serializing_if = "is_false")]
+    pub jetstream: bool,
+    /// Subjects the sender will not take (its `deny_imports`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub deny_pub: Vec<String>,
+    /// `request_isolation`.
+    #[serde(skip_serializing_if = "is_false")]
+    pub isolate: bool,
+    /// Compression mode.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub compress_mode: String,
+    /// Set by gateways that dialed the leafnode port.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub gateway: String,
+    /// The account the sender binds the connection to.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub remote_account: String,
+    /// Protocol version.
+    #[serde(skip_serializing_if = "is_zero_i")]
+    pub protocol: i32,
+    /// Set by clients (never by servers): a client dialed the leafnode port.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub lang: String,
+}
+
 fn is_zero(n: &u64) -> bool {
     *n == 0
 }

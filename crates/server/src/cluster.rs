@@ -296,16 +296,30 @@ impl Routes {
         v
     }
 
-    /// Records a change of local interest (`delta` is +1 or -1) in `acc`
-    /// and tells every route when the cluster must know: a subject's first
-    /// and last subscription, and every change of a queue group's size.
-    pub fn local_interest(&self, acc: &Account, subject: &[u8], queue: Option<&[u8]>, delta: i32) {
+    /// Records a change of local interest (`delta` members, or weight) in
+    /// `acc` and tells every route when the cluster must know: a subject's
+    /// first and last subscription, and every change of a queue group's
+    /// size. Interest of a leafnode of cluster `origin` travels as `LS+`.
+    pub fn local_interest(
+        &self,
+        acc: &Account,
+        subject: &[u8],
+        queue: Option<&[u8]>,
+        delta: i32,
+        origin: Option<&[u8]>,
+    ) {
         if !self.enabled() {
             return;
         }
         let can_import = self.can_import(subject);
         let inner = self.inner.lock();
-        let mut key = subject.to_vec();
+        let mut key = Vec::with_capacity(subject.len() + 16);
+        if let Some(o) = origin {
+            key.push(0);
+            key.extend_from_slice(o);
+            key.push(0);
+        }
+        key.extend_from_slice(subject);
         if let Some(q) = queue {
             key.push(b' ');
             key.extend_from_slice(q);
@@ -344,10 +358,21 @@ impl Routes {
                 } else {
                     acc.name.as_bytes()
                 };
-                if n > 0 {
-                    proto::route::sub(buf, acc_name, subject, queue.map(|q| (q, n)));
-                } else {
-                    proto::route::unsub(buf, acc_name, subject, queue);
+                match (origin, n > 0) {
+                    (Some(o), true) => proto::route::leaf_origin_sub(
+                        buf,
+                        o,
+                        acc_name,
+                        subject,
+                        queue.map(|q| (q, n)),
+                    ),
+                    (Some(o), false) => {
+                        proto::route::leaf_origin_unsub(buf, o, acc_name, subject, queue)
+                    }
+                    (None, true) => {
+                        proto::route::sub(buf, acc_name, subject, queue.map(|q| (q, n)))
+                    }
+                    (None, false) => proto::route::unsub(buf, acc_name, subject, queue),
                 }
             }
             trace_out(&link.shared, buf);
@@ -491,13 +516,17 @@ impl Routes {
                 acc.name.as_bytes()
             };
             for (key, n) in acc.route_interest.lock().iter() {
-                let mut parts = key.splitn(2, |&b| b == b' ');
+                let (origin, rest) = split_origin(key);
+                let mut parts = rest.splitn(2, |&b| b == b' ');
                 let subject = parts.next().unwrap_or_default();
                 if !self.can_import(subject) {
                     continue;
                 }
                 let queue = parts.next().map(|q| (q, *n));
-                proto::route::sub(&mut buf, name, subject, queue);
+                match origin {
+                    Some(o) => proto::route::leaf_origin_sub(&mut buf, o, name, subject, queue),
+                    None => proto::route::sub(&mut buf, name, subject, queue),
+                }
             }
         }
         if !buf.is_empty() {
@@ -707,11 +736,22 @@ impl Routes {
                 .and_then(|p| p.export.as_ref())
                 .map(crate::auth::perms::perm_json),
             lnoc: true,
+            lnocu: true,
             route_pool_size: self.pool_size() as i32,
             compression: "off".into(),
             ..Default::default()
         }
     }
+}
+
+/// A route interest key: the leafnode origin, if any, and `subject[ queue]`.
+fn split_origin(key: &[u8]) -> (Option<&[u8]>, &[u8]) {
+    if key.first() == Some(&0) {
+        if let Some(end) = key[1..].iter().position(|&b| b == 0) {
+            return (Some(&key[1..1 + end]), &key[end + 2..]);
+        }
+    }
+    (None, key)
 }
 
 /// The pool slot of account `acc` in a pool of `size` connections.

@@ -18,6 +18,8 @@ pub mod cluster;
 pub mod config;
 pub mod delivery;
 pub mod jetstream;
+pub mod leaf;
+pub mod leafs;
 pub mod log;
 pub mod monitor;
 pub mod process;
@@ -159,6 +161,7 @@ pub async fn serve(opts: Options) -> std::io::Result<()> {
         // The system account's interest, now that routes can hear of it.
         system::announce(&srv);
     }
+    leaf::start(&srv).await?;
     tokio::spawn(client::accept_loop(srv.clone(), listener));
     if let Some(l) = ws_listener {
         tokio::spawn(ws_listen::accept_loop(srv.clone(), l));
@@ -171,6 +174,10 @@ pub async fn serve(opts: Options) -> std::io::Result<()> {
     system::events::server_going(&srv, false);
     srv.close_all(closed::ClosedReason::ServerShutdown);
     srv.routes.close_all(closed::ClosedReason::ServerShutdown);
+    for l in srv.leafs.links() {
+        l.shared
+            .mark_closed(closed::ClosedReason::ServerShutdown, false);
+    }
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(2);
     while srv.num_clients() > 0 && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;

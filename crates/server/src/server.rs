@@ -65,6 +65,8 @@ pub struct Server {
     pub accounts: crate::accounts::Accounts,
     /// The cluster: routes to the other servers.
     pub routes: crate::cluster::Routes,
+    /// Leafnode connections and the interest announced to them.
+    pub leafs: crate::leafs::Leafs,
     /// Connected clients by cid.
     pub clients: Mutex<HashMap<u64, ClientEntry>>,
     next_cid: AtomicU64,
@@ -124,6 +126,7 @@ impl Server {
             name,
             accounts,
             routes: crate::cluster::Routes::default(),
+            leafs: crate::leafs::Leafs::default(),
             sublist: global,
             clients: Mutex::new(HashMap::new()),
             next_cid: AtomicU64::new(first_cid),
@@ -292,10 +295,7 @@ impl Server {
                 .sublist
                 .write()
                 .remove(&s.subject, s.queue.as_deref(), &SubRef(s.clone()));
-            if !conn.is_route {
-                self.routes
-                    .local_interest(&s.acc, &s.subject, s.queue.as_deref(), -1);
-            }
+            crate::leafs::interest(self, s, -1);
         }
         subs
     }

@@ -16,7 +16,10 @@ const LAYERS: &[(&str, &[&str])] = &[
     // The shared state and the message path: accounts and their sublists,
     // the subscriptions and outbound queues they hold, the server registry
     // and the cluster registry delivery forwards through.
-    ("core", &["accounts", "delivery", "server", "cluster"]),
+    (
+        "core",
+        &["accounts", "delivery", "server", "cluster", "leafs"],
+    ),
     // One connection's protocol: clients, routes, and the coming system
     // account, leafnodes and JetStream glue.
     (

@@ -217,6 +217,20 @@ impl Account {
         Some(w)
     }
 
+    /// `_R_.<prefix>.>` once it has been announced.
+    pub fn reply_wildcard(&self) -> Option<Vec<u8>> {
+        if !self
+            .reply_announced
+            .load(std::sync::atomic::Ordering::Acquire)
+        {
+            return None;
+        }
+        let mut w = REPLY_PREFIX.to_vec();
+        w.extend_from_slice(self.reply_prefix.as_bytes());
+        w.extend_from_slice(b".>");
+        Some(w)
+    }
+
     /// Takes the route of a response published to a rewritten reply subject.
     pub fn take_response(&self, subject: &[u8]) -> Option<(Arc<Account>, Box<[u8]>)> {
         if !subject.starts_with(REPLY_PREFIX) {

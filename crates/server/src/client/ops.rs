@@ -135,6 +135,7 @@ impl Conn {
                 acc: self.account.clone(),
                 qw: AtomicU32::new(1),
                 deny,
+                origin: None,
             });
             subs.insert(sid.into(), sub.clone());
             drop(subs);
@@ -142,10 +143,8 @@ impl Conn {
                 .account
                 .sublist
                 .write()
-                .insert(subject, queue, SubRef(sub));
-            self.srv
-                .routes
-                .local_interest(&self.account, subject, queue, 1);
+                .insert(subject, queue, SubRef(sub.clone()));
+            crate::leafs::interest(&self.srv, &sub, 1);
         }
         self.ok();
         Ok(())

@@ -94,7 +94,6 @@ pub(crate) fn apply_key(
         }
         "leaf" | "leafnodes" => {
             network::parse_leafnodes(cx, v, &mut opts.leafnode)?;
-            unsupported(opts, "leafnodes");
         }
         "store_dir" | "storedir" => {
             if opts

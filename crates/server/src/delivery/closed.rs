@@ -61,6 +61,12 @@ pub enum ClosedReason {
     Kicked,
     /// Its user was revoked by an account JWT pushed later.
     Revocation,
+    /// A leafnode with this server's cluster name.
+    ClusterNamesIdentical,
+    /// A gateway dialed the leafnode port.
+    WrongGateway,
+    /// The account of a leafnode remote does not exist.
+    MissingAccount,
 }
 
 impl ClosedReason {
@@ -94,6 +100,9 @@ impl ClosedReason {
             ClosedReason::DuplicateServerName => "Duplicate Server Name",
             ClosedReason::Kicked => "Kicked",
             ClosedReason::Revocation => "Credentials Revoked",
+            ClosedReason::ClusterNamesIdentical => "Cluster Names Identical",
+            ClosedReason::WrongGateway => "Wrong Gateway",
+            ClosedReason::MissingAccount => "Missing Account",
         }
     }
 

@@ -12,21 +12,56 @@ use std::sync::Arc;
 /// Where a message came from, which decides where it may go.
 #[derive(Debug, Clone, Copy)]
 pub enum Origin<'a> {
-    /// A client: deliver locally and to routes with interest.
+    /// A client: deliver locally, to routes and to leafnodes with interest.
     Client {
         /// Connection id of the publisher.
         cid: u64,
         /// The publisher wants its own messages back.
         echo: bool,
     },
-    /// A route: deliver to local subscribers only (one hop), and to local
-    /// members of the listed queue groups.
+    /// A route: deliver to local subscribers only (one hop), to local
+    /// members of the listed queue groups, and to the leafnodes this server
+    /// is the hub of.
     Route {
         /// Space-separated queue groups to serve.
         queues: &'a [u8],
         /// Connection id of the route it came on (never sent back there).
         from: u64,
+        /// The leafnode cluster the message came from (`LMSG`), or empty.
+        origin: &'a [u8],
     },
+    /// A leafnode: deliver locally, to the listed queue groups, to other
+    /// leafnodes, and to routes unless this server is its spoke.
+    Leaf {
+        /// Space-separated queue groups to serve.
+        queues: &'a [u8],
+        /// Connection id of the leafnode (never sent back there).
+        from: u64,
+        /// This server is the spoke of that connection.
+        spoke: bool,
+        /// The cluster of the server at its other end, or empty.
+        cluster: &'a [u8],
+    },
+}
+
+impl Origin<'_> {
+    /// The connection a message came from, and whether its publisher wants
+    /// it back.
+    fn source(&self) -> (u64, bool) {
+        match *self {
+            Origin::Client { cid, echo } => (cid, echo),
+            Origin::Route { from, .. } | Origin::Leaf { from, .. } => (from, true),
+        }
+    }
+
+    /// The leafnode cluster a message comes from (Go's `leafOrigin`).
+    fn leaf_origin(&self) -> &[u8] {
+        match *self {
+            Origin::Client { .. } => b"",
+            Origin::Route { origin, .. } => origin,
+            Origin::Leaf { cluster, .. } => cluster,
+        }
+    }
 }
 
 /// Per-connection delivery state.
@@ -62,7 +97,12 @@ impl Fanout {
     /// Delivers a client's message published in `acc` to every interested
     /// subscription, across accounts through imports; true if anyone got it.
     pub fn publish(&mut self, acc: &Arc<Account>, msg: &Msg<'_>, cid: u64, echo: bool) -> bool {
-        let origin = Origin::Client { cid, echo };
+        self.publish_from(acc, msg, Origin::Client { cid, echo })
+    }
+
+    /// [`Fanout::publish`] for a message from `origin` (a client or a
+    /// leafnode: both publish into this server's account).
+    pub fn publish_from(&mut self, acc: &Arc<Account>, msg: &Msg<'_>, origin: Origin<'_>) -> bool {
         // A response to a request that came in through a service import.
         if let Some((to, reply)) = acc.take_response(msg.subject) {
             let m = Msg {
@@ -104,9 +144,9 @@ impl Fanout {
             }
             if let Some(target) = si.target.upgrade() {
                 let reply = msg.reply.map(|r| target.add_response(acc, r));
-                if reply.is_some() && self.srv.routes.enabled() {
+                if reply.is_some() {
                     if let Some(w) = target.reply_wildcard_once() {
-                        self.srv.routes.local_interest(&target, &w, None, 1);
+                        crate::leafs::internal_interest(&self.srv, &target, &w);
                     }
                 }
                 let subject: &[u8] = if sublist::is_literal(&si.local) {
@@ -143,61 +183,68 @@ impl Fanout {
         if result.is_empty() {
             return false;
         }
-        let (cid, echo, from_route) = match origin {
-            Origin::Client { cid, echo } => (cid, echo, None),
-            Origin::Route { queues, from } => (from, true, Some(queues)),
-        };
+        let (cid, echo) = origin.source();
+        let leaf_origin = origin.leaf_origin();
+        let from_route = matches!(origin, Origin::Route { .. });
+        let spoke_src = matches!(origin, Origin::Leaf { spoke: true, .. });
         let mut rts = std::mem::take(&mut self.rts);
         rts.clear();
         let mut delivered = false;
         for sub in &result.psubs {
             let sub = &sub.0;
-            if sub.client.is_route {
-                if from_route.is_none() {
-                    add_route_target(&mut rts, &sub.client, None);
+            let c = &sub.client;
+            if c.is_route {
+                if !from_route && !spoke_src {
+                    add_route_target(&mut rts, c, None);
+                }
+                continue;
+            }
+            if c.is_leaf {
+                if c.cid != cid
+                    && (!from_route || c.is_hub_leaf() || msg.subject.starts_with(b"_R_."))
+                    && !same_cluster(c, leaf_origin)
+                {
+                    add_route_target(&mut rts, c, None);
                 }
                 continue;
             }
             delivered |= self.deliver_one(sub, cid, echo, msg);
         }
-        for (name, members) in &result.qsubs {
-            match from_route {
-                Some(queues) => {
-                    if !queue_listed(queues, name) {
-                        continue;
-                    }
-                    // Routed: local members, any of them; if none can take
-                    // it, another server's members (as nats-server).
-                    let n = members.len();
-                    let start = fastrand::usize(..n);
-                    let mut fallback = None;
-                    let mut done = false;
-                    for i in 0..n {
-                        let sub = &members[(start + i) % n].0;
-                        if sub.client.is_route {
-                            if sub.client.cid != cid {
-                                fallback.get_or_insert_with(|| sub.client.clone());
-                            }
-                        } else if self.deliver_one(sub, cid, echo, msg) {
-                            done = true;
-                            break;
-                        }
-                    }
-                    if !done {
-                        if let Some(route) = fallback {
-                            add_route_target(&mut rts, &route, Some(name));
-                        }
-                    }
-                    delivered |= done;
+        let filter = match origin {
+            Origin::Client { .. } => None,
+            Origin::Route { queues, .. } | Origin::Leaf { queues, .. } => Some(queues),
+        };
+        // Routes and leafnodes name the queue groups to serve; none: none.
+        if filter.is_none_or(|q| !q.is_empty()) {
+            for (name, members) in &result.qsubs {
+                if filter.is_some_and(|q| !queue_listed(q, name)) {
+                    continue;
                 }
-                None => {
-                    delivered |= self.pick_member(members, name, cid, echo, msg, &mut rts);
+                if from_route {
+                    delivered |= self.pick_routed(members, name, cid, msg, leaf_origin, &mut rts);
+                } else {
+                    delivered |= self.pick_member(members, name, origin, msg, &mut rts);
                 }
             }
         }
+        let origin_cluster: &[u8] = match origin {
+            Origin::Leaf { cluster, .. } => cluster,
+            _ => b"",
+        };
         for (route, queues) in &rts {
-            match outbound::deliver_route(route, acc.name.as_bytes(), msg, queues, &mut self.flush)
-            {
+            let o = if route.is_leaf {
+                &b""[..]
+            } else {
+                origin_cluster
+            };
+            match outbound::deliver_route(
+                route,
+                acc.name.as_bytes(),
+                msg,
+                queues,
+                o,
+                &mut self.flush,
+            ) {
                 Delivery::Delivered { stall, .. } => {
                     delivered = true;
                     self.out_msgs += 1;
@@ -216,21 +263,62 @@ impl Fanout {
         delivered
     }
 
-    /// One member of a queue group for a client's message: local members
-    /// and routes (weighted by their member counts) at random; a member that
-    /// cannot take it is skipped.
-    fn pick_member(
+    /// One member of a queue group for a routed message: local members
+    /// (clients and leafnodes alike), any of them; if none can take it, a
+    /// leafnode, else another server's members (as nats-server).
+    fn pick_routed(
         &mut self,
         members: &[crate::delivery::outbound::SubRef],
         name: &[u8],
         cid: u64,
-        echo: bool,
         msg: &Msg<'_>,
+        leaf_origin: &[u8],
         rts: &mut Vec<(Arc<ClientShared>, Vec<u8>)>,
     ) -> bool {
         let n = members.len();
+        let start = fastrand::usize(..n);
+        let mut fallback: Option<Arc<ClientShared>> = None;
+        for i in 0..n {
+            let sub = &members[(start + i) % n].0;
+            let c = &sub.client;
+            if c.is_route || c.is_leaf {
+                if c.cid == cid || (c.is_leaf && same_cluster(c, leaf_origin)) {
+                    continue;
+                }
+                if fallback.as_ref().is_none_or(|f| f.is_route && c.is_leaf) {
+                    fallback = Some(c.clone());
+                }
+            } else if self.deliver_one(sub, cid, true, msg) {
+                return true;
+            }
+        }
+        match fallback {
+            Some(c) => {
+                add_route_target(rts, &c, Some(name));
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// One member of a queue group for a client's or a leafnode's message:
+    /// local members and routes (weighted by their member counts) at
+    /// random; a leafnode (or a route's member on behalf of one) only when
+    /// nothing else can take it; a member that cannot take it is skipped.
+    fn pick_member(
+        &mut self,
+        members: &[crate::delivery::outbound::SubRef],
+        name: &[u8],
+        origin: Origin<'_>,
+        msg: &Msg<'_>,
+        rts: &mut Vec<(Arc<ClientShared>, Vec<u8>)>,
+    ) -> bool {
+        let (cid, echo) = origin.source();
+        let leaf_origin = origin.leaf_origin();
+        let spoke_src = matches!(origin, Origin::Leaf { spoke: true, .. });
+        let n = members.len();
         let weight = |s: &Subscription| {
-            if s.client.is_route {
+            if s.client.is_route || s.client.is_leaf {
                 s.qw.load(Ordering::Relaxed).max(1) as usize
             } else {
                 1
@@ -247,17 +335,40 @@ impl Fanout {
             }
             r -= w;
         }
+        let mut fallback: Option<Arc<ClientShared>> = None;
         for i in 0..n {
             let sub = &members[(start + i) % n].0;
-            if sub.client.is_route {
-                add_route_target(rts, &sub.client, Some(name));
+            let c = &sub.client;
+            if c.is_route && spoke_src {
+                continue;
+            }
+            if c.is_leaf {
+                if c.cid != cid && !same_cluster(c, leaf_origin) && fallback.is_none() {
+                    fallback = Some(c.clone());
+                }
+                continue;
+            }
+            if c.is_route {
+                if let Some(o) = sub.origin.as_deref() {
+                    if fallback.is_none() && (leaf_origin.is_empty() || leaf_origin != o) {
+                        fallback = Some(c.clone());
+                    }
+                    continue;
+                }
+                add_route_target(rts, c, Some(name));
                 return true;
             }
             if self.deliver_one(sub, cid, echo, msg) {
                 return true;
             }
         }
-        false
+        match fallback {
+            Some(c) => {
+                add_route_target(rts, &c, Some(name));
+                true
+            }
+            None => false,
+        }
     }
 
     fn deliver_one(
@@ -313,6 +424,12 @@ impl Fanout {
     }
 }
 
+/// True when leafnode connection `c` leads to the leafnode cluster a
+/// message came from (cluster-wide no echo).
+fn same_cluster(c: &ClientShared, leaf_origin: &[u8]) -> bool {
+    !leaf_origin.is_empty() && c.remote_cluster().as_bytes() == leaf_origin
+}
+
 /// Notes that `route` gets the message, serving queue group `queue`.
 fn add_route_target(
     rts: &mut Vec<(Arc<ClientShared>, Vec<u8>)>,
@@ -351,9 +468,6 @@ pub fn remove_sub(srv: &Server, sub: &Arc<Subscription>) {
             sub.queue.as_deref(),
             &outbound::SubRef(sub.clone()),
         );
-        if !sub.client.is_route {
-            srv.routes
-                .local_interest(&sub.acc, &sub.subject, sub.queue.as_deref(), -1);
-        }
+        crate::leafs::interest(srv, sub, -1);
     }
 }

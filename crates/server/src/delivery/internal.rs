@@ -94,15 +94,16 @@ impl InternalClient {
             acc: acc.clone(),
             qw: AtomicU32::new(1),
             deny: None,
+            origin: None,
         });
         self.shared.subs.lock().insert(sid.clone(), sub.clone());
         let q = queue.map(str::as_bytes);
         let _ = acc
             .sublist
             .write()
-            .insert(subject.as_bytes(), q, SubRef(sub));
+            .insert(subject.as_bytes(), q, SubRef(sub.clone()));
         if !local {
-            srv.routes.local_interest(acc, subject.as_bytes(), q, 1);
+            crate::leafs::interest(srv, &sub, 1);
             self.routed
                 .lock()
                 .push((acc.clone(), subject.as_bytes().into(), q.map(Into::into)));
@@ -114,7 +115,8 @@ impl InternalClient {
     /// clustering started, so routes hear of it.
     pub fn announce(&self, srv: &Server) {
         for (acc, subject, queue) in self.routed.lock().iter() {
-            srv.routes.local_interest(acc, subject, queue.as_deref(), 1);
+            srv.routes
+                .local_interest(acc, subject, queue.as_deref(), 1, None);
         }
     }
 

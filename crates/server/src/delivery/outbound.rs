@@ -68,6 +68,9 @@ pub struct Subscription {
     /// For a wildcard subscription overlapping the client's subscribe deny
     /// list: messages on denied subjects are not delivered.
     pub deny: Option<Arc<crate::auth::perms::PermList>>,
+    /// The leafnode cluster the interest comes from: a leafnode's
+    /// subscription, or a route's on behalf of one (`LS+`).
+    pub origin: Option<Box<[u8]>>,
 }
 
 /// A subscription handle as stored in the sublist: equal by identity.
@@ -160,6 +163,15 @@ pub struct ClientShared {
     pub is_route: bool,
     /// A route pinned to one account: its lines carry no account.
     pub route_pinned: AtomicBool,
+    /// A leafnode connection (not a client).
+    pub is_leaf: bool,
+    /// On a leafnode connection: this server is its spoke (it dialed a
+    /// remote that is not marked `hub`, or the other side said it is the
+    /// hub).
+    pub leaf_spoke: AtomicBool,
+    /// On a leafnode connection: the cluster of the server at the other
+    /// end (empty when it has none).
+    pub leaf_cluster: OnceLock<Box<str>>,
     /// `ip:port - cid:N` prefix for log lines.
     pub log_prefix: String,
     /// Client-declared facts and timings, for monitoring.
@@ -205,6 +217,9 @@ impl ClientShared {
             log_prefix,
             is_route: false,
             route_pinned: AtomicBool::new(false),
+            is_leaf: false,
+            leaf_spoke: AtomicBool::new(false),
+            leaf_cluster: OnceLock::new(),
             meta: Mutex::new(ClientMeta::default()),
             nonce: String::new(),
             tracks_replies: AtomicBool::new(false),
@@ -244,6 +259,16 @@ impl ClientShared {
         }
         self.close.cancel();
         self.wake.notify_one();
+    }
+
+    /// The remote cluster of a leafnode connection ("" if none).
+    pub fn remote_cluster(&self) -> &str {
+        self.leaf_cluster.get().map(|c| &**c).unwrap_or("")
+    }
+
+    /// A leafnode connection for which this server is the hub.
+    pub fn is_hub_leaf(&self) -> bool {
+        self.is_leaf && !self.leaf_spoke.load(Ordering::Relaxed)
     }
 
     /// The reason the connection closed, if it did.
@@ -399,13 +424,16 @@ fn slow_consumer(dst: &ClientShared, mut out: parking_lot::MutexGuard<'_, Outbou
     Delivery::SlowConsumer
 }
 
-/// Queues `msg` for a route as `RMSG`/`HMSG` in `account`, asking the
-/// remote server to serve the space-separated `queues`.
+/// Queues `msg` for a route as `RMSG`/`HMSG` in `account` (`LMSG` with
+/// the leafnode cluster `origin` it came from, when there is one), or for a
+/// leafnode as `LMSG`/`HMSG`, asking the remote server to serve the
+/// space-separated `queues`.
 pub fn deliver_route(
     dst: &Arc<ClientShared>,
     account: &[u8],
     msg: &Msg<'_>,
     queues: &[u8],
+    origin: &[u8],
     flush: &mut Vec<Arc<ClientShared>>,
 ) -> Delivery {
     let (header_len, payload) = match msg.header_len {
@@ -416,28 +444,56 @@ pub fn deliver_route(
     if out.closed.is_some() {
         return Delivery::Skipped;
     }
-    let account = if dst.route_pinned.load(Ordering::Relaxed) {
+    let account = if dst.is_leaf || dst.route_pinned.load(Ordering::Relaxed) {
         &b""[..]
     } else {
         account
     };
     // Routes are not closed for pending bytes (as nats-server): the
     // publisher stalls, and the write deadline still applies.
-    proto::route::msg(
-        &mut out.buf,
-        account,
-        msg.subject,
-        msg.reply,
-        queues,
-        header_len,
-        payload,
-    );
+    if dst.is_leaf {
+        proto::route::leaf_msg(
+            &mut out.buf,
+            msg.subject,
+            msg.reply,
+            queues,
+            header_len,
+            payload,
+        );
+    } else if !origin.is_empty() {
+        proto::route::leaf_origin_msg(
+            &mut out.buf,
+            origin,
+            account,
+            msg.subject,
+            msg.reply,
+            queues,
+            header_len,
+            payload,
+        );
+    } else {
+        proto::route::msg(
+            &mut out.buf,
+            account,
+            msg.subject,
+            msg.reply,
+            queues,
+            header_len,
+            payload,
+        );
+    }
     let stall = queued(dst, out, payload.len(), flush);
     if dst.trace.load(Ordering::Relaxed) {
         crate::trace!(
             "{} - ->> [{} {}{}{}{} {}]",
             dst.log_prefix,
-            if header_len.is_some() { "HMSG" } else { "RMSG" },
+            if header_len.is_some() {
+                "HMSG"
+            } else if dst.is_leaf {
+                "LMSG"
+            } else {
+                "RMSG"
+            },
             if account.is_empty() {
                 String::new()
             } else {

@@ -421,21 +421,23 @@ impl RouteConn {
                 Err(ClosedReason::ParseError)
             }
             RouteOp::Sub {
+                origin,
                 account,
                 subject,
                 queue,
             } => {
                 let account = self.account(account).to_vec();
-                self.on_sub(&account, subject, queue);
+                self.on_sub(origin, &account, subject, queue);
                 Ok(())
             }
             RouteOp::Unsub {
+                origin,
                 account,
                 subject,
                 queue,
             } => {
                 let account = self.account(account).to_vec();
-                self.on_unsub(&account, subject, queue);
+                self.on_unsub(origin, &account, subject, queue);
                 Ok(())
             }
             RouteOp::Msg(m) => {
@@ -445,7 +447,13 @@ impl RouteConn {
         }
     }
 
-    fn on_sub(&mut self, account: &[u8], subject: &[u8], queue: Option<(&[u8], u32)>) {
+    fn on_sub(
+        &mut self,
+        origin: &[u8],
+        account: &[u8],
+        subject: &[u8],
+        queue: Option<(&[u8], u32)>,
+    ) {
         let Some(acc) = self.srv.accounts.lookup(account) else {
             // nats-server's internal system account has no users here.
             if account != b"$SYS" {
@@ -470,11 +478,21 @@ impl RouteConn {
             );
             return;
         }
-        let key = sub_key(account, subject, queue.map(|q| q.0));
+        let key = sub_key(origin, account, subject, queue.map(|q| q.0));
         let mut subs = self.shared.subs.lock();
-        if let Some(existing) = subs.get(key.as_slice()) {
+        if let Some(existing) = subs.get(key.as_slice()).cloned() {
+            drop(subs);
             if let Some((_, w)) = queue {
-                existing.qw.store(w, Ordering::Relaxed);
+                let old = existing.qw.swap(w, Ordering::Relaxed);
+                if old != w {
+                    let src = crate::leafs::Src::of(&existing);
+                    crate::leafs::interest_weighted(
+                        &self.srv,
+                        &existing,
+                        &src,
+                        w as i32 - old as i32,
+                    );
+                }
             }
             return;
         }
@@ -497,25 +515,28 @@ impl RouteConn {
             acc: acc.clone(),
             qw: AtomicU32::new(queue.map(|q| q.1).unwrap_or(1)),
             deny: None,
+            origin: (!origin.is_empty()).then(|| origin.into()),
         });
         subs.insert(key.into_boxed_slice(), sub.clone());
         drop(subs);
         let _ = acc
             .sublist
             .write()
-            .insert(subject, queue.map(|q| q.0), SubRef(sub));
+            .insert(subject, queue.map(|q| q.0), SubRef(sub.clone()));
+        crate::leafs::interest(&self.srv, &sub, 1);
     }
 
-    fn on_unsub(&mut self, account: &[u8], subject: &[u8], queue: Option<&[u8]>) {
+    fn on_unsub(&mut self, origin: &[u8], account: &[u8], subject: &[u8], queue: Option<&[u8]>) {
         let Some(acc) = self.srv.accounts.lookup(account) else {
             return;
         };
-        let key = sub_key(account, subject, queue);
+        let key = sub_key(origin, account, subject, queue);
         let sub = self.shared.subs.lock().remove(key.as_slice());
         if let Some(sub) = sub {
             acc.sublist
                 .write()
                 .remove(&sub.subject, sub.queue.as_deref(), &SubRef(sub.clone()));
+            crate::leafs::interest(&self.srv, &sub, -1);
         }
     }
 
@@ -551,6 +572,7 @@ impl RouteConn {
             let origin = Origin::Route {
                 queues: b"",
                 from: self.shared.cid,
+                origin: m.origin,
             };
             self.fan.route_in(&to, &back, origin);
             return;
@@ -561,6 +583,7 @@ impl RouteConn {
             Origin::Route {
                 queues: m.queues,
                 from: self.shared.cid,
+                origin: m.origin,
             },
         );
     }
@@ -584,6 +607,7 @@ impl RouteConn {
                 account,
                 subject,
                 queue,
+                ..
             } => match queue {
                 Some((q, w)) => format!("RS+ {} {} {} {w}", s(account), s(subject), s(q)),
                 None => format!("RS+ {} {}", s(account), s(subject)),
@@ -592,6 +616,7 @@ impl RouteConn {
                 account,
                 subject,
                 queue,
+                ..
             } => match queue {
                 Some(q) => format!("RS- {} {} {}", s(account), s(subject), s(q)),
                 None => format!("RS- {} {}", s(account), s(subject)),
@@ -619,9 +644,20 @@ impl RouteConn {
     }
 }
 
-/// The key a route's subscription is stored under: `account subject [queue]`.
-fn sub_key(account: &[u8], subject: &[u8], queue: Option<&[u8]>) -> Vec<u8> {
-    let mut k = Vec::with_capacity(account.len() + subject.len() + 16);
+/// The key a route's subscription is stored under: `account subject
+/// [queue]`, after `L origin ` for interest on behalf of a leafnode.
+pub(super) fn sub_key(
+    origin: &[u8],
+    account: &[u8],
+    subject: &[u8],
+    queue: Option<&[u8]>,
+) -> Vec<u8> {
+    let mut k = Vec::with_capacity(account.len() + subject.len() + origin.len() + 16);
+    if !origin.is_empty() {
+        k.extend_from_slice(b"L ");
+        k.extend_from_slice(origin);
+        k.push(b' ');
+    }
     k.extend_from_slice(account);
     k.push(b' ');
     k.extend_from_slice(subject);

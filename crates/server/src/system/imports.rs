@@ -76,10 +76,8 @@ fn forward(
     } else {
         sys.account.add_streamed_response(from, reply)
     };
-    if srv.routes.enabled() {
-        if let Some(w) = sys.account.reply_wildcard_once() {
-            srv.routes.local_interest(&sys.account, &w, None, 1);
-        }
+    if let Some(w) = sys.account.reply_wildcard_once() {
+        crate::leafs::internal_interest(srv, &sys.account, &w);
     }
     let info = request_info(srv, m.publisher, &from.name, share);
     let mut hdr = b"NATS/1.0\r\nNats-Request-Info: ".to_vec();

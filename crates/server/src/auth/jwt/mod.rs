@@ -154,6 +154,8 @@ pub enum ConnType {
     Standard,
     /// NATS over websocket (`WEBSOCKET`).
     Websocket,
+    /// A leafnode connection (`LEAFNODE`).
+    Leafnode,
 }
 
 /// A user the JWT let in.
@@ -539,6 +541,7 @@ impl Trust {
             let mine = match kind {
                 ConnType::Standard => "STANDARD",
                 ConnType::Websocket => "WEBSOCKET",
+                ConnType::Leafnode => "LEAFNODE",
             };
             if !known.iter().any(|t| *t == mine) {
                 return Err("Connection type not allowed".into());

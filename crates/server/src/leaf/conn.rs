@@ -1,0 +1,518 @@
+//! One leafnode connection: its read loop, interest from the other side
+//! (`LS+`/`LS-`) kept in the bound account's sublist as subscriptions of
+//! the connection, messages (`LMSG`/`HMSG`) delivered with the leafnode
+//! rules, loop detection, and pings. The handshake is in `handshake.rs`.
+
+use super::Remote;
+use crate::accounts::Account;
+use crate::config::options::Options;
+use crate::config::route_url::RouteUrl;
+use crate::delivery::closed::ClosedReason;
+use crate::delivery::fanout::{Fanout, Origin};
+use crate::delivery::outbound::{ClientShared, Msg, SubRef, Subscription};
+use crate::delivery::writer;
+use crate::leafs::LeafLink;
+use crate::server::Server;
+use proto::{RouteMsg, RouteOp, RouteParsed, RouteParser};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpStream;
+
+/// Read buffer size.
+const READ_SIZE: usize = 64 * 1024;
+/// How long a dialer waits for the hub's first INFO by default.
+const FIRST_INFO_TIMEOUT: Duration = Duration::from_secs(1);
+/// First PING once the connection is up.
+const FIRST_PING: Duration = Duration::from_secs(1);
+
+pub(super) type Step = Result<(), ClosedReason>;
+
+pub(super) struct LeafConn {
+    pub(super) srv: Arc<Server>,
+    pub(super) opts: Arc<Options>,
+    pub(super) shared: Arc<ClientShared>,
+    pub(super) sock: Arc<TcpStream>,
+    pub(super) addr: SocketAddr,
+    pub(super) parser: RouteParser,
+    pub(super) fan: Fanout,
+    /// The remote this server dialed (with the URL it used).
+    pub(super) remote: Option<(Arc<Remote>, RouteUrl)>,
+    /// The bound account, once known.
+    pub(super) acc: Option<Arc<Account>>,
+    /// The registered link, once the handshake is done.
+    pub(super) link: Option<Arc<LeafLink>>,
+    /// The nonce this side sent (accepting) or received (dialing).
+    pub(super) nonce: String,
+    pub(super) got_connect: bool,
+    pub(super) got_info: bool,
+    /// Permissions learned before the link exists.
+    pub(super) perms: Option<crate::config::types::Permissions>,
+    pub(super) remote_name: String,
+    pub(super) pings_out: u32,
+    pub(super) ping_sent: Option<std::time::Instant>,
+    pub(super) in_msgs: u64,
+    pub(super) in_bytes: u64,
+}
+
+/// Serves one leafnode connection until it closes; `remote` is set when
+/// this server dialed it.
+pub async fn run(
+    srv: Arc<Server>,
+    stream: TcpStream,
+    addr: SocketAddr,
+    remote: Option<(Arc<Remote>, RouteUrl)>,
+) {
+    let _ = stream.set_nodelay(true);
+    let opts = srv.opts();
+    let cid = srv.next_cid();
+    let prefix = format!("{addr} - lid:{cid}");
+    let sock = Arc::new(stream);
+    let mut shared = ClientShared::new(cid, Some(sock.clone()), usize::MAX / 4, prefix);
+    shared.is_leaf = true;
+    shared.headers.store(true, Ordering::Relaxed);
+    shared.echo.store(false, Ordering::Relaxed);
+    if let Some((r, _)) = &remote {
+        shared.leaf_spoke.store(!r.opts.hub, Ordering::Relaxed);
+    }
+    let shared = Arc::new(shared);
+    shared.trace.store(opts.trace, Ordering::Relaxed);
+    let writer = tokio::spawn(writer::writer(shared.clone(), opts.write_deadline));
+    let mut parser = RouteParser::new(usize::MAX / 2);
+    parser.set_leaf();
+    let mut c = LeafConn {
+        parser,
+        fan: Fanout::new(srv.clone()),
+        srv: srv.clone(),
+        opts: opts.clone(),
+        shared: shared.clone(),
+        sock,
+        addr,
+        remote,
+        acc: None,
+        link: None,
+        nonce: String::new(),
+        got_connect: false,
+        got_info: false,
+        perms: None,
+        remote_name: String::new(),
+        pings_out: 0,
+        ping_sent: None,
+        in_msgs: 0,
+        in_bytes: 0,
+    };
+    let solicited = c.remote.is_some();
+    if let Some((r, _)) = &c.remote {
+        let name = r.opts.local_account.clone().unwrap_or_else(|| "$G".into());
+        match srv.accounts.lookup(name.as_bytes()) {
+            Some(a) => {
+                crate::info!(
+                    "{} - Leafnode connection created for account: {name} ",
+                    shared.log_prefix
+                );
+                c.acc = Some(a);
+            }
+            None => {
+                crate::error!(
+                    "Unable to lookup account {name} for solicited leafnode connection: account not found"
+                );
+                shared.mark_closed(ClosedReason::MissingAccount, false);
+                let _ = writer.await;
+                return;
+            }
+        }
+    } else {
+        crate::info!("{} - Leafnode connection created ", shared.log_prefix);
+        c.nonce = crate::auth::nonce();
+        c.send_info(false);
+    }
+    let reason = c.read_loop(solicited).await;
+    writer::flush_all(&mut c.fan.flush);
+    c.flush_stats();
+    shared.mark_closed(reason, false);
+    let reason = shared.closed_reason().unwrap_or(reason);
+    let _ = writer.await;
+    if srv.leafs.remove(cid).is_some() {
+        if let Some(a) = &c.acc {
+            a.clients.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+    srv.drop_subs(&shared);
+    let remote = if c.remote_name.is_empty() {
+        String::new()
+    } else {
+        format!(" - Remote: {}", c.remote_name)
+    };
+    crate::info!(
+        "{} - Leafnode connection closed: {}{remote}",
+        shared.log_prefix,
+        reason.as_str()
+    );
+}
+
+impl LeafConn {
+    pub(super) fn send(&mut self, bytes: &[u8]) {
+        crate::cluster::trace_out(&self.shared, bytes);
+        self.shared.send_now(bytes);
+    }
+
+    pub(super) fn send_err(&mut self, text: &str) {
+        let mut b = Vec::new();
+        proto::encode::err(&mut b, text);
+        self.send(&b);
+    }
+
+    /// Logs `text` as an error, sends it as `-ERR`, and closes for `reason`.
+    pub(super) fn refuse(&mut self, text: &str, reason: ClosedReason) -> Step {
+        crate::error!("{} - {text}", self.shared.log_prefix);
+        self.send_err(text);
+        Err(reason)
+    }
+
+    async fn read_loop(&mut self, solicited: bool) -> ClosedReason {
+        let sock = self.sock.clone();
+        let mut buf: Vec<u8> = Vec::with_capacity(READ_SIZE);
+        let close = self.shared.close.clone();
+        let hs_deadline = if solicited {
+            let t = self
+                .remote
+                .as_ref()
+                .and_then(|(r, _)| r.opts.first_info_timeout)
+                .unwrap_or(FIRST_INFO_TIMEOUT);
+            tokio::time::Instant::now() + t
+        } else {
+            let secs = if self.opts.leafnode.auth_timeout > 0.0 {
+                self.opts.leafnode.auth_timeout
+            } else {
+                2.0
+            };
+            tokio::time::Instant::now() + Duration::from_secs_f64(secs)
+        };
+        let mut next_ping = tokio::time::Instant::now() + FIRST_PING;
+        loop {
+            let need = self.parser.pending_need();
+            if need > buf.len() {
+                buf.reserve(need - buf.len());
+            } else if buf.capacity() - buf.len() < READ_SIZE / 2 {
+                buf.reserve(READ_SIZE);
+            }
+            let handshaking = self.link.is_none();
+            tokio::select! {
+                biased;
+                _ = close.cancelled() => {
+                    return self.shared.closed_reason().unwrap_or(ClosedReason::ServerShutdown);
+                }
+                r = crate::client::read_some(&sock, &mut buf) => {
+                    match r {
+                        Ok(0) => return ClosedReason::ClientClosed,
+                        Ok(_) => {
+                            self.shared.meta.lock().last_activity = Some(chrono::Utc::now());
+                            let res = self.process(&mut buf);
+                            writer::flush_all(&mut self.fan.flush);
+                            self.flush_stats();
+                            if let Err(reason) = res {
+                                return reason;
+                            }
+                            if !self.fan.stalled.is_empty() {
+                                crate::delivery::outbound::stall(&mut self.fan.stalled, Duration::from_millis(25)).await;
+                            }
+                        }
+                        Err(_) => return ClosedReason::ReadError,
+                    }
+                }
+                _ = tokio::time::sleep_until(next_ping), if !handshaking => {
+                    next_ping = tokio::time::Instant::now() + self.opts.ping_interval;
+                    if self.pings_out + 1 > self.opts.ping_max {
+                        crate::debug!("{} - Stale Client Connection - Closing", self.shared.log_prefix);
+                        return ClosedReason::StaleConnection;
+                    }
+                    self.pings_out += 1;
+                    self.ping_sent = Some(std::time::Instant::now());
+                    self.send(proto::encode::PING);
+                }
+                _ = tokio::time::sleep_until(hs_deadline), if handshaking => {
+                    if solicited {
+                        crate::error!("{} - Did not receive the remote's INFO in time", self.shared.log_prefix);
+                        return ClosedReason::ReadError;
+                    }
+                    crate::error!("{} - Authentication Timeout", self.shared.log_prefix);
+                    self.send_err("Authentication Timeout");
+                    return ClosedReason::AuthenticationTimeout;
+                }
+            }
+        }
+    }
+
+    fn process(&mut self, buf: &mut Vec<u8>) -> Step {
+        let mut off = 0;
+        let res = loop {
+            match self.parser.parse(&buf[off..]) {
+                Ok(RouteParsed::Op(op, n)) => {
+                    if let Err(e) = self.handle(op) {
+                        break Err(e);
+                    }
+                    off += n;
+                }
+                Ok(RouteParsed::Incomplete) => break Ok(()),
+                Err(e) => {
+                    crate::error!("{} - {e}", self.shared.log_prefix);
+                    break Err(ClosedReason::ParseError);
+                }
+            }
+        };
+        buf.drain(..off);
+        res
+    }
+
+    fn handle(&mut self, op: RouteOp<'_>) -> Step {
+        if self.shared.trace.load(Ordering::Relaxed) {
+            trace_in(&self.shared, &op);
+        }
+        let solicited = self.remote.is_some();
+        match op {
+            RouteOp::Connect(json) if !solicited => return self.on_connect(json),
+            RouteOp::Info(json) => return self.on_info(json),
+            RouteOp::Ping => {
+                self.send(proto::encode::PONG);
+                return Ok(());
+            }
+            RouteOp::Pong => {
+                self.pings_out = 0;
+                if let Some(t) = self.ping_sent.take() {
+                    self.shared.meta.lock().rtt = Some(t.elapsed());
+                }
+                return Ok(());
+            }
+            RouteOp::Err(text) => return self.on_err(text),
+            RouteOp::Ok | RouteOp::Ignored => return Ok(()),
+            _ => {}
+        }
+        if !solicited && !self.got_connect {
+            crate::error!("{} - Authorization Error", self.shared.log_prefix);
+            self.send_err("Authorization Violation");
+            return Err(ClosedReason::AuthenticationViolation);
+        }
+        let Some(link) = self.link.clone() else {
+            // Interest and messages before the handshake ended.
+            return Ok(());
+        };
+        match op {
+            RouteOp::Sub { subject, queue, .. } => self.on_sub(&link, subject, queue),
+            RouteOp::Unsub { subject, queue, .. } => {
+                self.on_unsub(&link, subject, queue);
+                Ok(())
+            }
+            RouteOp::Msg(m) => {
+                self.on_msg(&link, &m);
+                Ok(())
+            }
+            RouteOp::Connect(_) => Ok(()),
+            _ => Ok(()),
+        }
+    }
+
+    fn on_err(&mut self, text: &[u8]) -> Step {
+        let text = String::from_utf8_lossy(text);
+        let text = text.trim().trim_matches('\'');
+        crate::error!("{} - Leafnode Error '{text}'", self.shared.log_prefix);
+        let looped = text.contains("Loop detected");
+        if let Some((r, _)) = &self.remote {
+            let delay = if looped {
+                Some(super::LOOP_DELAY)
+            } else if text.contains("same cluster name") {
+                crate::error!(
+                    "{} - Leafnode connection dropped with same cluster name error. Delaying attempt to reconnect for 30s",
+                    self.shared.log_prefix
+                );
+                Some(super::SAME_CLUSTER_DELAY)
+            } else {
+                None
+            };
+            if let Some(d) = delay {
+                r.delay_ms.store(d.as_millis() as u64, Ordering::Relaxed);
+            }
+        }
+        // The other side closes; a loop closes here too (as nats-server).
+        if looped {
+            return Err(ClosedReason::ProtocolViolation);
+        }
+        Ok(())
+    }
+
+    fn on_sub(
+        &mut self,
+        link: &Arc<LeafLink>,
+        subject: &[u8],
+        queue: Option<(&[u8], u32)>,
+    ) -> Step {
+        let acc = link.acc.clone();
+        if subject.starts_with(crate::leafs::LDS_PREFIX.as_bytes())
+            && subject == self.srv.leafs.lds(&acc.name).as_bytes()
+        {
+            return self.loop_detected(&acc.name);
+        }
+        let internal = subject.starts_with(crate::leafs::LDS_PREFIX.as_bytes())
+            || subject.starts_with(b"_GR_.")
+            || subject.starts_with(b"$GR.");
+        if !internal && sublist::is_literal(subject) && !link.can_publish(subject) {
+            if link.spoke() {
+                return Ok(());
+            }
+            let s = String::from_utf8_lossy(subject).into_owned();
+            self.send_err(&format!("Permissions Violation for Subscription to {s:?}"));
+            crate::error!(
+                "{} - Subscription Violation on {s:?} - Check other side configuration",
+                self.shared.log_prefix
+            );
+            return Err(ClosedReason::ProtocolViolation);
+        }
+        let key = key(subject, queue.map(|q| q.0));
+        let mut subs = self.shared.subs.lock();
+        if let Some(existing) = subs.get(key.as_slice()).cloned() {
+            drop(subs);
+            if let Some((_, w)) = queue {
+                let old = existing.qw.swap(w, Ordering::Relaxed);
+                if old != w {
+                    let src = crate::leafs::Src::of(&existing);
+                    crate::leafs::interest_weighted(
+                        &self.srv,
+                        &existing,
+                        &src,
+                        w as i32 - old as i32,
+                    );
+                }
+            }
+            return Ok(());
+        }
+        if !sublist::is_valid_subject(subject) {
+            drop(subs);
+            crate::error!(
+                "{} - Could not insert subscription: invalid subject",
+                self.shared.log_prefix
+            );
+            self.send_err("Invalid Subscription");
+            return Ok(());
+        }
+        let rc = self.shared.remote_cluster();
+        let sub = Arc::new(Subscription {
+            client: self.shared.clone(),
+            subject: subject.into(),
+            queue: queue.map(|q| q.0.into()),
+            sid: key.clone().into_boxed_slice(),
+            max: AtomicU64::new(0),
+            delivered: AtomicU64::new(0),
+            acc: acc.clone(),
+            qw: AtomicU32::new(queue.map(|q| q.1.max(1)).unwrap_or(1)),
+            deny: None,
+            origin: (!rc.is_empty()).then(|| rc.as_bytes().into()),
+        });
+        subs.insert(key.into_boxed_slice(), sub.clone());
+        drop(subs);
+        let _ = acc
+            .sublist
+            .write()
+            .insert(subject, queue.map(|q| q.0), SubRef(sub.clone()));
+        crate::leafs::interest(&self.srv, &sub, 1);
+        Ok(())
+    }
+
+    fn on_unsub(&mut self, link: &Arc<LeafLink>, subject: &[u8], queue: Option<&[u8]>) {
+        let key = key(subject, queue);
+        let sub = self.shared.subs.lock().remove(key.as_slice());
+        if let Some(sub) = sub {
+            link.acc.sublist.write().remove(
+                &sub.subject,
+                sub.queue.as_deref(),
+                &SubRef(sub.clone()),
+            );
+            crate::leafs::interest(&self.srv, &sub, -1);
+        }
+    }
+
+    /// Go's `handleLeafNodeLoop`: the account's loop detection subject came
+    /// back.
+    pub(super) fn loop_detected(&mut self, acc: &str) -> Step {
+        let text = format!(
+            "Loop detected for leafnode account={acc:?}. Delaying attempt to reconnect for 30s"
+        );
+        if let Some((r, _)) = &self.remote {
+            r.delay_ms
+                .store(super::LOOP_DELAY.as_millis() as u64, Ordering::Relaxed);
+        }
+        self.refuse(&text, ClosedReason::ProtocolViolation)
+    }
+
+    fn on_msg(&mut self, link: &Arc<LeafLink>, m: &RouteMsg<'_>) {
+        self.in_msgs += 1;
+        self.in_bytes += m.payload.len() as u64;
+        let acc = link.acc.clone();
+        let msg = Msg {
+            subject: m.subject,
+            reply: m.reply,
+            header_len: m.header_len.filter(|&h| h > 0),
+            payload: m.payload,
+        };
+        let origin = Origin::Leaf {
+            queues: m.queues,
+            from: self.shared.cid,
+            spoke: link.spoke(),
+            cluster: self.shared.remote_cluster().as_bytes(),
+        };
+        self.fan.publish_from(&acc, &msg, origin);
+    }
+
+    fn flush_stats(&mut self) {
+        self.fan
+            .count_in(&self.shared, &mut self.in_msgs, &mut self.in_bytes);
+        self.fan.flush_stats();
+    }
+}
+
+/// The key a leafnode's subscription is stored under: `subject [queue]`.
+fn key(subject: &[u8], queue: Option<&[u8]>) -> Vec<u8> {
+    let mut k = subject.to_vec();
+    if let Some(q) = queue {
+        k.push(b' ');
+        k.extend_from_slice(q);
+    }
+    k
+}
+
+fn trace_in(shared: &ClientShared, op: &RouteOp<'_>) {
+    let s = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    let line = match op {
+        RouteOp::Connect(j) => format!("CONNECT {}", crate::auth::redact(&s(j))),
+        RouteOp::Info(j) => format!("INFO {}", s(j)),
+        RouteOp::Ping => "PING".into(),
+        RouteOp::Pong => "PONG".into(),
+        RouteOp::Ok => "+OK".into(),
+        RouteOp::Err(t) => format!("-ERR {}", s(t)),
+        RouteOp::Sub { subject, queue, .. } => match queue {
+            Some((q, w)) => format!("LS+ {} {} {w}", s(subject), s(q)),
+            None => format!("LS+ {}", s(subject)),
+        },
+        RouteOp::Unsub { subject, queue, .. } => match queue {
+            Some(q) => format!("LS- {} {}", s(subject), s(q)),
+            None => format!("LS- {}", s(subject)),
+        },
+        RouteOp::Msg(m) => format!(
+            "{} {}{}{} {}",
+            if m.header_len.is_some() {
+                "HMSG"
+            } else {
+                "LMSG"
+            },
+            s(m.subject),
+            m.reply.map(|r| format!(" {}", s(r))).unwrap_or_default(),
+            if m.queues.is_empty() {
+                String::new()
+            } else {
+                format!(" {}", s(m.queues))
+            },
+            m.payload.len()
+        ),
+        RouteOp::Ignored => return,
+    };
+    crate::trace!("{} - <<- [{line}]", shared.log_prefix);
+}

@@ -1,0 +1,202 @@
+//! Leafnodes, as nats-server 2.12 speaks them: the leafnode listener
+//! (`leafnodes { port }`), the remotes this server dials (`leafnodes {
+//! remotes }`) with their reconnects, and the URLs a hub advertises. One
+//! connection is served by [`conn`]; its `INFO`, `CONNECT` and
+//! authentication are in `handshake.rs`.
+//!
+//! Layer: connections. Owns the leafnode protocol and the dialing; the
+//! registry and the interest rules are `crate::leafs` in the core.
+
+pub mod conn;
+mod handshake;
+
+use crate::config::route_url::RouteUrl;
+use crate::config::types::RemoteLeafOpts;
+use crate::server::Server;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+/// The default leafnode port of a URL without one.
+pub const DEFAULT_PORT: u16 = 7422;
+/// Reconnect interval when `reconnect` is not set.
+const DEFAULT_RECONNECT: Duration = Duration::from_secs(1);
+/// Time allowed to open a remote's TCP connection.
+const DIAL_TIMEOUT: Duration = Duration::from_secs(2);
+/// Pause after the other side reported a loop.
+pub(crate) const LOOP_DELAY: Duration = Duration::from_secs(30);
+/// Pause after the hub reported the same cluster name.
+pub(crate) const SAME_CLUSTER_DELAY: Duration = Duration::from_secs(30);
+
+/// The leafnode listener's address, once bound.
+static LISTEN_ADDR: OnceLock<SocketAddr> = OnceLock::new();
+
+/// The address the leafnode listener is bound to.
+pub fn listen_addr() -> Option<SocketAddr> {
+    LISTEN_ADDR.get().copied()
+}
+
+/// One configured remote and the URLs it may be reached at.
+pub struct Remote {
+    /// The configuration.
+    pub opts: RemoteLeafOpts,
+    /// Configured URLs, then those the hub advertised.
+    pub urls: parking_lot::Mutex<Vec<String>>,
+    /// Pause before the next attempt (set on loops and refusals), in ms.
+    pub delay_ms: AtomicU64,
+}
+
+/// Parses a remote URL (`nats-leaf://`, `nats://`, `tls://`, `ws://`,
+/// `wss://`); the port defaults to 7422.
+pub fn parse_url(s: &str) -> Option<RouteUrl> {
+    let mut u = RouteUrl::parse(s)?;
+    let rest = s.split_once("://").map(|(_, r)| r).unwrap_or(s);
+    let hostport = rest.split('/').next().unwrap_or(rest);
+    let hostport = hostport
+        .rsplit_once('@')
+        .map(|(_, h)| h)
+        .unwrap_or(hostport);
+    let has_port = match hostport.strip_prefix('[') {
+        Some(h) => h.contains("]:"),
+        None => hostport.contains(':'),
+    };
+    if !has_port {
+        u.port = DEFAULT_PORT;
+    }
+    Some(u)
+}
+
+/// Starts the leafnode listener and dials the remotes.
+pub async fn start(srv: &Arc<Server>) -> std::io::Result<()> {
+    let opts = srv.opts();
+    let l = &opts.leafnode;
+    if l.port != 0 {
+        let port = if l.port < 0 { 0 } else { l.port as u16 };
+        let host = if l.host.is_empty() {
+            "0.0.0.0"
+        } else {
+            &l.host
+        };
+        let bind_host = host.trim_start_matches('[').trim_end_matches(']');
+        let listener = match crate::util::listen(bind_host, port).await {
+            Ok(l) => l,
+            Err(e) => {
+                crate::fatal!("Error listening on leafnode port: {} - {e}", l.port);
+                return Err(e);
+            }
+        };
+        let addr = listener.local_addr()?;
+        let _ = LISTEN_ADDR.set(addr);
+        crate::info!(
+            "Listening for leafnode connections on {}",
+            crate::util::host_port(host, addr.port())
+        );
+        tokio::spawn(srv.clone().accept_with(
+            listener,
+            "leafnode",
+            |srv, stream, addr| async move {
+                conn::run(srv, stream, addr, None).await;
+            },
+        ));
+    }
+    for r in l.remotes.iter().filter(|r| !r.disabled) {
+        let ws = r
+            .urls
+            .iter()
+            .any(|u| u.starts_with("ws://") || u.starts_with("wss://"));
+        if ws {
+            crate::warn!("Leafnode remotes over websocket are not served yet: ignored");
+            continue;
+        }
+        let remote = Arc::new(Remote {
+            opts: r.clone(),
+            urls: parking_lot::Mutex::new(r.urls.clone()),
+            delay_ms: AtomicU64::new(0),
+        });
+        tokio::spawn(solicit_loop(srv.clone(), remote));
+    }
+    Ok(())
+}
+
+/// The URLs a hub advertises to its leafnodes (`leafnode_urls`).
+pub fn own_urls(srv: &Server) -> Vec<String> {
+    let opts = srv.opts();
+    let port = listen_addr().map(|a| a.port()).unwrap_or(0);
+    crate::route::connect_urls_for(
+        opts.leafnode.advertise.as_deref(),
+        &opts.leafnode.host,
+        port,
+    )
+}
+
+/// Dials `remote` for as long as the server runs: its URLs in turn (at
+/// random unless `dont_randomize`), `reconnect` apart.
+async fn solicit_loop(srv: Arc<Server>, remote: Arc<Remote>) {
+    let interval = srv
+        .opts()
+        .leafnode
+        .reconnect_interval
+        .unwrap_or(DEFAULT_RECONNECT);
+    let mut attempts = 0u64;
+    let mut connected = false;
+    let mut next = 0usize;
+    loop {
+        if srv.shutdown.is_cancelled() {
+            return;
+        }
+        let urls = remote.urls.lock().clone();
+        if urls.is_empty() {
+            return;
+        }
+        let idx = if remote.opts.no_randomize || urls.len() == 1 {
+            next % urls.len()
+        } else {
+            fastrand::usize(..urls.len())
+        };
+        next += 1;
+        let Some(url) = parse_url(&urls[idx]) else {
+            crate::error!("Error parsing leafnode remote URL {:?}", urls[idx]);
+            return;
+        };
+        attempts += 1;
+        crate::debug!(
+            "Trying to connect as leafnode to remote server on {:?}",
+            url.address()
+        );
+        let dialed =
+            tokio::time::timeout(DIAL_TIMEOUT, tokio::net::TcpStream::connect(url.address())).await;
+        match dialed {
+            Ok(Ok(stream)) => {
+                attempts = 0;
+                connected = true;
+                let addr = stream
+                    .peer_addr()
+                    .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
+                conn::run(srv.clone(), stream, addr, Some((remote.clone(), url))).await;
+            }
+            Ok(Err(e)) => report(attempts, connected, &url, &e.to_string()),
+            Err(_) => report(attempts, connected, &url, "i/o timeout"),
+        }
+        let extra = remote.delay_ms.swap(0, Ordering::Relaxed);
+        let wait = interval + Duration::from_millis(extra);
+        tokio::select! {
+            _ = srv.shutdown.cancelled() => return,
+            _ = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
+/// nats-server logs the first failed attempt, then one in 3600
+/// (`connect_error_reports`); once connected, every failed reconnect.
+fn report(attempts: u64, reconnecting: bool, url: &RouteUrl, err: &str) {
+    let line = format!(
+        "Error trying to connect as leafnode to remote server {:?} (attempt {attempts}): {err}",
+        url.address()
+    );
+    if reconnecting || attempts == 1 || attempts.is_multiple_of(3600) {
+        crate::error!("{line}");
+    } else {
+        crate::debug!("{line}");
+    }
+}
