@@ -55,12 +55,19 @@ pub struct LeafLink {
     /// publish them here) and that it may ask for: the connection's
     /// permissions as nats-server orients them.
     pub perms: Option<Mutex<ClientPerms>>,
-    /// The interest announced to the remote, by `subject[ queue]`, with
-    /// counts (queue weights). `None` until the first snapshot is sent.
-    smap: Mutex<Option<HashMap<Box<[u8]>, i32>>>,
+    /// The interest announced to the remote. `None` until the first
+    /// snapshot is sent.
+    smap: Mutex<Option<Smap>>,
+}
+
+/// The interest announced to one leafnode.
+#[derive(Default)]
+struct Smap {
+    /// Counts (queue weights) by `subject[ queue]`.
+    map: HashMap<Box<[u8]>, i32>,
     /// Subscriptions the first snapshot counted: their own addition is
     /// not counted again.
-    tsub: Mutex<HashSet<usize>>,
+    tsub: HashSet<usize>,
 }
 
 impl LeafLink {
@@ -81,7 +88,6 @@ impl LeafLink {
             remote: Mutex::new(LeafRemote::default()),
             perms: perms.map(Mutex::new),
             smap: Mutex::new(None),
-            tsub: Mutex::new(HashSet::new()),
         }
     }
 
@@ -110,7 +116,7 @@ impl LeafLink {
 
     /// Number of subjects announced to the remote.
     pub fn num_announced(&self) -> usize {
-        self.smap.lock().as_ref().map_or(0, HashMap::len)
+        self.smap.lock().as_ref().map_or(0, |s| s.map.len())
     }
 
     fn send_update(&self, key: &[u8], n: i32) {
@@ -133,16 +139,14 @@ impl LeafLink {
         if !lds && self.spoke() && !matches!(src.kind, Kind::Local | Kind::Leaf { spoke: false }) {
             return;
         }
-        if delta > 0 && src.id != 0 {
-            let mut t = self.tsub.lock();
-            if !t.is_empty() && t.remove(&src.id) {
-                return;
-            }
-        }
         let mut guard = self.smap.lock();
-        let Some(smap) = guard.as_mut() else {
+        let Some(sm) = guard.as_mut() else {
             return;
         };
+        if src.id != 0 && !sm.tsub.is_empty() && sm.tsub.remove(&src.id) && delta > 0 {
+            return;
+        }
+        let smap = &mut sm.map;
         let key = key_of(subject, queue);
         let cur = smap.get(key.as_slice()).copied();
         if delta < 0 && cur.is_none() {
@@ -156,10 +160,11 @@ impl LeafLink {
         } else {
             smap.remove(key.as_slice());
         }
-        drop(guard);
+        // Sent under the lock, so announcements keep their order.
         if update {
             self.send_update(&key, m.max(0));
         }
+        drop(guard);
     }
 }
 
@@ -298,6 +303,9 @@ impl Leafs {
     /// clients and of the leafnodes it is the hub of; plus the imported
     /// services and the loop detection subject.
     pub fn register(&self, link: &Arc<LeafLink>) {
+        // Changes that race with the snapshot wait for it, then skip what
+        // it counted.
+        let mut guard = link.smap.lock();
         self.links.write().push(link.clone());
         let acc = &link.acc;
         let rc = link.shared.remote_cluster().to_string();
@@ -357,12 +365,11 @@ impl Leafs {
         for (k, n) in &smap {
             write_sub(&mut buf, k, *n);
         }
-        *link.tsub.lock() = tsub;
-        *link.smap.lock() = Some(smap);
         if !buf.is_empty() {
             crate::cluster::trace_out(&link.shared, &buf);
             link.shared.send_now(&buf);
         }
+        *guard = Some(Smap { map: smap, tsub });
     }
 
     /// Forgets a closed connection.
@@ -375,7 +382,9 @@ impl Leafs {
     /// Stops skipping the subscriptions of the first snapshot.
     pub fn clear_snapshot(&self, cid: u64) {
         if let Some(l) = self.get(cid) {
-            l.tsub.lock().clear();
+            if let Some(s) = l.smap.lock().as_mut() {
+                s.tsub.clear();
+            }
         }
     }
 

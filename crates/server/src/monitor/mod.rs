@@ -24,6 +24,7 @@ macro_rules! try_q {
 
 mod connz;
 pub mod gofmt;
+mod leafz;
 mod metrics;
 mod others;
 mod pages;
@@ -376,7 +377,7 @@ impl Monitor {
             "/subsz" | "/subscriptionsz" => others::subsz(self, q),
             "/routez" => routez::routez(self, q),
             "/gatewayz" => others::gatewayz(self, q),
-            "/leafz" => others::leafz(self, q),
+            "/leafz" => leafz::leafz(self, q),
             "/accountz" => others::accountz(self, q),
             "/accstatz" => others::accstatz(self, q),
             "/jsz" => others::jsz(self, q),

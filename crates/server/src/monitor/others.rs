@@ -128,26 +128,6 @@ pub(super) fn gatewayz(m: &Monitor, q: &Query) -> Reply {
 }
 
 #[derive(Serialize)]
-struct Leafz {
-    server_id: String,
-    now: GoTime,
-    leafnodes: u32,
-    leafs: Vec<()>,
-}
-
-/// `GET /leafz`: no leafnodes.
-pub(super) fn leafz(m: &Monitor, q: &Query) -> Reply {
-    m.count("/leafz");
-    try_q!(q.bool("subs"));
-    Reply::Json(json_pretty(&Leafz {
-        server_id: m.srv.id.clone(),
-        now: now(),
-        leafnodes: 0,
-        leafs: Vec::new(),
-    }))
-}
-
-#[derive(Serialize)]
 struct AccountInfo {
     account_name: String,
     update_time: GoTime,

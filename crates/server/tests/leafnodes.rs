@@ -1,0 +1,461 @@
+//! Leafnodes: a hub and a leaf of either kind (rnatsd, nats-server 2.12.4)
+//! with each kind of credentials, checked with async-nats clients on both
+//! sides: plain subscribers get each message once, a queue group spread
+//! over both sides gets each message once, requests are answered across
+//! the link and a request nobody serves gets 503 at once.
+
+mod common;
+use common::jwt::{creds, mint};
+use common::{free_port, http_json, reference_212_bin, rnatsd_bin, ServerProc};
+use futures::StreamExt;
+use nkeys::KeyPair;
+use serde_json::json;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+/// How the leaf proves itself to the hub.
+#[derive(Clone, Copy, Debug)]
+enum Auth {
+    /// No authentication anywhere.
+    None,
+    /// `leafnodes { authorization { user, password } }`, the credentials in
+    /// the remote's URL.
+    UserPass,
+    /// A hub user with an nkey; the remote signs with its seed.
+    Nkey,
+    /// Operator mode on both sides; the remote has a creds file.
+    Creds,
+}
+
+/// Configs of a hub and a leaf, and how a test client logs in to each.
+struct Setup {
+    hub: String,
+    leaf: String,
+    /// Creds text for clients (operator mode).
+    client_creds: Option<String>,
+    /// User and password for hub clients.
+    hub_user: Option<(String, String)>,
+}
+
+fn setup(auth: Auth, leaf_port: u16, dir: &std::path::Path) -> Setup {
+    let url = format!("127.0.0.1:{leaf_port}");
+    match auth {
+        Auth::None => Setup {
+            hub: format!("server_name: HUB\nleafnodes {{ port: {leaf_port} }}\n"),
+            leaf: format!(
+                "server_name: LEAF\nleafnodes {{ remotes: [ {{ url: \"nats-leaf://{url}\" }} ] }}\n"
+            ),
+            client_creds: None,
+            hub_user: None,
+        },
+        Auth::UserPass => Setup {
+            hub: format!(
+                "server_name: HUB\nleafnodes {{ port: {leaf_port}, authorization {{ user: leafy, password: s3cret }} }}\n"
+            ),
+            leaf: format!(
+                "server_name: LEAF\nleafnodes {{ remotes: [ {{ url: \"nats-leaf://leafy:s3cret@{url}\" }} ] }}\n"
+            ),
+            client_creds: None,
+            hub_user: None,
+        },
+        Auth::Nkey => {
+            let u = KeyPair::new_user();
+            let seed = dir.join("leaf.nk");
+            std::fs::write(&seed, u.seed().unwrap()).unwrap();
+            Setup {
+                hub: format!(
+                    "server_name: HUB\nleafnodes {{ port: {leaf_port} }}\naccounts {{ APP: {{ users: [ {{ user: app, password: app }}, {{ nkey: {} }} ] }} }}\n",
+                    u.public_key()
+                ),
+                leaf: format!(
+                    "server_name: LEAF\nleafnodes {{ remotes: [ {{ url: \"nats-leaf://{url}\", nkey: \"{}\" }} ] }}\n",
+                    u.seed().unwrap()
+                ),
+                client_creds: None,
+                hub_user: Some(("app".into(), "app".into())),
+            }
+        }
+        Auth::Creds => {
+            let op = KeyPair::new_operator();
+            let sys = KeyPair::new_account();
+            let app = KeyPair::new_account();
+            let op_jwt = mint(
+                &op,
+                &op.public_key(),
+                "OP",
+                "operator",
+                json!({"system_account": sys.public_key()}),
+                json!({}),
+            );
+            let limits = json!({"subs": -1, "data": -1, "payload": -1, "imports": -1,
+                                "exports": -1, "wildcards": true, "conn": -1, "leaf": -1});
+            let acc = |k: &KeyPair, name: &str| {
+                mint(
+                    &op,
+                    &k.public_key(),
+                    name,
+                    "account",
+                    json!({"limits": limits}),
+                    json!({}),
+                )
+            };
+            let user = |name: &str| {
+                let u = KeyPair::new_user();
+                let jwt = mint(
+                    &app,
+                    &u.public_key(),
+                    name,
+                    "user",
+                    json!({"subs": -1, "data": -1, "payload": -1}),
+                    json!({}),
+                );
+                creds(&jwt, &u)
+            };
+            let leaf_creds = dir.join("leaf.creds");
+            std::fs::write(&leaf_creds, user("leaf")).unwrap();
+            let common = format!(
+                "operator: {op_jwt}\nsystem_account: {sys}\nresolver: MEMORY\nresolver_preload: {{\n  {sys}: {}\n  {appk}: {}\n}}\n",
+                acc(&sys, "SYS"),
+                acc(&app, "APP"),
+                sys = sys.public_key(),
+                appk = app.public_key(),
+            );
+            Setup {
+                hub: format!("server_name: HUB\n{common}leafnodes {{ port: {leaf_port} }}\n"),
+                leaf: format!(
+                    "server_name: LEAF\n{common}leafnodes {{ remotes: [ {{ url: \"nats-leaf://{url}\", account: {}, credentials: \"{}\" }} ] }}\n",
+                    app.public_key(),
+                    leaf_creds.display()
+                ),
+                client_creds: Some(user("client")),
+                hub_user: None,
+            }
+        }
+    }
+}
+
+async fn client(
+    port: u16,
+    creds: &Option<String>,
+    user: &Option<(String, String)>,
+) -> async_nats::Client {
+    let url = format!("nats://127.0.0.1:{port}");
+    let opts = match (creds, user) {
+        (Some(c), _) => async_nats::ConnectOptions::with_credentials(c).unwrap(),
+        (None, Some((u, p))) => {
+            async_nats::ConnectOptions::with_user_and_password(u.clone(), p.clone())
+        }
+        _ => async_nats::ConnectOptions::new(),
+    };
+    opts.connect(url).await.expect("connect")
+}
+
+/// Waits until a request from `from` reaches a responder on `to`'s side.
+async fn wait_link(from: &async_nats::Client, to: &async_nats::Client, tag: &str) {
+    let subject = format!("probe.{tag}");
+    let mut sub = to.subscribe(subject.clone()).await.unwrap();
+    let to2 = to.clone();
+    let task = tokio::spawn(async move {
+        while let Some(m) = sub.next().await {
+            if let Some(r) = m.reply {
+                let _ = to2.publish(r, "ok".into()).await;
+            }
+        }
+    });
+    to.flush().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let r = tokio::time::timeout(
+            Duration::from_millis(500),
+            from.request(subject.clone(), "".into()),
+        )
+        .await;
+        if matches!(r, Ok(Ok(_))) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the leafnode link never carried {subject} ({})",
+            std::thread::current().name().unwrap_or("")
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    task.abort();
+}
+
+/// Counts what each subscription got: `(name, payload) → count`.
+type Tally = std::sync::Arc<std::sync::Mutex<HashMap<(String, String), u32>>>;
+
+async fn collect(
+    c: &async_nats::Client,
+    subject: &str,
+    queue: Option<&str>,
+    name: &str,
+    t: &Tally,
+) {
+    let mut sub = match queue {
+        Some(q) => c
+            .queue_subscribe(subject.to_string(), q.to_string())
+            .await
+            .unwrap(),
+        None => c.subscribe(subject.to_string()).await.unwrap(),
+    };
+    let (t, name) = (t.clone(), name.to_string());
+    tokio::spawn(async move {
+        while let Some(m) = sub.next().await {
+            let p = String::from_utf8_lossy(&m.payload).into_owned();
+            *t.lock().unwrap().entry((name.clone(), p)).or_default() += 1;
+        }
+    });
+}
+
+/// The delivery checks on one connected hub/leaf pair.
+async fn exercise(hub: &async_nats::Client, leaf: &async_nats::Client, label: &str) {
+    wait_link(leaf, hub, "l2h").await;
+    wait_link(hub, leaf, "h2l").await;
+    let t: Tally = Default::default();
+    collect(hub, "data.>", None, "hub", &t).await;
+    collect(leaf, "data.>", None, "leaf", &t).await;
+    collect(hub, "work", Some("g"), "qhub", &t).await;
+    collect(leaf, "work", Some("g"), "qleaf", &t).await;
+    let mut svc_h = hub.subscribe("svc.hub").await.unwrap();
+    let mut svc_l = leaf.subscribe("svc.leaf").await.unwrap();
+    let (h2, l2) = (hub.clone(), leaf.clone());
+    tokio::spawn(async move {
+        while let Some(m) = svc_h.next().await {
+            let _ = h2.publish(m.reply.unwrap(), "from-hub".into()).await;
+        }
+    });
+    tokio::spawn(async move {
+        while let Some(m) = svc_l.next().await {
+            let _ = l2.publish(m.reply.unwrap(), "from-leaf".into()).await;
+        }
+    });
+    hub.flush().await.unwrap();
+    leaf.flush().await.unwrap();
+    // Interest crosses with the next probes.
+    wait_link(leaf, hub, "l2h2").await;
+    wait_link(hub, leaf, "h2l2").await;
+    const N: usize = 200;
+    for i in 0..N {
+        hub.publish(format!("data.h.{i}"), format!("h{i}").into())
+            .await
+            .unwrap();
+        leaf.publish(format!("data.l.{i}"), format!("l{i}").into())
+            .await
+            .unwrap();
+        hub.publish("work", format!("wh{i}").into()).await.unwrap();
+        leaf.publish("work", format!("wl{i}").into()).await.unwrap();
+    }
+    hub.flush().await.unwrap();
+    leaf.flush().await.unwrap();
+    let r = leaf
+        .request("svc.hub", "q".into())
+        .await
+        .expect("leaf → hub request");
+    assert_eq!(&r.payload[..], b"from-hub", "{label}");
+    let r = hub
+        .request("svc.leaf", "q".into())
+        .await
+        .expect("hub → leaf request");
+    assert_eq!(&r.payload[..], b"from-leaf", "{label}");
+    for (c, side) in [(leaf, "leaf"), (hub, "hub")] {
+        let start = Instant::now();
+        let e = c.request("svc.nobody", "q".into()).await.unwrap_err();
+        assert_eq!(
+            e.kind(),
+            async_nats::RequestErrorKind::NoResponders,
+            "{label}: {side}"
+        );
+        assert!(
+            start.elapsed() < Duration::from_secs(1),
+            "{label}: 503 took {:?}",
+            start.elapsed()
+        );
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let done = {
+            let m = t.lock().unwrap();
+            let plain = m.keys().filter(|(n, _)| n == "hub" || n == "leaf").count();
+            let queued: u32 = m
+                .iter()
+                .filter(|((n, _), _)| n.starts_with('q'))
+                .map(|(_, c)| *c)
+                .sum();
+            plain >= 4 * N && queued as usize >= 2 * N
+        };
+        if done || Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let m = t.lock().unwrap().clone();
+    for side in ["hub", "leaf"] {
+        for from in ["h", "l"] {
+            for i in 0..N {
+                let got = m.get(&(side.to_string(), format!("{from}{i}"))).copied();
+                assert_eq!(got, Some(1), "{label}: {side} got {from}{i} {got:?} times");
+            }
+        }
+    }
+    for from in ["wh", "wl"] {
+        for i in 0..N {
+            let p = format!("{from}{i}");
+            let n = m.get(&("qhub".into(), p.clone())).copied().unwrap_or(0)
+                + m.get(&("qleaf".into(), p.clone())).copied().unwrap_or(0);
+            assert_eq!(n, 1, "{label}: queue group got {p} {n} times");
+        }
+    }
+    // Each side's own queue members are preferred (as nats-server).
+    let q_local = |who: &str, from: &str| {
+        m.iter()
+            .filter(|((n, p), _)| n == who && p.starts_with(from))
+            .count()
+    };
+    assert_eq!(
+        q_local("qhub", "wh"),
+        N,
+        "{label}: hub publishes stay on the hub"
+    );
+    assert_eq!(
+        q_local("qleaf", "wl"),
+        N,
+        "{label}: leaf publishes stay on the leaf"
+    );
+}
+
+async fn pair(hub_bin: &str, leaf_bin: &str, auth: Auth) {
+    eprintln!("pair: {hub_bin} hub, {leaf_bin} leaf, {auth:?}");
+    let label = format!(
+        "{} hub, {} leaf, {auth:?}",
+        if hub_bin == rnatsd_bin() {
+            "rnatsd"
+        } else {
+            "nats-server"
+        },
+        if leaf_bin == rnatsd_bin() {
+            "rnatsd"
+        } else {
+            "nats-server"
+        },
+    );
+    let dir = common::scratch(&format!("leaf-{}", free_port()));
+    let lport = free_port();
+    let s = setup(auth, lport, &dir);
+    let hub = ServerProc::start_bin(hub_bin, Some(&s.hub), &[]);
+    let leaf = ServerProc::start_bin(leaf_bin, Some(&s.leaf), &[]);
+    let hc = client(hub.port, &s.client_creds, &s.hub_user).await;
+    let lc = client(leaf.port, &s.client_creds, &None).await;
+    let l2 = label.clone();
+    let run = tokio::spawn(async move { exercise(&hc, &lc, &l2).await });
+    if let Err(e) = run.await {
+        for (name, p) in [("hub", &hub), ("leaf", &leaf)] {
+            for line in p.drain_log() {
+                eprintln!("{name}: {line}");
+            }
+        }
+        panic!("{label}: {e}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pairs_without_auth() {
+    let (rn, go) = (rnatsd_bin(), reference_212_bin());
+    pair(&rn, &go, Auth::None).await;
+    pair(&go, &rn, Auth::None).await;
+    pair(&rn, &rn, Auth::None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pairs_with_user_and_password() {
+    let (rn, go) = (rnatsd_bin(), reference_212_bin());
+    pair(&rn, &go, Auth::UserPass).await;
+    pair(&go, &rn, Auth::UserPass).await;
+    pair(&rn, &rn, Auth::UserPass).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pairs_with_nkeys() {
+    let (rn, go) = (rnatsd_bin(), reference_212_bin());
+    pair(&rn, &go, Auth::Nkey).await;
+    pair(&go, &rn, Auth::Nkey).await;
+    pair(&rn, &rn, Auth::Nkey).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pairs_with_creds_in_operator_mode() {
+    let (rn, go) = (rnatsd_bin(), reference_212_bin());
+    pair(&rn, &go, Auth::Creds).await;
+    pair(&go, &rn, Auth::Creds).await;
+    pair(&rn, &rn, Auth::Creds).await;
+}
+
+/// `/leafz` and `/varz` on both sides of an rnatsd pair, in nats-server's
+/// shape.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leafz_and_varz() {
+    let lport = free_port();
+    let dir = common::scratch("leafz");
+    let s = setup(Auth::None, lport, &dir);
+    let hub = ServerProc::start(Some(&format!("{}http_port: -1\n", s.hub)));
+    let leaf = ServerProc::start(Some(&format!("{}http_port: -1\n", s.leaf)));
+    let hc = client(hub.port, &None, &None).await;
+    let lc = client(leaf.port, &None, &None).await;
+    let _sub = lc.subscribe("only.on.leaf").await.unwrap();
+    lc.flush().await.unwrap();
+    wait_link(&hc, &lc, "z").await;
+    let z = http_json(hub.http_port, "/leafz?subs=1");
+    assert_eq!(z["leafnodes"], 1, "{z}");
+    let l = &z["leafs"][0];
+    assert_eq!(l["name"], "LEAF", "{z}");
+    assert_eq!(l["is_spoke"], false, "{z}");
+    assert_eq!(l["account"], "$G", "{z}");
+    assert_eq!(l["ip"], "127.0.0.1", "{z}");
+    assert_eq!(l["compression"], "off", "{z}");
+    let list: Vec<&str> = l["subscriptions_list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(list.contains(&"only.on.leaf"), "{z}");
+    let keys: Vec<&String> = l.as_object().unwrap().keys().collect();
+    assert_eq!(
+        keys,
+        [
+            "id",
+            "name",
+            "is_spoke",
+            "account",
+            "ip",
+            "port",
+            "rtt",
+            "in_msgs",
+            "out_msgs",
+            "in_bytes",
+            "out_bytes",
+            "subscriptions",
+            "subscriptions_list",
+            "compression"
+        ],
+        "{z}"
+    );
+    let z = http_json(leaf.http_port, "/leafz");
+    assert_eq!(z["leafs"][0]["name"], "HUB", "{z}");
+    assert_eq!(z["leafs"][0]["is_spoke"], true, "{z}");
+    assert_eq!(z["leafs"][0]["port"], lport, "{z}");
+    let v = http_json(hub.http_port, "/varz");
+    assert_eq!(v["leafnodes"], 1);
+    assert_eq!(
+        v["leaf"],
+        json!({"host": "0.0.0.0", "port": lport, "auth_timeout": 2, "tls_timeout": 2})
+    );
+    let v = http_json(leaf.http_port, "/varz");
+    assert_eq!(v["leafnodes"], 1);
+    assert_eq!(
+        v["leaf"],
+        json!({"remotes": [{"local_account": "$G", "urls": [format!("127.0.0.1:{lport}")]}]})
+    );
+}
