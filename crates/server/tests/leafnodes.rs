@@ -459,3 +459,171 @@ async fn leafz_and_varz() {
         json!({"remotes": [{"local_account": "$G", "urls": [format!("127.0.0.1:{lport}")]}]})
     );
 }
+
+/// A client of one server of the topology, with what it received.
+struct Member {
+    name: String,
+    client: async_nats::Client,
+}
+
+/// Every member subscribes `t.>` and joins queue group `g` on `work`;
+/// every member publishes `n` messages of each; each plain subscriber must
+/// get each message once and the group each message once.
+async fn deliver_exactly_once(members: &[Member], tag: &str, n: usize) {
+    let t: Tally = Default::default();
+    for m in members {
+        collect(&m.client, &format!("t.{tag}.>"), None, &m.name, &t).await;
+        collect(&m.client, &format!("work.{tag}"), Some("g"), &format!("q-{}", m.name), &t).await;
+        m.client.flush().await.unwrap();
+    }
+    // Every member reaches every other member's subscription.
+    for a in members {
+        for b in members {
+            wait_subject(&a.client, &b.client, &format!("{tag}.{}.{}", a.name, b.name)).await;
+        }
+    }
+    for m in members {
+        for i in 0..n {
+            let p = format!("{}-{i}", m.name);
+            m.client
+                .publish(format!("t.{tag}.{}", m.name), p.clone().into())
+                .await
+                .unwrap();
+            m.client.publish(format!("work.{tag}"), p.into()).await.unwrap();
+        }
+        m.client.flush().await.unwrap();
+    }
+    let total = members.len() * n;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let (plain, queued) = {
+            let m = t.lock().unwrap();
+            let plain: u32 = m
+                .iter()
+                .filter(|((n, _), _)| !n.starts_with("q-"))
+                .map(|(_, c)| *c)
+                .sum();
+            let queued: u32 = m
+                .iter()
+                .filter(|((n, _), _)| n.starts_with("q-"))
+                .map(|(_, c)| *c)
+                .sum();
+            (plain as usize, queued as usize)
+        };
+        if (plain >= total * members.len() && queued >= total) || Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let m = t.lock().unwrap().clone();
+    for to in members {
+        for from in members {
+            for i in 0..n {
+                let p = format!("{}-{i}", from.name);
+                let got = m.get(&(to.name.clone(), p.clone())).copied();
+                assert_eq!(got, Some(1), "[{tag}] {} got {p} {got:?} times", to.name);
+            }
+        }
+    }
+    for from in members {
+        for i in 0..n {
+            let p = format!("{}-{i}", from.name);
+            let got: u32 = members
+                .iter()
+                .filter_map(|to| m.get(&(format!("q-{}", to.name), p.clone())))
+                .sum();
+            assert_eq!(got, 1, "[{tag}] the queue group got {p} {got} times");
+        }
+    }
+}
+
+/// Waits until a request from `from` on a fresh subject reaches `to`.
+async fn wait_subject(from: &async_nats::Client, to: &async_nats::Client, tag: &str) {
+    wait_link(from, to, tag).await;
+}
+
+fn hub_node(i: usize, cports: &[u16], lports: &[u16]) -> String {
+    let routes: Vec<String> = cports
+        .iter()
+        .enumerate()
+        .filter(|(j, _)| *j != i)
+        .map(|(_, p)| format!("\"nats://127.0.0.1:{p}\""))
+        .collect();
+    format!(
+        "server_name: H{i}\nhttp_port: -1\ncluster {{ name: HUBC, listen: \"127.0.0.1:{}\", routes: [{}] }}\nleafnodes {{ port: {} }}\n",
+        cports[i],
+        routes.join(", "),
+        lports[i]
+    )
+}
+
+fn leaf_node(j: usize, cports: &[u16], hub_lports: &[u16]) -> String {
+    let other = cports[1 - j];
+    let urls: Vec<String> = hub_lports
+        .iter()
+        .map(|p| format!("\"nats-leaf://127.0.0.1:{p}\""))
+        .collect();
+    format!(
+        "server_name: L{j}\nhttp_port: -1\ncluster {{ name: LEAFC, listen: \"127.0.0.1:{}\", routes: [\"nats://127.0.0.1:{other}\"] }}\nleafnodes {{ reconnect: \"1s\", remotes: [ {{ urls: [{}] }} ] }}\n",
+        cports[j],
+        urls.join(", ")
+    )
+}
+
+/// A 3-node rnatsd hub cluster and a 2-node leaf cluster (one rnatsd, one
+/// nats-server 2.12.4), each leaf with remotes to every hub node: exact
+/// delivery from every server to every server. Then the hub node the
+/// rnatsd leaf is attached to is killed with SIGKILL: the leaf moves to
+/// another hub node, and delivery resumes exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leaf_cluster_on_hub_cluster_survives_kill_9() {
+    let hub_cports: Vec<u16> = (0..3).map(|_| free_port()).collect();
+    let hub_lports: Vec<u16> = (0..3).map(|_| free_port()).collect();
+    let leaf_cports: Vec<u16> = (0..2).map(|_| free_port()).collect();
+    let mut hubs: Vec<Option<ServerProc>> = (0..3)
+        .map(|i| Some(ServerProc::start(Some(&hub_node(i, &hub_cports, &hub_lports)))))
+        .collect();
+    let l0 = ServerProc::start(Some(&leaf_node(0, &leaf_cports, &hub_lports)));
+    let l1 = ServerProc::start_bin(
+        &reference_212_bin(),
+        Some(&leaf_node(1, &leaf_cports, &hub_lports)),
+        &[],
+    );
+    let mut members = Vec::new();
+    for (i, h) in hubs.iter().enumerate() {
+        let h = h.as_ref().unwrap();
+        members.push(Member {
+            name: format!("H{i}"),
+            client: client(h.port, &None, &None).await,
+        });
+    }
+    for (j, l) in [&l0, &l1].into_iter().enumerate() {
+        members.push(Member {
+            name: format!("L{j}"),
+            client: client(l.port, &None, &None).await,
+        });
+    }
+    deliver_exactly_once(&members, "before", 50).await;
+    // The hub node the rnatsd leaf is attached to.
+    let z = http_json(l0.http_port, "/leafz");
+    let port = z["leafs"][0]["port"].as_u64().unwrap() as u16;
+    let victim = hub_lports.iter().position(|p| *p == port).unwrap();
+    let mut gone = hubs[victim].take().unwrap();
+    gone.child.kill().unwrap();
+    let _ = gone.child.wait();
+    members.retain(|m| m.name != format!("H{victim}"));
+    // The leaf reconnects to another hub node.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let z = http_json(l0.http_port, "/leafz");
+        let p = z["leafs"][0]["port"].as_u64().unwrap_or(0) as u16;
+        if p != 0 && p != port {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the rnatsd leaf did not move: {z}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    deliver_exactly_once(&members, "after", 50).await;
+    drop(hubs);
+}
