@@ -288,6 +288,19 @@ impl Leafs {
             .clone()
     }
 
+    /// True when a leafnode of `cluster` is connected to this server as
+    /// its hub in account `acc` (nats-server's leafnode cluster
+    /// registration): dialing that cluster too would make a loop.
+    pub fn has_hub_cluster(&self, acc: &Account, cluster: &str) -> bool {
+        !cluster.is_empty()
+            && self.links.read().iter().any(|l| {
+                std::ptr::eq(&*l.acc, acc)
+                    && !l.solicited
+                    && !l.spoke()
+                    && l.shared.remote_cluster() == cluster
+            })
+    }
+
     /// The registered link of connection `cid`.
     pub fn get(&self, cid: u64) -> Option<Arc<LeafLink>> {
         self.links

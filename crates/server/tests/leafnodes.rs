@@ -473,13 +473,25 @@ async fn deliver_exactly_once(members: &[Member], tag: &str, n: usize) {
     let t: Tally = Default::default();
     for m in members {
         collect(&m.client, &format!("t.{tag}.>"), None, &m.name, &t).await;
-        collect(&m.client, &format!("work.{tag}"), Some("g"), &format!("q-{}", m.name), &t).await;
+        collect(
+            &m.client,
+            &format!("work.{tag}"),
+            Some("g"),
+            &format!("q-{}", m.name),
+            &t,
+        )
+        .await;
         m.client.flush().await.unwrap();
     }
     // Every member reaches every other member's subscription.
     for a in members {
         for b in members {
-            wait_subject(&a.client, &b.client, &format!("{tag}.{}.{}", a.name, b.name)).await;
+            wait_subject(
+                &a.client,
+                &b.client,
+                &format!("{tag}.{}.{}", a.name, b.name),
+            )
+            .await;
         }
     }
     for m in members {
@@ -489,7 +501,10 @@ async fn deliver_exactly_once(members: &[Member], tag: &str, n: usize) {
                 .publish(format!("t.{tag}.{}", m.name), p.clone().into())
                 .await
                 .unwrap();
-            m.client.publish(format!("work.{tag}"), p.into()).await.unwrap();
+            m.client
+                .publish(format!("work.{tag}"), p.into())
+                .await
+                .unwrap();
         }
         m.client.flush().await.unwrap();
     }
@@ -582,7 +597,13 @@ async fn leaf_cluster_on_hub_cluster_survives_kill_9() {
     let hub_lports: Vec<u16> = (0..3).map(|_| free_port()).collect();
     let leaf_cports: Vec<u16> = (0..2).map(|_| free_port()).collect();
     let mut hubs: Vec<Option<ServerProc>> = (0..3)
-        .map(|i| Some(ServerProc::start(Some(&hub_node(i, &hub_cports, &hub_lports)))))
+        .map(|i| {
+            Some(ServerProc::start(Some(&hub_node(
+                i,
+                &hub_cports,
+                &hub_lports,
+            ))))
+        })
         .collect();
     let l0 = ServerProc::start(Some(&leaf_node(0, &leaf_cports, &hub_lports)));
     let l1 = ServerProc::start_bin(
@@ -621,7 +642,10 @@ async fn leaf_cluster_on_hub_cluster_survives_kill_9() {
         if p != 0 && p != port {
             break;
         }
-        assert!(Instant::now() < deadline, "the rnatsd leaf did not move: {z}");
+        assert!(
+            Instant::now() < deadline,
+            "the rnatsd leaf did not move: {z}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     deliver_exactly_once(&members, "after", 50).await;

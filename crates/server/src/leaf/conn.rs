@@ -256,8 +256,13 @@ impl LeafConn {
                 }
                 Ok(RouteParsed::Incomplete) => break Ok(()),
                 Err(e) => {
-                    crate::error!("{} - {e}", self.shared.log_prefix);
-                    break Err(ClosedReason::ParseError);
+                    let text = e.0.replace(
+                        "Route parser ERROR: ",
+                        "Leafnode parser ERROR, state=0, i=0: ",
+                    );
+                    crate::error!("{} - {text}", self.shared.log_prefix);
+                    self.send_err("Unknown Protocol Operation");
+                    break Err(ClosedReason::ProtocolViolation);
                 }
             }
         };

@@ -188,8 +188,7 @@ impl LeafConn {
             &lc.domain,
             lc.name.clone(),
             lc.server_id.clone(),
-        );
-        Ok(())
+        )
     }
 
     /// Who an accepted leafnode is: a `leafnodes { authorization }` user,
@@ -295,7 +294,7 @@ impl LeafConn {
             self.send_connect(&remote, &url, info.headers)?;
             if !info.info_on_connect {
                 let perms = self.spoke_perms(None, None);
-                self.finish(
+                return self.finish(
                     perms,
                     &info.domain,
                     self.remote_name.clone(),
@@ -306,7 +305,7 @@ impl LeafConn {
         }
         if info.connect_info && self.link.is_none() {
             let perms = self.spoke_perms(info.import.clone(), info.export.clone());
-            self.finish(
+            return self.finish(
                 perms,
                 &info.domain,
                 self.remote_name.clone(),
@@ -408,8 +407,16 @@ impl LeafConn {
 
     /// Ends the handshake: the JetStream denies, the link registered with
     /// its interest sent, and the connect event.
-    fn finish(&mut self, mut perms: Permissions, domain: &str, name: String, id: String) {
+    fn finish(&mut self, mut perms: Permissions, domain: &str, name: String, id: String) -> Step {
         let acc = self.acc.clone().expect("bound");
+        if self.remote.is_some()
+            && self
+                .srv
+                .leafs
+                .has_hub_cluster(&acc, self.shared.remote_cluster())
+        {
+            return self.loop_detected(&acc.name);
+        }
         let opts = self.srv.opts();
         let local_domain = opts.jetstream.domain.clone().unwrap_or_default();
         crate::info!(
@@ -451,6 +458,7 @@ impl LeafConn {
             tokio::time::sleep(std::time::Duration::from_secs(5)).await;
             srv.leafs.clear_snapshot(cid);
         });
+        Ok(())
     }
 }
 
