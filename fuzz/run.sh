@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Runs one fuzz target: bash fuzz/run.sh TARGET [SECONDS]
-# Targets: conf_parse, client_parser, route_parser, sublist_model, ws_frames, store_recover.
+# Targets: conf_parse, client_parser, route_parser, leaf_parser, sublist_model, ws_frames, store_recover.
 # The seed corpus is fuzz/seeds/TARGET (committed) plus the project's test
 # corpus (config fixtures, differential scenarios); cargo-fuzz is installed
 # when missing. Nightly features are
 # enabled on the stable toolchain with RUSTC_BOOTSTRAP.
 set -euo pipefail
 cd "$(dirname "$0")"
-target=${1:?target: conf_parse | client_parser | route_parser | sublist_model | ws_frames | store_recover}
+target=${1:?target: conf_parse | client_parser | route_parser | leaf_parser | sublist_model | ws_frames | store_recover}
 secs=${2:-60}
 command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked
 corpus=corpus/$target

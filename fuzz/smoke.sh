@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 secs=${1:-20}
-for t in client_parser route_parser conf_parse sublist_model ws_frames store_recover; do
+for t in client_parser route_parser leaf_parser conf_parse sublist_model ws_frames store_recover; do
   echo "-- fuzz $t ($secs s)"
   log=$(mktemp)
   bash run.sh "$t" "$secs" >"$log" 2>&1 || true

@@ -33,15 +33,41 @@ fn round_trip(op: &RouteOp<'_>) {
     let mut out = Vec::new();
     match op {
         RouteOp::Sub {
+            origin,
             account,
             subject,
             queue,
+        } if !origin.is_empty() => route::leaf_origin_sub(&mut out, origin, account, subject, *queue),
+        RouteOp::Sub {
+            account,
+            subject,
+            queue,
+            ..
         } => route::sub(&mut out, account, subject, *queue),
+        RouteOp::Unsub {
+            origin,
+            account,
+            subject,
+            queue,
+        } if !origin.is_empty() => {
+            route::leaf_origin_unsub(&mut out, origin, account, subject, *queue)
+        }
         RouteOp::Unsub {
             account,
             subject,
             queue,
+            ..
         } => route::unsub(&mut out, account, subject, *queue),
+        RouteOp::Msg(m) if !m.origin.is_empty() => route::leaf_origin_msg(
+            &mut out,
+            m.origin,
+            m.account,
+            m.subject,
+            m.reply,
+            m.queues,
+            m.header_len,
+            m.payload,
+        ),
         RouteOp::Msg(m) => route::msg(
             &mut out,
             m.account,
