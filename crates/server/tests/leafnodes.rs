@@ -25,6 +25,8 @@ enum Auth {
     Nkey,
     /// Operator mode on both sides; the remote has a creds file.
     Creds,
+    /// TLS with client certificates verified by the hub.
+    Tls,
 }
 
 /// Configs of a hub and a leaf, and how a test client logs in to each.
@@ -73,6 +75,26 @@ fn setup(auth: Auth, leaf_port: u16, dir: &std::path::Path) -> Setup {
                 ),
                 client_creds: None,
                 hub_user: Some(("app".into(), "app".into())),
+            }
+        }
+        Auth::Tls => {
+            let pki = common::pki::make_pki(&format!("leaf-tls-{leaf_port}"));
+            let p = |n: &str| pki.path(n);
+            Setup {
+                hub: format!(
+                    "server_name: HUB\nleafnodes {{ port: {leaf_port}, tls {{ cert_file: \"{}\", key_file: \"{}\", ca_file: \"{}\", verify: true }} }}\n",
+                    p("server.pem"),
+                    p("server-key.pem"),
+                    p("ca.pem")
+                ),
+                leaf: format!(
+                    "server_name: LEAF\nleafnodes {{ remotes: [ {{ url: \"tls://{url}\", tls {{ cert_file: \"{}\", key_file: \"{}\", ca_file: \"{}\" }} }} ] }}\n",
+                    p("client.pem"),
+                    p("client-key.pem"),
+                    p("ca.pem")
+                ),
+                client_creds: None,
+                hub_user: None,
             }
         }
         Auth::Creds => {
@@ -650,4 +672,12 @@ async fn leaf_cluster_on_hub_cluster_survives_kill_9() {
     }
     deliver_exactly_once(&members, "after", 50).await;
     drop(hubs);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pairs_with_tls_and_verify() {
+    let (rn, go) = (rnatsd_bin(), reference_212_bin());
+    pair(&rn, &go, Auth::Tls).await;
+    pair(&go, &rn, Auth::Tls).await;
+    pair(&rn, &rn, Auth::Tls).await;
 }

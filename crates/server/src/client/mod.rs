@@ -664,7 +664,7 @@ pub(crate) async fn read_some(sock: &TcpStream, buf: &mut Vec<u8>) -> std::io::R
 
 /// Writes bytes straight to the socket (before TLS starts), giving up
 /// after a second.
-async fn write_direct(sock: &TcpStream, mut bytes: &[u8]) {
+pub(crate) async fn write_direct(sock: &TcpStream, mut bytes: &[u8]) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
     while !bytes.is_empty() {
         match sock.try_write(bytes) {

@@ -54,6 +54,8 @@ pub(super) struct LeafConn {
     pub(super) ping_sent: Option<std::time::Instant>,
     pub(super) in_msgs: u64,
     pub(super) in_bytes: u64,
+    /// When the handshake must be done by.
+    pub(super) deadline: tokio::time::Instant,
 }
 
 /// Serves one leafnode connection until it closes; `remote` is set when
@@ -101,6 +103,7 @@ pub async fn run(
         ping_sent: None,
         in_msgs: 0,
         in_bytes: 0,
+        deadline: tokio::time::Instant::now(),
     };
     let solicited = c.remote.is_some();
     if let Some((r, _)) = &c.remote {
@@ -125,7 +128,24 @@ pub async fn run(
     } else {
         crate::info!("{} - Leafnode connection created ", shared.log_prefix);
         c.nonce = crate::auth::nonce();
-        c.send_info(false);
+        match super::server_tls() {
+            Some((cfg, _)) => {
+                // INFO in plaintext, then the TLS handshake (as nats-server).
+                let info = c.info_bytes(false);
+                crate::cluster::trace_out(&shared, &info);
+                crate::client::write_direct(&c.sock, &info).await;
+                match crate::transport::tls::Session::new(cfg.clone()) {
+                    Ok(s) => {
+                        let _ = shared.tls.set(Box::new(s));
+                    }
+                    Err(e) => {
+                        crate::error!("{} - TLS handshake error: {e}", shared.log_prefix);
+                        shared.mark_closed(ClosedReason::TlsHandshakeError, false);
+                    }
+                }
+            }
+            None => c.send_info(false),
+        }
     }
     let reason = c.read_loop(solicited).await;
     writer::flush_all(&mut c.fan.flush);
@@ -173,8 +193,10 @@ impl LeafConn {
     async fn read_loop(&mut self, solicited: bool) -> ClosedReason {
         let sock = self.sock.clone();
         let mut buf: Vec<u8> = Vec::with_capacity(READ_SIZE);
+        // TLS: records are read into `raw` and decrypted into `buf`.
+        let mut raw: Vec<u8> = Vec::new();
         let close = self.shared.close.clone();
-        let hs_deadline = if solicited {
+        self.deadline = if solicited {
             let t = self
                 .remote
                 .as_ref()
@@ -198,15 +220,29 @@ impl LeafConn {
                 buf.reserve(READ_SIZE);
             }
             let handshaking = self.link.is_none();
+            let tls = self.shared.tls.get().is_some();
+            if tls && raw.capacity() - raw.len() < READ_SIZE / 2 {
+                raw.reserve(READ_SIZE);
+            }
             tokio::select! {
                 biased;
                 _ = close.cancelled() => {
                     return self.shared.closed_reason().unwrap_or(ClosedReason::ServerShutdown);
                 }
-                r = crate::client::read_some(&sock, &mut buf) => {
+                r = crate::client::read_some(&sock, if tls { &mut raw } else { &mut buf }) => {
                     match r {
                         Ok(0) => return ClosedReason::ClientClosed,
                         Ok(_) => {
+                            if let Some(t) = self.shared.tls.get() {
+                                let res = t.decrypt(&mut raw, &mut buf);
+                                if t.wants_write() {
+                                    writer::flush_in_place(&self.shared);
+                                }
+                                if let Err(e) = res {
+                                    crate::error!("{} - TLS handshake error: {e}", self.shared.log_prefix);
+                                    return ClosedReason::TlsHandshakeError;
+                                }
+                            }
                             self.shared.meta.lock().last_activity = Some(chrono::Utc::now());
                             let res = self.process(&mut buf);
                             writer::flush_all(&mut self.fan.flush);
@@ -231,7 +267,11 @@ impl LeafConn {
                     self.ping_sent = Some(std::time::Instant::now());
                     self.send(proto::encode::PING);
                 }
-                _ = tokio::time::sleep_until(hs_deadline), if handshaking => {
+                _ = tokio::time::sleep_until(self.deadline), if handshaking => {
+                    if tls && !self.shared.tls.get().is_some_and(|t| t.established()) {
+                        crate::error!("{} - TLS handshake timeout", self.shared.log_prefix);
+                        return ClosedReason::TlsHandshakeError;
+                    }
                     if solicited {
                         crate::error!("{} - Did not receive the remote's INFO in time", self.shared.log_prefix);
                         return ClosedReason::ReadError;

@@ -34,6 +34,12 @@ pub(super) fn cluster_name(srv: &crate::server::Server) -> String {
 impl LeafConn {
     /// The hub's INFO: first (with the nonce) or as the answer to CONNECT.
     pub(super) fn send_info(&mut self, connect_info: bool) {
+        let b = self.info_bytes(connect_info);
+        self.send(&b);
+    }
+
+    /// The hub's INFO line.
+    pub(super) fn info_bytes(&self, connect_info: bool) -> Vec<u8> {
         let opts = self.srv.opts();
         let l = &opts.leafnode;
         let port = super::listen_addr().map(|a| a.port()).unwrap_or(0);
@@ -65,6 +71,8 @@ impl LeafConn {
             port,
             headers: true,
             auth_required: true,
+            tls_required: l.tls.is_some(),
+            tls_verify: l.tls.as_ref().is_some_and(|t| t.verify),
             max_payload: opts.max_payload as i64,
             jetstream: self.srv.jetstream.get().is_some(),
             ip,
@@ -98,7 +106,7 @@ impl LeafConn {
         }
         let mut b = Vec::new();
         proto::encode::info(&mut b, &serde_json::to_vec(&info).unwrap_or_default());
-        self.send(&b);
+        b
     }
 
     /// An accepted leafnode's CONNECT: checks, authentication, the bound
@@ -267,6 +275,12 @@ impl LeafConn {
                 );
             }
             self.nonce = info.nonce.clone();
+            // The rest of the handshake is the hub's to time (as
+            // nats-server's connect process timeout).
+            self.deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(2);
+            if info.tls_required || remote.opts.tls.is_some() {
+                self.start_tls(&remote, &url)?;
+            }
             self.shared.headers.store(info.headers, Ordering::Relaxed);
             self.remote_name = if info.server_name.is_empty() {
                 info.server_id.clone()
@@ -313,6 +327,28 @@ impl LeafConn {
             );
         }
         Ok(())
+    }
+
+    /// Starts the client side of TLS towards the hub, after its INFO.
+    fn start_tls(
+        &mut self,
+        remote: &super::Remote,
+        url: &crate::config::route_url::RouteUrl,
+    ) -> Step {
+        let opts = remote.opts.tls.clone().unwrap_or_default();
+        let session = crate::transport::tls::client_config(&opts)
+            .and_then(|c| crate::transport::tls::Session::client(c, &url.host));
+        match session {
+            Ok(s) => {
+                let _ = self.shared.tls.set(Box::new(s));
+                crate::delivery::writer::flush_in_place(&self.shared);
+                Ok(())
+            }
+            Err(e) => {
+                crate::error!("{} - TLS handshake error: {e}", self.shared.log_prefix);
+                Err(ClosedReason::TlsHandshakeError)
+            }
+        }
     }
 
     /// The permissions of a dialed connection: what the hub said the user

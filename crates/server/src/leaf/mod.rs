@@ -31,6 +31,14 @@ pub(crate) const SAME_CLUSTER_DELAY: Duration = Duration::from_secs(30);
 
 /// The leafnode listener's address, once bound.
 static LISTEN_ADDR: OnceLock<SocketAddr> = OnceLock::new();
+/// `leafnodes { tls }`: the configuration accepted leafnodes handshake
+/// with, and the handshake's time limit.
+static SERVER_TLS: OnceLock<(Arc<rustls::ServerConfig>, Duration)> = OnceLock::new();
+
+/// The accepting side's TLS, when `leafnodes { tls }` is set.
+pub(crate) fn server_tls() -> Option<&'static (Arc<rustls::ServerConfig>, Duration)> {
+    SERVER_TLS.get()
+}
 
 /// The address the leafnode listener is bound to.
 pub fn listen_addr() -> Option<SocketAddr> {
@@ -72,6 +80,18 @@ pub async fn start(srv: &Arc<Server>) -> std::io::Result<()> {
     let opts = srv.opts();
     let l = &opts.leafnode;
     if l.port != 0 {
+        if let Some(t) = &l.tls {
+            match crate::transport::tls::server_config(t) {
+                Ok(c) => {
+                    let timeout = if t.timeout > 0.0 { t.timeout } else { 2.0 };
+                    let _ = SERVER_TLS.set((c, Duration::from_secs_f64(timeout)));
+                }
+                Err(e) => {
+                    crate::fatal!("Error configuring leafnode TLS: {e}");
+                    return Err(std::io::Error::other(e));
+                }
+            }
+        }
         let port = if l.port < 0 { 0 } else { l.port as u16 };
         let host = if l.host.is_empty() {
             "0.0.0.0"
