@@ -55,6 +55,9 @@ pub struct LeafLink {
     /// publish them here) and that it may ask for: the connection's
     /// permissions as nats-server orients them.
     pub perms: Option<Mutex<ClientPerms>>,
+    /// What may not be sent to the remote: checked at delivery for its
+    /// wildcard subscriptions.
+    pub pub_deny: Option<Arc<crate::auth::perms::PermList>>,
     /// The interest announced to the remote. `None` until the first
     /// snapshot is sent.
     smap: Mutex<Option<Smap>>,
@@ -78,8 +81,10 @@ impl LeafLink {
         addr: SocketAddr,
         solicited: bool,
         perms: Option<ClientPerms>,
+        pub_deny: Option<Arc<crate::auth::perms::PermList>>,
     ) -> Self {
         LeafLink {
+            pub_deny,
             shared,
             acc,
             addr,
@@ -367,6 +372,13 @@ impl Leafs {
                 }
                 *smap.entry(si.local.clone()).or_default() += 1;
             }
+        }
+        // Mapping sources: publishes to them are mapped here.
+        for m in acc.mappings.get().into_iter().flatten() {
+            if spoke && !link.can_subscribe(m.source().as_bytes()) {
+                continue;
+            }
+            *smap.entry(m.source().as_bytes().into()).or_default() += 1;
         }
         if let Some(w) = acc.reply_wildcard() {
             *smap.entry(w.into_boxed_slice()).or_default() += 1;

@@ -681,3 +681,121 @@ async fn pairs_with_tls_and_verify() {
     pair(&go, &rn, Auth::Tls).await;
     pair(&rn, &rn, Auth::Tls).await;
 }
+
+/// JetStream domains across a leafnode link: a hub in domain `hub` and a
+/// leaf in domain `leaf`, each with its own JetStream. Clients on either
+/// side reach either domain by name (`$JS.<domain>.API`), plain `$JS.API`
+/// stays on the client's own server, and messages published on the leaf
+/// are stored by a hub stream.
+async fn domains(hub_bin: &str, leaf_bin: &str) {
+    let label = format!("{hub_bin} hub, {leaf_bin} leaf");
+    let lport = free_port();
+    let dir = common::scratch(&format!("leaf-js-{lport}"));
+    let hub = ServerProc::start_bin(
+        hub_bin,
+        Some(&format!(
+            "server_name: HUB\njetstream {{ store_dir: \"{}\", domain: hub }}\nleafnodes {{ port: {lport} }}\n",
+            dir.join("hub").display()
+        )),
+        &[],
+    );
+    let leaf = ServerProc::start_bin(
+        leaf_bin,
+        Some(&format!(
+            "server_name: LEAF\njetstream {{ store_dir: \"{}\", domain: leaf }}\nleafnodes {{ remotes: [ {{ url: \"nats-leaf://127.0.0.1:{lport}\" }} ] }}\n",
+            dir.join("leaf").display()
+        )),
+        &[],
+    );
+    let hc = client(hub.port, &None, &None).await;
+    let lc = client(leaf.port, &None, &None).await;
+    wait_link(&lc, &hc, "js1").await;
+    wait_link(&hc, &lc, "js2").await;
+    // The hub's domain from the leaf: a stream there.
+    let to_hub = async_nats::jetstream::with_domain(lc.clone(), "hub");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let stream = loop {
+        match to_hub
+            .create_stream(async_nats::jetstream::stream::Config {
+                name: "ORDERS".into(),
+                subjects: vec!["orders.>".into()],
+                ..Default::default()
+            })
+            .await
+        {
+            Ok(s) => break s,
+            Err(e) => {
+                assert!(
+                    Instant::now() < deadline,
+                    "{label}: create in hub domain: {e}"
+                );
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    };
+    assert_eq!(stream.cached_info().config.name, "ORDERS", "{label}");
+    // The leaf's own domain, by name and by default.
+    let own = async_nats::jetstream::with_domain(lc.clone(), "leaf");
+    own.create_stream(async_nats::jetstream::stream::Config {
+        name: "LOCAL".into(),
+        subjects: vec!["local.>".into()],
+        ..Default::default()
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{label}: create in leaf domain: {e}"));
+    let plain = async_nats::jetstream::new(lc.clone());
+    let names: Vec<String> = plain
+        .stream_names()
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .map(|n| n.unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["LOCAL"],
+        "{label}: $JS.API on the leaf is the leaf's"
+    );
+    let hub_js = async_nats::jetstream::new(hc.clone());
+    let names: Vec<String> = hub_js
+        .stream_names()
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .map(|n| n.unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["ORDERS"],
+        "{label}: $JS.API on the hub is the hub's"
+    );
+    let names: Vec<String> = async_nats::jetstream::with_domain(hc.clone(), "leaf")
+        .stream_names()
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .map(|n| n.unwrap())
+        .collect();
+    assert_eq!(names, ["LOCAL"], "{label}: the leaf's domain from the hub");
+    // Published on the leaf, stored on the hub, with its PubAck.
+    for i in 0..10 {
+        let ack = to_hub
+            .publish(format!("orders.{i}"), "o".into())
+            .await
+            .unwrap()
+            .await
+            .unwrap_or_else(|e| panic!("{label}: PubAck: {e}"));
+        assert_eq!(ack.stream, "ORDERS", "{label}");
+        assert_eq!(ack.domain, "hub", "{label}");
+    }
+    let mut s = hub_js.get_stream("ORDERS").await.unwrap();
+    assert_eq!(s.info().await.unwrap().state.messages, 10, "{label}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jetstream_domains_across_the_link() {
+    let (rn, go) = (rnatsd_bin(), reference_212_bin());
+    domains(&rn, &go).await;
+    domains(&go, &rn).await;
+    domains(&rn, &rn).await;
+}

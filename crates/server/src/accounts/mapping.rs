@@ -8,6 +8,33 @@ use crate::config::types::{MapDest, Mapping};
 use std::collections::HashMap;
 use sublist::transform::Transform;
 
+/// The mappings a JetStream account of domain `domain` gets, so requests
+/// to `$JS.<domain>.API.…` reach its own JetStream (nats-server's
+/// `generateJSMappingTable`).
+pub fn js_domain_mappings(domain: &str) -> Vec<Mapping> {
+    [
+        ("INFO", "$JS.API.INFO"),
+        ("STREAM.>", "$JS.API.STREAM.>"),
+        ("CONSUMER.>", "$JS.API.CONSUMER.>"),
+        ("DIRECT.>", "$JS.API.DIRECT.>"),
+        ("META.>", "$JS.API.META.>"),
+        ("SERVER.>", "$JS.API.SERVER.>"),
+        ("ACCOUNT.>", "$JS.API.ACCOUNT.>"),
+        ("$KV.>", "$KV.>"),
+        ("$OBJ.>", "$OBJ.>"),
+    ]
+    .into_iter()
+    .map(|(src, to)| Mapping {
+        source: format!("$JS.{domain}.API.{src}"),
+        destinations: vec![MapDest {
+            subject: to.to_string(),
+            weight: 100,
+            cluster: None,
+        }],
+    })
+    .collect()
+}
+
 /// A destination with its cumulative weight (0..=100).
 #[derive(Debug)]
 struct Dest {
@@ -25,6 +52,11 @@ pub struct SubjectMapping {
 }
 
 impl SubjectMapping {
+    /// The source subject.
+    pub fn source(&self) -> &str {
+        &self.src
+    }
+
     /// Builds a mapping the config layer has already checked; `None` when
     /// a destination cannot be applied.
     pub fn new(m: &Mapping) -> Option<SubjectMapping> {

@@ -353,9 +353,31 @@ impl Accounts {
                     .find(|a| &a.name == name)
                     .map(|a| &a.mappings)
             };
-            let maps = configured
-                .into_iter()
-                .flatten()
+            let js_domain = opts
+                .jetstream
+                .domain
+                .as_deref()
+                .filter(|d| !d.is_empty() && opts.jetstream.enabled)
+                .filter(|_| {
+                    if opts.accounts.is_empty() {
+                        name == GLOBAL
+                    } else {
+                        opts.accounts
+                            .iter()
+                            .any(|a| &a.name == name && a.jetstream.is_some())
+                    }
+                });
+            let mut all: Vec<crate::config::types::Mapping> =
+                configured.into_iter().flatten().cloned().collect();
+            if let Some(d) = js_domain {
+                for m in mapping::js_domain_mappings(d) {
+                    if !all.iter().any(|c| c.source == m.source) {
+                        all.push(m);
+                    }
+                }
+            }
+            let maps = all
+                .iter()
                 .filter_map(mapping::SubjectMapping::new)
                 .collect();
             let _ = acc.mappings.set(maps);

@@ -203,6 +203,7 @@ impl Fanout {
                 if c.cid != cid
                     && (!from_route || c.is_hub_leaf() || msg.subject.starts_with(b"_R_."))
                     && !same_cluster(c, leaf_origin)
+                    && !denied(sub, msg.subject)
                 {
                     add_route_target(&mut rts, c, None);
                 }
@@ -282,7 +283,9 @@ impl Fanout {
             let sub = &members[(start + i) % n].0;
             let c = &sub.client;
             if c.is_route || c.is_leaf {
-                if c.cid == cid || (c.is_leaf && same_cluster(c, leaf_origin)) {
+                if c.cid == cid
+                    || (c.is_leaf && (same_cluster(c, leaf_origin) || denied(sub, msg.subject)))
+                {
                     continue;
                 }
                 if fallback.as_ref().is_none_or(|f| f.is_route && c.is_leaf) {
@@ -343,7 +346,11 @@ impl Fanout {
                 continue;
             }
             if c.is_leaf {
-                if c.cid != cid && !same_cluster(c, leaf_origin) && fallback.is_none() {
+                if c.cid != cid
+                    && !same_cluster(c, leaf_origin)
+                    && !denied(sub, msg.subject)
+                    && fallback.is_none()
+                {
                     fallback = Some(c.clone());
                 }
                 continue;
@@ -422,6 +429,12 @@ impl Fanout {
             self.out_bytes = 0;
         }
     }
+}
+
+/// True when `subject` may not go to the leafnode of `sub` (its link's
+/// deny list overlaps the subscription).
+fn denied(sub: &Subscription, subject: &[u8]) -> bool {
+    sub.deny.as_ref().is_some_and(|d| d.matches(subject))
 }
 
 /// True when leafnode connection `c` leads to the leafnode cluster a

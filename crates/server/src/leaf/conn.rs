@@ -449,7 +449,10 @@ impl LeafConn {
             delivered: AtomicU64::new(0),
             acc: acc.clone(),
             qw: AtomicU32::new(queue.map(|q| q.1.max(1)).unwrap_or(1)),
-            deny: None,
+            deny: link
+                .pub_deny
+                .clone()
+                .filter(|d| !sublist::is_literal(subject) && d.intersects(subject)),
             origin: (!rc.is_empty()).then(|| rc.as_bytes().into()),
         });
         subs.insert(key.into_boxed_slice(), sub.clone());
@@ -492,8 +495,22 @@ impl LeafConn {
         self.in_msgs += 1;
         self.in_bytes += m.payload.len() as u64;
         let acc = link.acc.clone();
+        // The account's subject mappings apply to what a leafnode
+        // publishes, as to what clients publish.
+        let mapped = acc
+            .mappings
+            .get()
+            .filter(|maps| !maps.is_empty())
+            .and_then(|maps| {
+                let s = std::str::from_utf8(m.subject).ok()?;
+                crate::accounts::mapping::select(maps, s, || self.srv.routes.name())
+            });
+        let subject = mapped.as_deref().map_or(m.subject, str::as_bytes);
+        if subject.is_empty() {
+            return;
+        }
         let msg = Msg {
-            subject: m.subject,
+            subject,
             reply: m.reply,
             header_len: m.header_len.filter(|&h| h > 0),
             payload: m.payload,

@@ -471,12 +471,23 @@ impl LeafConn {
         let deny: Vec<String> = deny.iter().map(|s| s.to_string()).collect();
         add_deny(&mut perms.publish, &deny);
         add_deny(&mut perms.subscribe, &deny);
+        // Requests for this server's own domain do not leave through a
+        // link to another domain.
+        if js && !sys && !local_domain.is_empty() && local_domain != domain {
+            add_deny(&mut perms.publish, &[format!("$JS.{local_domain}.API.>")]);
+        }
+        let pub_deny = perms
+            .publish
+            .as_ref()
+            .and_then(|p| p.deny.as_ref())
+            .map(|d| Arc::new(crate::auth::perms::PermList::new(d)));
         let link = Arc::new(LeafLink::new(
             self.shared.clone(),
             acc.clone(),
             self.addr,
             self.remote.is_some(),
             crate::auth::perms::ClientPerms::new(&perms),
+            pub_deny,
         ));
         {
             let mut r = link.remote.lock();
