@@ -279,6 +279,15 @@ impl Leafs {
         self.links.read().len()
     }
 
+    /// Number of leafnode connections bound to `acc`.
+    pub fn count_in(&self, acc: &Account) -> usize {
+        self.links
+            .read()
+            .iter()
+            .filter(|l| std::ptr::eq(&*l.acc, acc))
+            .count()
+    }
+
     /// The loop detection subject of account `acc`.
     pub fn lds(&self, acc: &str) -> String {
         self.lds

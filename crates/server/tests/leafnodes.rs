@@ -799,3 +799,71 @@ async fn jetstream_domains_across_the_link() {
     domains(&go, &rn).await;
     domains(&rn, &rn).await;
 }
+
+/// What a hub of kind `bin` shows of an accepted leafnode: its `/connz`
+/// entry, and the client block of the connect advisory.
+async fn leaf_as_seen_by(
+    bin: &str,
+) -> (serde_json::Value, serde_json::Value, Vec<serde_json::Value>) {
+    let lport = free_port();
+    let hub = ServerProc::start_bin(
+        bin,
+        Some(&format!(
+            "server_name: HUB\nhttp_port: -1\nleafnodes {{ port: {lport} }}\nsystem_account: SYS\naccounts {{\n  APP: {{ users: [ {{ user: leafy, password: leafy }}, {{ user: app, password: app }} ] }}\n  SYS: {{ users: [ {{ user: sys, password: sys }} ] }}\n}}\n"
+        )),
+        &[],
+    );
+    let sys = client(hub.port, &None, &Some(("sys".into(), "sys".into()))).await;
+    let mut events = sys.subscribe("$SYS.ACCOUNT.APP.CONNECT").await.unwrap();
+    sys.flush().await.unwrap();
+    let _leaf = ServerProc::start(Some(&format!(
+        "server_name: LEAF\nleafnodes {{ remotes: [ {{ url: \"nats-leaf://leafy:leafy@127.0.0.1:{lport}\" }} ] }}\n"
+    )));
+    let ev = tokio::time::timeout(Duration::from_secs(10), events.next())
+        .await
+        .expect("a connect advisory")
+        .unwrap();
+    let ev: serde_json::Value = serde_json::from_slice(&ev.payload).unwrap();
+    let connz = http_json(hub.http_port, "/connz?auth=1");
+    let leaf = connz["connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["kind"] == "Leafnode")
+        .cloned()
+        .unwrap_or_else(|| panic!("no leafnode in /connz: {connz}"));
+    let mut leafz = Vec::new();
+    for subject in ["$SYS.REQ.SERVER.PING.LEAFZ", "$SYS.REQ.ACCOUNT.APP.LEAFZ"] {
+        let r = sys.request(subject, "".into()).await.unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&r.payload).unwrap();
+        leafz.push(v["data"].clone());
+    }
+    (leaf, ev["client"].clone(), leafz)
+}
+
+/// `/connz` lists accepted leafnodes and the connect advisory names them,
+/// as nats-server 2.12.4 does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connz_and_advisories_show_leafnodes() {
+    let (go_conn, go_ev, go_z) = leaf_as_seen_by(&reference_212_bin()).await;
+    let (rn_conn, rn_ev, rn_z) = leaf_as_seen_by(&rnatsd_bin()).await;
+    let keys =
+        |v: &serde_json::Value| -> Vec<String> { v.as_object().unwrap().keys().cloned().collect() };
+    assert_eq!(keys(&rn_conn), keys(&go_conn), "{rn_conn}\n{go_conn}");
+    assert_eq!(keys(&rn_ev), keys(&go_ev), "{rn_ev}\n{go_ev}");
+    for f in ["kind", "name", "authorized_user", "account", "name_tag"] {
+        assert_eq!(rn_conn[f], go_conn[f], "/connz {f}");
+    }
+    for f in ["acc", "user", "name", "kind", "name_tag"] {
+        assert_eq!(rn_ev[f], go_ev[f], "advisory {f}");
+    }
+    for (rz, gz) in rn_z.iter().zip(&go_z) {
+        assert_eq!(keys(rz), keys(gz), "{rz}\n{gz}");
+        assert_eq!(rz["leafnodes"], 1, "{rz}");
+        assert_eq!(keys(&rz["leafs"][0]), keys(&gz["leafs"][0]), "{rz}\n{gz}");
+        assert_eq!(rz["leafs"][0]["account"], "APP", "{rz}");
+        assert_eq!(rz["leafs"][0]["name"], gz["leafs"][0]["name"], "{rz}");
+    }
+    assert_eq!(rn_conn["kind"], "Leafnode");
+    assert_eq!(rn_ev["kind"], "Leafnode");
+}

@@ -153,10 +153,16 @@ pub async fn run(
     shared.mark_closed(reason, false);
     let reason = shared.closed_reason().unwrap_or(reason);
     let _ = writer.await;
-    if srv.leafs.remove(cid).is_some() {
-        if let Some(a) = &c.acc {
-            a.clients.fetch_sub(1, Ordering::Relaxed);
+    if let Some(link) = srv.leafs.remove(cid) {
+        if !link.solicited {
+            crate::system::events::disconnect(
+                &srv,
+                &super::handshake::entry_of(&link),
+                reason.as_str(),
+                false,
+            );
         }
+        crate::system::conns::announce(&srv, &link.acc);
     }
     srv.drop_subs(&shared);
     let remote = if c.remote_name.is_empty() {

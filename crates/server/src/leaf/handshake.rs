@@ -496,8 +496,11 @@ impl LeafConn {
             r.domain = domain.to_string();
             r.compression = "off".into();
         }
-        acc.clients.fetch_add(1, Ordering::Relaxed);
         self.srv.leafs.register(&link);
+        if !link.solicited {
+            crate::system::events::connect(&self.srv, &entry_of(&link));
+        }
+        crate::system::conns::announce(&self.srv, &acc);
         self.link = Some(link);
         let srv = self.srv.clone();
         let cid = self.shared.cid;
@@ -506,6 +509,15 @@ impl LeafConn {
             srv.leafs.clear_snapshot(cid);
         });
         Ok(())
+    }
+}
+
+/// A link as the client events describe a connection.
+pub(super) fn entry_of(link: &LeafLink) -> crate::server::ClientEntry {
+    crate::server::ClientEntry {
+        shared: link.shared.clone(),
+        addr: link.addr,
+        start: link.start,
     }
 }
 

@@ -48,7 +48,8 @@ struct Connz {
 pub struct ConnInfo {
     cid: u64,
     kind: &'static str,
-    #[serde(rename = "type")]
+    /// Clients only (leafnodes have none).
+    #[serde(rename = "type", skip_serializing_if = "str::is_empty")]
     kind_type: &'static str,
     ip: String,
     port: u16,
@@ -230,12 +231,26 @@ fn connz(m: &Monitor, o: Opts) -> Result<Connz, String> {
     let mut closed: Vec<ClosedClient> = Vec::new();
     {
         let clients = m.srv.clients.lock();
+        // Leafnode connections are listed with the clients (as nats-server).
+        let leafs: Vec<ClientEntry> = m
+            .srv
+            .leafs
+            .links()
+            .iter()
+            .map(|l| ClientEntry {
+                shared: l.shared.clone(),
+                addr: l.addr,
+                start: l.start,
+            })
+            .collect();
         if want_open {
-            c.total += clients.len();
+            c.total += clients.len() + leafs.len();
             if o.cid == 0 {
                 open = clients.values().cloned().collect();
+                open.extend(leafs);
             } else if o.state == State::Open {
                 open.extend(clients.get(&o.cid).cloned());
+                open.extend(leafs.into_iter().filter(|l| l.shared.cid == o.cid));
             }
         }
     }
@@ -339,8 +354,12 @@ fn open_info(e: &ClientEntry, now: DateTime<Utc>, o: &Opts) -> ConnInfo {
     let tls = sh.tls.get().and_then(|t| t.details()).unwrap_or_default();
     let mut ci = ConnInfo {
         cid: sh.cid,
-        kind: "Client",
-        kind_type: client_type(sh.ws_compress.is_some()),
+        kind: if sh.is_leaf { "Leafnode" } else { "Client" },
+        kind_type: if sh.is_leaf {
+            ""
+        } else {
+            client_type(sh.ws_compress.is_some())
+        },
         ip: e.addr.ip().to_string(),
         port: e.addr.port(),
         start: GoTime(e.start),

@@ -215,7 +215,7 @@ pub(super) fn accountz(m: &Monitor, q: &Query) -> Reply {
                 expired: false,
                 complete: true,
                 jetstream_enabled: false,
-                leafnode_connections: 0,
+                leafnode_connections: m.srv.leafs.count_in(&acc) as u32,
                 client_connections: connections_in(m, &acc.name),
                 subscriptions: count,
                 exports,
@@ -308,7 +308,8 @@ pub(super) fn accstatz(m: &Monitor, q: &Query) -> Reply {
         }
         let l = live.get(&acc.name).copied().unwrap_or_default();
         let conns = l[4] as i64;
-        if !unused && conns == 0 {
+        let leafs = m.srv.leafs.count_in(&acc);
+        if !unused && conns == 0 && leafs == 0 {
             continue;
         }
         let closed = *acc.closed_stats.lock();
@@ -323,8 +324,8 @@ pub(super) fn accstatz(m: &Monitor, q: &Query) -> Reply {
             acc: acc.name.clone(),
             name: acc.name.clone(),
             conns,
-            leafnodes: 0,
-            total_conns: conns,
+            leafnodes: leafs as u32,
+            total_conns: conns + leafs as i64,
             num_subscriptions: acc.sublist.read().count(),
             sent: part(l[2] + closed[2], l[3] + closed[3]),
             received: part(l[0] + closed[0], l[1] + closed[1]),

@@ -178,8 +178,14 @@ pub fn client_info(entry: &ClientEntry, stop: Option<chrono::DateTime<chrono::Ut
         },
         stop: stop.map(crate::util::rfc3339_nanos),
         name_tag: meta.account.clone(),
-        kind: "Client".into(),
-        client_type: if entry.shared.ws_compress.is_some() {
+        kind: if entry.shared.is_leaf {
+            "Leafnode".into()
+        } else {
+            "Client".into()
+        },
+        client_type: if entry.shared.is_leaf {
+            String::new()
+        } else if entry.shared.ws_compress.is_some() {
             "websocket".into()
         } else {
             "nats".into()
