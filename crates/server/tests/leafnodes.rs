@@ -27,6 +27,8 @@ enum Auth {
     Creds,
     /// TLS with client certificates verified by the hub.
     Tls,
+    /// Over the hub's websocket listener (`ws://` remote).
+    Websocket,
 }
 
 /// Configs of a hub and a leaf, and how a test client logs in to each.
@@ -75,6 +77,19 @@ fn setup(auth: Auth, leaf_port: u16, dir: &std::path::Path) -> Setup {
                 ),
                 client_creds: None,
                 hub_user: Some(("app".into(), "app".into())),
+            }
+        }
+        Auth::Websocket => {
+            let ws = free_port();
+            Setup {
+                hub: format!(
+                    "server_name: HUB\nleafnodes {{ port: {leaf_port} }}\nwebsocket {{ port: {ws}, no_tls: true }}\n"
+                ),
+                leaf: format!(
+                    "server_name: LEAF\nleafnodes {{ remotes: [ {{ url: \"ws://127.0.0.1:{ws}\" }} ] }}\n"
+                ),
+                client_creds: None,
+                hub_user: None,
             }
         }
         Auth::Tls => {
@@ -866,4 +881,12 @@ async fn connz_and_advisories_show_leafnodes() {
     }
     assert_eq!(rn_conn["kind"], "Leafnode");
     assert_eq!(rn_ev["kind"], "Leafnode");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pairs_over_websocket() {
+    let (rn, go) = (rnatsd_bin(), reference_212_bin());
+    pair(&rn, &go, Auth::Websocket).await;
+    pair(&go, &rn, Auth::Websocket).await;
+    pair(&rn, &rn, Auth::Websocket).await;
 }

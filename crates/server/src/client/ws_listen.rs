@@ -131,6 +131,30 @@ async fn serve(srv: Arc<Server>, mut stream: TcpStream, addr: SocketAddr) {
         None => plain.to_vec(),
     };
     match ws::check_upgrade(&buf[..end], compression, &policy) {
+        Ok(up)
+            if up
+                .path
+                .split('?')
+                .next()
+                .unwrap_or("")
+                .ends_with("/leafnode") =>
+        {
+            // A leafnode over websocket.
+            if srv.opts().leafnode.port == 0 {
+                crate::error!("{addr} - Not configured to accept leaf node connections");
+                return;
+            }
+            if stream.write_all(&seal(&up.response)).await.is_err() {
+                return;
+            }
+            let ws = crate::leaf::conn::WsLeaf {
+                compress: up.compress,
+                leftover: buf[end..].to_vec(),
+                tls,
+                unmasked: up.no_masking,
+            };
+            crate::leaf::conn::run(srv, stream, addr, None, Some(ws)).await;
+        }
         Ok(up) => {
             if stream.write_all(&seal(&up.response)).await.is_err() {
                 return;

@@ -56,15 +56,32 @@ pub(super) struct LeafConn {
     pub(super) in_bytes: u64,
     /// When the handshake must be done by.
     pub(super) deadline: tokio::time::Instant,
+    /// Websocket: the frame decoder.
+    pub(super) ws: Option<crate::transport::ws::Decoder>,
+    /// Websocket: frame bytes not decoded yet.
+    pub(super) ws_pending: Vec<u8>,
+}
+
+/// A leafnode connection over websocket, once upgraded.
+pub struct WsLeaf {
+    /// permessage-deflate negotiated.
+    pub compress: bool,
+    /// Frame bytes that came with the upgrade (decrypted for `wss`).
+    pub leftover: Vec<u8>,
+    /// `wss`: the TLS session the upgrade ran over.
+    pub tls: Option<crate::transport::tls::Session>,
+    /// Frames from the other side may be unmasked.
+    pub unmasked: bool,
 }
 
 /// Serves one leafnode connection until it closes; `remote` is set when
-/// this server dialed it.
+/// this server dialed it, `ws` when it runs over websocket.
 pub async fn run(
     srv: Arc<Server>,
     stream: TcpStream,
     addr: SocketAddr,
     remote: Option<(Arc<Remote>, RouteUrl)>,
+    ws: Option<WsLeaf>,
 ) {
     let _ = stream.set_nodelay(true);
     let opts = srv.opts();
@@ -73,10 +90,16 @@ pub async fn run(
     let sock = Arc::new(stream);
     let mut shared = ClientShared::new(cid, Some(sock.clone()), usize::MAX / 4, prefix);
     shared.is_leaf = true;
+    shared.ws_compress = ws.as_ref().map(|w| w.compress);
     shared.headers.store(true, Ordering::Relaxed);
     shared.echo.store(false, Ordering::Relaxed);
     if let Some((r, _)) = &remote {
         shared.leaf_spoke.store(!r.opts.hub, Ordering::Relaxed);
+    }
+    let mut ws = ws;
+    let ws_tls = ws.as_mut().and_then(|w| w.tls.take());
+    if let Some(t) = ws_tls {
+        let _ = shared.tls.set(Box::new(t));
     }
     let shared = Arc::new(shared);
     shared.trace.store(opts.trace, Ordering::Relaxed);
@@ -104,6 +127,15 @@ pub async fn run(
         in_msgs: 0,
         in_bytes: 0,
         deadline: tokio::time::Instant::now(),
+        ws: ws.as_ref().map(|w| {
+            let d = crate::transport::ws::Decoder::new(w.compress, usize::MAX / 4);
+            if w.unmasked {
+                d.allow_unmasked()
+            } else {
+                d
+            }
+        }),
+        ws_pending: ws.map(|w| w.leftover).unwrap_or_default(),
     };
     let solicited = c.remote.is_some();
     if let Some((r, _)) = &c.remote {
@@ -128,7 +160,7 @@ pub async fn run(
     } else {
         crate::info!("{} - Leafnode connection created ", shared.log_prefix);
         c.nonce = crate::auth::nonce();
-        match super::server_tls() {
+        match super::server_tls().filter(|_| c.ws.is_none()) {
             Some((cfg, _)) => {
                 // INFO in plaintext, then the TLS handshake (as nats-server).
                 let info = c.info_bytes(false);
@@ -218,6 +250,16 @@ impl LeafConn {
             tokio::time::Instant::now() + Duration::from_secs_f64(secs)
         };
         let mut next_ping = tokio::time::Instant::now() + FIRST_PING;
+        // Frames that came with the websocket upgrade.
+        if self.ws.is_some() && !self.ws_pending.is_empty() {
+            let res = self
+                .ws_input(&mut buf)
+                .and_then(|()| self.process(&mut buf));
+            writer::flush_all(&mut self.fan.flush);
+            if let Err(reason) = res {
+                return reason;
+            }
+        }
         loop {
             let need = self.parser.pending_need();
             if need > buf.len() {
@@ -235,18 +277,24 @@ impl LeafConn {
                 _ = close.cancelled() => {
                     return self.shared.closed_reason().unwrap_or(ClosedReason::ServerShutdown);
                 }
-                r = crate::client::read_some(&sock, if tls { &mut raw } else { &mut buf }) => {
+                r = crate::client::read_some(&sock, if tls { &mut raw } else if self.ws.is_some() { &mut self.ws_pending } else { &mut buf }) => {
                     match r {
                         Ok(0) => return ClosedReason::ClientClosed,
                         Ok(_) => {
                             if let Some(t) = self.shared.tls.get() {
-                                let res = t.decrypt(&mut raw, &mut buf);
+                                let out = if self.ws.is_some() { &mut self.ws_pending } else { &mut buf };
+                                let res = t.decrypt(&mut raw, out);
                                 if t.wants_write() {
                                     writer::flush_in_place(&self.shared);
                                 }
                                 if let Err(e) = res {
                                     crate::error!("{} - TLS handshake error: {e}", self.shared.log_prefix);
                                     return ClosedReason::TlsHandshakeError;
+                                }
+                            }
+                            if self.ws.is_some() {
+                                if let Err(reason) = self.ws_input(&mut buf) {
+                                    return reason;
                                 }
                             }
                             self.shared.meta.lock().last_activity = Some(chrono::Utc::now());
@@ -288,6 +336,46 @@ impl LeafConn {
                 }
             }
         }
+    }
+
+    /// Decodes the websocket frames received so far into `buf`, and
+    /// answers pings and closes.
+    fn ws_input(&mut self, buf: &mut Vec<u8>) -> Step {
+        use crate::transport::ws;
+        let Some(dec) = self.ws.as_mut() else {
+            return Ok(());
+        };
+        let mut events = Vec::new();
+        let res = dec.decode(&mut self.ws_pending, buf, &mut events);
+        for ev in events {
+            match ev {
+                ws::Control::Ping(p) => self.ws_ctrl(|o| ws::encode_pong(o, &p)),
+                ws::Control::Close(code) => {
+                    let code = if code == 1005 { ws::CLOSE_NORMAL } else { code };
+                    self.ws_ctrl(|o| ws::encode_close(o, code, ""));
+                    return Err(ClosedReason::ClientClosed);
+                }
+            }
+        }
+        res.map(|_| ()).map_err(|e| {
+            crate::error!(
+                "{} - websocket protocol error: {}",
+                self.shared.log_prefix,
+                e.reason
+            );
+            ClosedReason::ProtocolViolation
+        })
+    }
+
+    fn ws_ctrl(&self, frame: impl FnOnce(&mut Vec<u8>)) {
+        {
+            let mut out = self.shared.out.lock();
+            if out.closed.is_some() {
+                return;
+            }
+            frame(&mut out.ctrl);
+        }
+        writer::flush_in_place(&self.shared);
     }
 
     fn process(&mut self, buf: &mut Vec<u8>) -> Step {

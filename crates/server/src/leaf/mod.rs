@@ -116,7 +116,7 @@ pub async fn start(srv: &Arc<Server>) -> std::io::Result<()> {
             listener,
             "leafnode",
             |srv, stream, addr| async move {
-                conn::run(srv, stream, addr, None).await;
+                conn::run(srv, stream, addr, None, None).await;
             },
         ));
     }
@@ -125,8 +125,8 @@ pub async fn start(srv: &Arc<Server>) -> std::io::Result<()> {
             .urls
             .iter()
             .any(|u| u.starts_with("ws://") || u.starts_with("wss://"));
-        if ws {
-            crate::warn!("Leafnode remotes over websocket are not served yet: ignored");
+        if ws && r.urls.iter().any(|u| u.starts_with("wss://")) {
+            crate::warn!("Leafnode remotes over secure websocket are not served yet: ignored");
             continue;
         }
         let remote = Arc::new(Remote {
@@ -187,24 +187,96 @@ async fn solicit_loop(srv: Arc<Server>, remote: Arc<Remote>) {
         let dialed =
             tokio::time::timeout(DIAL_TIMEOUT, tokio::net::TcpStream::connect(url.address())).await;
         match dialed {
-            Ok(Ok(stream)) => {
-                attempts = 0;
-                connected = true;
+            Ok(Ok(mut stream)) => {
                 let addr = stream
                     .peer_addr()
                     .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
-                conn::run(srv.clone(), stream, addr, Some((remote.clone(), url))).await;
+                let ws = if urls[idx].starts_with("ws://") {
+                    match ws_upgrade(&mut stream, &urls[idx], &url).await {
+                        Ok(w) => Some(w),
+                        Err(e) => {
+                            crate::error!("Error soliciting websocket connection: {e}");
+                            report(attempts, connected, &url, &e);
+                            wait(&srv, &remote, interval).await;
+                            continue;
+                        }
+                    }
+                } else {
+                    None
+                };
+                attempts = 0;
+                connected = true;
+                conn::run(srv.clone(), stream, addr, Some((remote.clone(), url)), ws).await;
             }
             Ok(Err(e)) => report(attempts, connected, &url, &e.to_string()),
             Err(_) => report(attempts, connected, &url, "i/o timeout"),
         }
-        let extra = remote.delay_ms.swap(0, Ordering::Relaxed);
-        let wait = interval + Duration::from_millis(extra);
-        tokio::select! {
-            _ = srv.shutdown.cancelled() => return,
-            _ = tokio::time::sleep(wait) => {}
+        if wait(&srv, &remote, interval).await {
+            return;
         }
     }
+}
+
+/// Waits `interval` (and any extra delay the last connection asked for);
+/// true when the server shuts down meanwhile.
+async fn wait(srv: &Server, remote: &Remote, interval: Duration) -> bool {
+    let extra = remote.delay_ms.swap(0, Ordering::Relaxed);
+    tokio::select! {
+        _ = srv.shutdown.cancelled() => true,
+        _ = tokio::time::sleep(interval + Duration::from_millis(extra)) => false,
+    }
+}
+
+/// The websocket upgrade of a `ws://` remote: `GET <path>/leafnode`, and
+/// the hub's 101.
+async fn ws_upgrade(
+    stream: &mut tokio::net::TcpStream,
+    raw_url: &str,
+    url: &RouteUrl,
+) -> Result<conn::WsLeaf, String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rest = raw_url.split_once("://").map(|(_, r)| r).unwrap_or(raw_url);
+    let path = match rest.find('/') {
+        Some(i) => rest[i..].trim_end_matches('/').to_string(),
+        None => String::new(),
+    };
+    let mut raw_key = [0u8; 16];
+    for b in raw_key.iter_mut() {
+        *b = fastrand::u8(..);
+    }
+    let key = {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(raw_key)
+    };
+    let req = crate::transport::ws::leaf_request(&url.address(), &format!("{path}/leafnode"), &key);
+    stream.write_all(&req).await.map_err(|e| e.to_string())?;
+    let mut buf = Vec::new();
+    let read = async {
+        loop {
+            if let Some(end) = crate::transport::ws::request_end(&buf) {
+                return Ok(end);
+            }
+            if buf.len() > crate::transport::ws::MAX_REQUEST {
+                return Err("invalid websocket connection".to_string());
+            }
+            let mut chunk = [0u8; 4096];
+            match stream.read(&mut chunk).await {
+                Ok(0) => return Err("connection closed".to_string()),
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+    };
+    let end = tokio::time::timeout(DIAL_TIMEOUT, read)
+        .await
+        .map_err(|_| "i/o timeout".to_string())??;
+    crate::transport::ws::check_leaf_response(&buf[..end], &key)?;
+    Ok(conn::WsLeaf {
+        compress: false,
+        leftover: buf[end..].to_vec(),
+        tls: None,
+        unmasked: true,
+    })
 }
 
 /// nats-server logs the first failed attempt, then one in 3600

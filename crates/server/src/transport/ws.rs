@@ -36,6 +36,10 @@ pub struct Upgrade {
     pub origin: Option<String>,
     /// The `Cookie` headers, joined with `; `.
     pub cookies: String,
+    /// The request path.
+    pub path: String,
+    /// A leafnode asked to send unmasked frames (`Nats-No-Masking`).
+    pub no_masking: bool,
     /// The response to send (101 Switching Protocols).
     pub response: Vec<u8>,
 }
@@ -130,6 +134,9 @@ pub fn check_upgrade(
     let first = lines.next().unwrap_or("");
     let mut parts = first.split(' ');
     let method = parts.next().unwrap_or("");
+    let path = parts.next().unwrap_or("").to_string();
+    let leaf = path.split('?').next().unwrap_or("").ends_with("/leafnode");
+    let mut no_masking = false;
     if method != "GET" {
         return Err(Refusal::new(
             405,
@@ -163,6 +170,7 @@ pub fn check_upgrade(
             }
             "sec-websocket-version" => version = Some(value.to_string()),
             "sec-websocket-key" => key = Some(value.to_string()),
+            "nats-no-masking" => no_masking = leaf && value.eq_ignore_ascii_case("true"),
             "origin" => origin = Some(value.to_string()),
             "cookie" => {
                 if !cookies.is_empty() {
@@ -215,13 +223,57 @@ pub fn check_upgrade(
             "Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; client_no_context_takeover\r\n",
         );
     }
+    if no_masking {
+        response.push_str("Nats-No-Masking: true\r\n");
+    }
     response.push_str("\r\n");
     Ok(Upgrade {
         compress,
         origin,
         cookies,
+        path,
+        no_masking,
         response: response.into_bytes(),
     })
+}
+
+/// The upgrade request a leafnode sends to `host` (as nats-server's
+/// `leafNodeSolicitWSConnection`), asking to send unmasked frames.
+pub fn leaf_request(host: &str, path: &str, key: &str) -> Vec<u8> {
+    format!(
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: Go-http-client/1.1\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nUpgrade: websocket\r\nNats-No-Masking: true\r\n\r\n"
+    )
+    .into_bytes()
+}
+
+/// Checks the hub's answer to [`leaf_request`] (`resp` up to the blank
+/// line): a 101 with the right accept key, agreeing to unmasked frames.
+pub fn check_leaf_response(resp: &[u8], key: &str) -> Result<(), String> {
+    let text = std::str::from_utf8(resp).map_err(|_| "invalid websocket connection".to_string())?;
+    let mut lines = text.split("\r\n");
+    let status = lines.next().unwrap_or("");
+    if status.split(' ').nth(1) != Some("101") {
+        return Err(format!("invalid websocket connection: {status}"));
+    }
+    let mut accept = None;
+    let mut no_masking = false;
+    for line in lines {
+        if let Some((n, v)) = line.split_once(':') {
+            match n.trim().to_ascii_lowercase().as_str() {
+                "sec-websocket-accept" => accept = Some(v.trim().to_string()),
+                "nats-no-masking" => no_masking = v.trim().eq_ignore_ascii_case("true"),
+                _ => {}
+            }
+        }
+    }
+    if accept.as_deref() != Some(accept_key(key).as_str()) {
+        return Err("invalid websocket connection: bad accept key".into());
+    }
+    if !no_masking {
+        return Err("invalid websocket connection: the hub requires masked frames".into());
+    }
+    Ok(())
 }
 
 /// The value of cookie `name` in `Cookie` header text (Go's
@@ -314,6 +366,9 @@ pub struct Decoder {
     frag_compressed: bool,
     /// Compressed message bytes collected until its last fragment.
     deflated: Vec<u8>,
+    /// Frames may come unmasked (from a server, or a leafnode that said
+    /// `Nats-No-Masking`).
+    unmasked: bool,
 }
 
 impl Decoder {
@@ -326,7 +381,14 @@ impl Decoder {
             fragmented: false,
             frag_compressed: false,
             deflated: Vec::new(),
+            unmasked: false,
         }
+    }
+
+    /// Accepts unmasked frames too.
+    pub fn allow_unmasked(mut self) -> Decoder {
+        self.unmasked = true;
+        self
     }
 
     /// Decodes every complete frame at the start of `raw` (and removes
@@ -351,9 +413,11 @@ impl Decoder {
                 return Err(werr(CLOSE_PROTOCOL, "RSV2 and RSV3 must be clear"));
             }
             let op = b[0] & 0x0F;
-            if b[1] & 0x80 == 0 {
+            let masked = b[1] & 0x80 != 0;
+            if !masked && !self.unmasked {
                 return Err(werr(CLOSE_PROTOCOL, "mask bit missing"));
             }
+            let mask_len = if masked { 4 } else { 0 };
             let (len, mut off) = match b[1] & 0x7F {
                 126 => {
                     if b.len() < 4 {
@@ -378,16 +442,19 @@ impl Decoder {
             if len > self.max_frame {
                 return Err(werr(CLOSE_TOO_BIG, "frame too large"));
             }
-            if b.len() < off + 4 + len {
-                break off + 4 + len - b.len();
+            if b.len() < off + mask_len + len {
+                break off + mask_len + len - b.len();
             }
-            let mask = [b[off], b[off + 1], b[off + 2], b[off + 3]];
-            off += 4;
+            if masked {
+                let mask = [b[off], b[off + 1], b[off + 2], b[off + 3]];
+                off += 4;
+                let start = pos + off;
+                let payload = &mut raw[start..start + len];
+                for (i, byte) in payload.iter_mut().enumerate() {
+                    *byte ^= mask[i & 3];
+                }
+            }
             let start = pos + off;
-            let payload = &mut raw[start..start + len];
-            for (i, byte) in payload.iter_mut().enumerate() {
-                *byte ^= mask[i & 3];
-            }
             let payload = &raw[start..start + len];
             match op {
                 OP_PING => events.push(Control::Ping(payload.to_vec())),
