@@ -315,6 +315,29 @@ impl Leafs {
             })
     }
 
+    /// An accepted link from the same remote server, cluster and account
+    /// as a new one (nats-server replaces it).
+    pub fn duplicate(
+        &self,
+        acc: &Account,
+        name: &str,
+        cluster: &str,
+        remote_acc: &str,
+    ) -> Option<Arc<LeafLink>> {
+        self.links
+            .read()
+            .iter()
+            .find(|l| {
+                let r = l.remote.lock();
+                std::ptr::eq(&*l.acc, acc)
+                    && !l.solicited
+                    && r.name == name
+                    && r.account == remote_acc
+                    && l.shared.remote_cluster() == cluster
+            })
+            .cloned()
+    }
+
     /// The registered link of connection `cid`.
     pub fn get(&self, cid: u64) -> Option<Arc<LeafLink>> {
         self.links

@@ -890,3 +890,139 @@ async fn pairs_over_websocket() {
     pair(&go, &rn, Auth::Websocket).await;
     pair(&rn, &rn, Auth::Websocket).await;
 }
+
+/// A leaf of a leaf: A is the hub of B, B the hub of C. Clients of A and
+/// C reach each other through B, queue groups prefer their own side.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leafs_of_leafs() {
+    let (rn, go) = (rnatsd_bin(), reference_212_bin());
+    for (a_bin, b_bin, c_bin) in [(&rn, &go, &rn), (&go, &rn, &go), (&rn, &rn, &rn)] {
+        let (pa, pb) = (free_port(), free_port());
+        let a = ServerProc::start_bin(
+            a_bin,
+            Some(&format!("server_name: A\nleafnodes {{ port: {pa} }}\n")),
+            &[],
+        );
+        let _b = ServerProc::start_bin(
+            b_bin,
+            Some(&format!(
+                "server_name: B\nleafnodes {{ port: {pb}, remotes: [ {{ url: \"nats-leaf://127.0.0.1:{pa}\" }} ] }}\n"
+            )),
+            &[],
+        );
+        let c = ServerProc::start_bin(
+            c_bin,
+            Some(&format!(
+                "server_name: C\nleafnodes {{ remotes: [ {{ url: \"nats-leaf://127.0.0.1:{pb}\" }} ] }}\n"
+            )),
+            &[],
+        );
+        let ac = client(a.port, &None, &None).await;
+        let cc = client(c.port, &None, &None).await;
+        exercise(&ac, &cc, &format!("A {a_bin}, B {b_bin}, C {c_bin}")).await;
+    }
+}
+
+/// Waits `t` and returns what `sub` got meanwhile.
+async fn drain(sub: &mut async_nats::Subscriber, t: Duration) -> Vec<String> {
+    let mut got = Vec::new();
+    let deadline = tokio::time::Instant::now() + t;
+    while let Ok(Some(m)) = tokio::time::timeout_at(deadline, sub.next()).await {
+        got.push(String::from_utf8_lossy(&m.payload).into_owned());
+    }
+    got
+}
+
+/// `deny_imports` and `deny_exports` of a remote hold in both directions,
+/// whichever kind the hub and the leaf are.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remote_deny_lists() {
+    let (rn, go) = (rnatsd_bin(), reference_212_bin());
+    for (hub_bin, leaf_bin) in [(&rn, &go), (&go, &rn), (&rn, &rn)] {
+        let label = format!("{hub_bin} hub, {leaf_bin} leaf");
+        let lport = free_port();
+        let hub = ServerProc::start_bin(
+            hub_bin,
+            Some(&format!(
+                "server_name: HUB\nleafnodes {{ port: {lport} }}\n"
+            )),
+            &[],
+        );
+        let leaf = ServerProc::start_bin(
+            leaf_bin,
+            Some(&format!(
+                "server_name: LEAF\nleafnodes {{ remotes: [ {{ url: \"nats-leaf://127.0.0.1:{lport}\", deny_imports: [\"in.secret\"], deny_exports: [\"out.secret\"] }} ] }}\n"
+            )),
+            &[],
+        );
+        let hc = client(hub.port, &None, &None).await;
+        let lc = client(leaf.port, &None, &None).await;
+        wait_link(&lc, &hc, "d1").await;
+        wait_link(&hc, &lc, "d2").await;
+        // Leaf to hub: out.secret stays on the leaf, out.open crosses.
+        let mut on_hub = hc.subscribe("out.*").await.unwrap();
+        // Hub to leaf: in.secret stays on the hub, in.open crosses.
+        let mut on_leaf = lc.subscribe("in.*").await.unwrap();
+        hc.flush().await.unwrap();
+        lc.flush().await.unwrap();
+        wait_link(&lc, &hc, "d3").await;
+        wait_link(&hc, &lc, "d4").await;
+        for i in 0..5 {
+            lc.publish("out.secret", format!("s{i}").into())
+                .await
+                .unwrap();
+            lc.publish("out.open", format!("o{i}").into())
+                .await
+                .unwrap();
+            hc.publish("in.secret", format!("s{i}").into())
+                .await
+                .unwrap();
+            hc.publish("in.open", format!("o{i}").into()).await.unwrap();
+        }
+        lc.flush().await.unwrap();
+        hc.flush().await.unwrap();
+        let want: Vec<String> = (0..5).map(|i| format!("o{i}")).collect();
+        assert_eq!(
+            drain(&mut on_hub, Duration::from_millis(700)).await,
+            want,
+            "{label}: exports"
+        );
+        assert_eq!(
+            drain(&mut on_leaf, Duration::from_millis(700)).await,
+            want,
+            "{label}: imports"
+        );
+    }
+}
+
+/// A hub that verifies client certificates refuses a leaf without one;
+/// its other leaf, with a certificate, is served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_hub_refuses_a_leaf_without_certificate() {
+    let lport = free_port();
+    let pki = common::pki::make_pki(&format!("leaf-tls-refuse-{lport}"));
+    let p = |n: &str| pki.path(n);
+    let hub = ServerProc::start(Some(&format!(
+        "server_name: HUB\nhttp_port: -1\nleafnodes {{ port: {lport}, tls {{ cert_file: \"{}\", key_file: \"{}\", ca_file: \"{}\", verify: true }} }}\n",
+        p("server.pem"),
+        p("server-key.pem"),
+        p("ca.pem")
+    )));
+    for bin in [rnatsd_bin(), reference_212_bin()] {
+        let _leaf = ServerProc::start_bin(
+            &bin,
+            Some(&format!(
+                "server_name: NOCERT\nleafnodes {{ remotes: [ {{ url: \"tls://127.0.0.1:{lport}\", tls {{ ca_file: \"{}\" }} }} ] }}\n",
+                p("ca.pem")
+            )),
+            &[],
+        );
+        assert!(
+            hub.wait_log("TLS handshake error", Duration::from_secs(10))
+                .is_some(),
+            "{bin}: no handshake error on the hub"
+        );
+        let z = http_json(hub.http_port, "/leafz");
+        assert_eq!(z["leafnodes"], 0, "{bin}: {z}");
+    }
+}

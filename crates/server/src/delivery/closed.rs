@@ -67,6 +67,8 @@ pub enum ClosedReason {
     WrongGateway,
     /// The account of a leafnode remote does not exist.
     MissingAccount,
+    /// The same leafnode connected again.
+    DuplicateRemoteLeafnodeConnection,
 }
 
 impl ClosedReason {
@@ -103,6 +105,9 @@ impl ClosedReason {
             ClosedReason::ClusterNamesIdentical => "Cluster Names Identical",
             ClosedReason::WrongGateway => "Wrong Gateway",
             ClosedReason::MissingAccount => "Missing Account",
+            ClosedReason::DuplicateRemoteLeafnodeConnection => {
+                "Duplicate Remote LeafNode Connection"
+            }
         }
     }
 

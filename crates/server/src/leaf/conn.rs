@@ -50,6 +50,8 @@ pub(super) struct LeafConn {
     /// Permissions learned before the link exists.
     pub(super) perms: Option<crate::config::types::Permissions>,
     pub(super) remote_name: String,
+    /// The account the remote binds the connection to (its CONNECT).
+    pub(super) remote_account: String,
     pub(super) pings_out: u32,
     pub(super) ping_sent: Option<std::time::Instant>,
     pub(super) in_msgs: u64,
@@ -122,6 +124,7 @@ pub async fn run(
         got_info: false,
         perms: None,
         remote_name: String::new(),
+        remote_account: String::new(),
         pings_out: 0,
         ping_sent: None,
         in_msgs: 0,

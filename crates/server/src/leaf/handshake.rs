@@ -190,6 +190,26 @@ impl LeafConn {
             response: None,
         };
         add_deny(&mut link_perms.publish, &lc.deny_pub);
+        if !lc.remote_account.is_empty() {
+            if let Some(old) =
+                self.srv
+                    .leafs
+                    .duplicate(&acc, &lc.name, &lc.cluster, &lc.remote_account)
+            {
+                let text = "Duplicate Remote LeafNode Connection";
+                crate::error!("{} - {text} - Account:{}", old.shared.log_prefix, acc.name);
+                let mut b = Vec::new();
+                proto::encode::err(&mut b, text);
+                old.shared.send_now(&b);
+                old.shared
+                    .mark_closed(ClosedReason::DuplicateRemoteLeafnodeConnection, false);
+                crate::warn!(
+                    "{} - Replacing connection from same server",
+                    self.shared.log_prefix
+                );
+            }
+        }
+        self.remote_account = lc.remote_account.clone();
         self.send_info(true);
         self.finish(
             link_perms,
@@ -494,6 +514,7 @@ impl LeafConn {
             r.name = name;
             r.id = id;
             r.domain = domain.to_string();
+            r.account = self.remote_account.clone();
             r.compression = "off".into();
         }
         self.srv.leafs.register(&link);
