@@ -255,3 +255,53 @@ fn loops_between_servers_are_detected() {
         );
     }
 }
+
+/// What the first of two identical leafnodes gets when the second comes,
+/// and whether the second is kept.
+fn duplicate(bin: &str) -> (Vec<String>, bool) {
+    let lport = free_port();
+    let srv = ServerProc::start_bin(bin, Some(&format!("leafnodes {{ port: {lport} }}\n")), &[]);
+    let connect = b"CONNECT {\"version\":\"2.12.4\",\"server_id\":\"NFAKE\",\"name\":\"FAKE\",\"cluster\":\"FAKEC\",\"headers\":true,\"compress_mode\":\"off\",\"remote_account\":\"$G\",\"protocol\":3}\r\n";
+    let mut first = Raw::connect(lport);
+    first.read_line();
+    first.send(connect);
+    first.read_quiet(Duration::from_millis(300));
+    let mut second = Raw::connect(lport);
+    second.read_line();
+    second.send(connect);
+    let got = until_closed(&mut first, Duration::from_secs(5));
+    second.send(b"PING\r\n");
+    let kept =
+        String::from_utf8_lossy(&second.read_quiet(Duration::from_millis(500))).contains("PONG");
+    drop(srv);
+    (errs(&got), kept)
+}
+
+/// A leafnode that connects again while its old connection is still
+/// registered replaces it, as in nats-server 2.12.4.
+#[test]
+fn a_duplicate_leafnode_replaces_the_old_one() {
+    let go = duplicate(&reference_212_bin());
+    let rn = duplicate(&rnatsd_bin());
+    assert_eq!(rn, go);
+    assert_eq!(rn.0, ["-ERR 'Duplicate Remote LeafNode Connection'"]);
+    assert!(rn.1);
+}
+
+/// A remote nobody listens on is reported in nats-server's words.
+#[test]
+fn unreachable_remotes_are_reported_as_nats_server_reports_them() {
+    let port = free_port();
+    let conf =
+        format!("leafnodes {{ remotes: [ {{ url: \"nats-leaf://127.0.0.1:{port}\" }} ] }}\n");
+    let want = format!(
+        "Error trying to connect as leafnode to remote server \"127.0.0.1:{port}\" (attempt 1): dial tcp 127.0.0.1:{port}: connect: connection refused"
+    );
+    for bin in [reference_212_bin(), rnatsd_bin()] {
+        let srv = ServerProc::start_bin(&bin, Some(&conf), &[]);
+        assert!(
+            srv.wait_log(&want, Duration::from_secs(5)).is_some(),
+            "{bin}: no line {want:?}"
+        );
+    }
+}

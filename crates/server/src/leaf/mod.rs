@@ -208,8 +208,13 @@ async fn solicit_loop(srv: Arc<Server>, remote: Arc<Remote>) {
                 connected = true;
                 conn::run(srv.clone(), stream, addr, Some((remote.clone(), url)), ws).await;
             }
-            Ok(Err(e)) => report(attempts, connected, &url, &e.to_string()),
-            Err(_) => report(attempts, connected, &url, "i/o timeout"),
+            Ok(Err(e)) => report(attempts, connected, &url, &dial_error(&url, &e)),
+            Err(_) => report(
+                attempts,
+                connected,
+                &url,
+                &format!("dial tcp {}: i/o timeout", url.address()),
+            ),
         }
         if wait(&srv, &remote, interval).await {
             return;
@@ -277,6 +282,18 @@ async fn ws_upgrade(
         tls: None,
         unmasked: true,
     })
+}
+
+/// A failed dial in Go's words.
+fn dial_error(url: &RouteUrl, e: &std::io::Error) -> String {
+    let addr = url.address();
+    match e.kind() {
+        std::io::ErrorKind::ConnectionRefused => {
+            format!("dial tcp {addr}: connect: connection refused")
+        }
+        std::io::ErrorKind::TimedOut => format!("dial tcp {addr}: i/o timeout"),
+        _ => format!("dial tcp {addr}: {e}"),
+    }
 }
 
 /// nats-server logs the first failed attempt, then one in 3600
