@@ -29,6 +29,8 @@ enum Auth {
     Tls,
     /// Over the hub's websocket listener (`ws://` remote).
     Websocket,
+    /// Over the hub's websocket listener with TLS (`wss://` remote).
+    SecureWebsocket,
 }
 
 /// Configs of a hub and a leaf, and how a test client logs in to each.
@@ -87,6 +89,24 @@ fn setup(auth: Auth, leaf_port: u16, dir: &std::path::Path) -> Setup {
                 ),
                 leaf: format!(
                     "server_name: LEAF\nleafnodes {{ remotes: [ {{ url: \"ws://127.0.0.1:{ws}\" }} ] }}\n"
+                ),
+                client_creds: None,
+                hub_user: None,
+            }
+        }
+        Auth::SecureWebsocket => {
+            let ws = free_port();
+            let pki = common::pki::make_pki(&format!("leaf-wss-{leaf_port}"));
+            let p = |n: &str| pki.path(n);
+            Setup {
+                hub: format!(
+                    "server_name: HUB\nleafnodes {{ port: {leaf_port} }}\nwebsocket {{ port: {ws}, tls {{ cert_file: \"{}\", key_file: \"{}\" }} }}\n",
+                    p("server.pem"),
+                    p("server-key.pem")
+                ),
+                leaf: format!(
+                    "server_name: LEAF\nleafnodes {{ remotes: [ {{ url: \"wss://127.0.0.1:{ws}\", tls {{ ca_file: \"{}\" }} }} ] }}\n",
+                    p("ca.pem")
                 ),
                 client_creds: None,
                 hub_user: None,
@@ -1025,4 +1045,12 @@ async fn tls_hub_refuses_a_leaf_without_certificate() {
         let z = http_json(hub.http_port, "/leafz");
         assert_eq!(z["leafnodes"], 0, "{bin}: {z}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pairs_over_secure_websocket() {
+    let (rn, go) = (rnatsd_bin(), reference_212_bin());
+    pair(&rn, &go, Auth::SecureWebsocket).await;
+    pair(&go, &rn, Auth::SecureWebsocket).await;
+    pair(&rn, &rn, Auth::SecureWebsocket).await;
 }

@@ -324,7 +324,12 @@ impl LeafConn {
                 .map(|u| format!("nats-leaf://{u}"))
                 .collect();
             urls.extend(remote.opts.urls.iter().cloned());
-            *remote.urls.lock() = urls;
+            // Websocket remotes keep their configured URLs (the hub's
+            // leafnode URLs are not websocket ones).
+            let ws = remote.opts.urls.iter().any(|u| u.starts_with("ws"));
+            if !ws {
+                *remote.urls.lock() = urls;
+            }
             self.send_connect(&remote, &url, info.headers)?;
             if !info.info_on_connect {
                 let perms = self.spoke_perms(None, None);

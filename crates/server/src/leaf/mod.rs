@@ -121,14 +121,6 @@ pub async fn start(srv: &Arc<Server>) -> std::io::Result<()> {
         ));
     }
     for r in l.remotes.iter().filter(|r| !r.disabled) {
-        let ws = r
-            .urls
-            .iter()
-            .any(|u| u.starts_with("ws://") || u.starts_with("wss://"));
-        if ws && r.urls.iter().any(|u| u.starts_with("wss://")) {
-            crate::warn!("Leafnode remotes over secure websocket are not served yet: ignored");
-            continue;
-        }
         let remote = Arc::new(Remote {
             opts: r.clone(),
             urls: parking_lot::Mutex::new(r.urls.clone()),
@@ -191,8 +183,8 @@ async fn solicit_loop(srv: Arc<Server>, remote: Arc<Remote>) {
                 let addr = stream
                     .peer_addr()
                     .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
-                let ws = if urls[idx].starts_with("ws://") {
-                    match ws_upgrade(&mut stream, &urls[idx], &url).await {
+                let ws = if urls[idx].starts_with("ws://") || urls[idx].starts_with("wss://") {
+                    match ws_upgrade(&mut stream, &urls[idx], &url, &remote).await {
                         Ok(w) => Some(w),
                         Err(e) => {
                             crate::error!("Error soliciting websocket connection: {e}");
@@ -238,8 +230,22 @@ async fn ws_upgrade(
     stream: &mut tokio::net::TcpStream,
     raw_url: &str,
     url: &RouteUrl,
+    remote: &Remote,
 ) -> Result<conn::WsLeaf, String> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // `wss`: the TLS handshake first, then the upgrade inside it.
+    let tls = if raw_url.starts_with("wss://") {
+        let opts = remote.opts.tls.clone().unwrap_or_default();
+        let cfg = crate::transport::tls::client_config(&opts)?;
+        let s = crate::transport::tls::Session::client(cfg, &url.host)?;
+        let hs = tls_handshake(stream, &s);
+        tokio::time::timeout(DIAL_TIMEOUT, hs)
+            .await
+            .map_err(|_| "TLS handshake timeout".to_string())??;
+        Some(s)
+    } else {
+        None
+    };
     let rest = raw_url.split_once("://").map(|(_, r)| r).unwrap_or(raw_url);
     let path = match rest.find('/') {
         Some(i) => rest[i..].trim_end_matches('/').to_string(),
@@ -254,8 +260,17 @@ async fn ws_upgrade(
         base64::engine::general_purpose::STANDARD.encode(raw_key)
     };
     let req = crate::transport::ws::leaf_request(&url.address(), &format!("{path}/leafnode"), &key);
+    let req = match &tls {
+        Some(t) => {
+            let mut out = Vec::new();
+            t.encrypt(&req, &mut out);
+            out
+        }
+        None => req,
+    };
     stream.write_all(&req).await.map_err(|e| e.to_string())?;
     let mut buf = Vec::new();
+    let mut raw = Vec::new();
     let read = async {
         loop {
             if let Some(end) = crate::transport::ws::request_end(&buf) {
@@ -267,7 +282,13 @@ async fn ws_upgrade(
             let mut chunk = [0u8; 4096];
             match stream.read(&mut chunk).await {
                 Ok(0) => return Err("connection closed".to_string()),
-                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                Ok(n) => match &tls {
+                    Some(t) => {
+                        raw.extend_from_slice(&chunk[..n]);
+                        t.decrypt(&mut raw, &mut buf)?;
+                    }
+                    None => buf.extend_from_slice(&chunk[..n]),
+                },
                 Err(e) => return Err(e.to_string()),
             }
         }
@@ -279,9 +300,37 @@ async fn ws_upgrade(
     Ok(conn::WsLeaf {
         compress: false,
         leftover: buf[end..].to_vec(),
-        tls: None,
+        tls,
         unmasked: true,
     })
+}
+
+/// Drives the client side of a TLS handshake on `stream` to its end.
+async fn tls_handshake(
+    stream: &mut tokio::net::TcpStream,
+    s: &crate::transport::tls::Session,
+) -> Result<(), String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut raw = Vec::new();
+    let mut plain = Vec::new();
+    loop {
+        if s.wants_write() {
+            let mut out = Vec::new();
+            s.encrypt(&[], &mut out);
+            stream.write_all(&out).await.map_err(|e| e.to_string())?;
+        }
+        if s.established() && !s.wants_write() {
+            return Ok(());
+        }
+        let mut chunk = [0u8; 4096];
+        let n = stream.read(&mut chunk).await.map_err(|e| e.to_string())?;
+        if n == 0 {
+            return Err("connection closed".into());
+        }
+        raw.extend_from_slice(&chunk[..n]);
+        s.decrypt(&mut raw, &mut plain)
+            .map_err(|e| format!("TLS handshake error: {e}"))?;
+    }
 }
 
 /// A failed dial in Go's words.
