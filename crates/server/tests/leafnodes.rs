@@ -132,52 +132,60 @@ fn setup(auth: Auth, leaf_port: u16, dir: &std::path::Path) -> Setup {
                 hub_user: None,
             }
         }
-        Auth::Creds => {
-            let op = KeyPair::new_operator();
-            let sys = KeyPair::new_account();
-            let app = KeyPair::new_account();
-            let op_jwt = mint(
-                &op,
-                &op.public_key(),
-                "OP",
-                "operator",
-                json!({"system_account": sys.public_key()}),
-                json!({}),
-            );
-            let limits = json!({"subs": -1, "data": -1, "payload": -1, "imports": -1,
-                                "exports": -1, "wildcards": true, "conn": -1, "leaf": -1});
-            let acc = |k: &KeyPair, name: &str| {
-                mint(
-                    &op,
-                    &k.public_key(),
-                    name,
-                    "account",
-                    json!({"limits": limits}),
-                    json!({}),
-                )
-            };
-            let user = |name: &str| {
-                let u = KeyPair::new_user();
-                let jwt = mint(
-                    &app,
-                    &u.public_key(),
-                    name,
-                    "user",
-                    json!({"subs": -1, "data": -1, "payload": -1}),
-                    json!({}),
-                );
-                creds(&jwt, &u)
-            };
-            let leaf_creds = dir.join("leaf.creds");
-            std::fs::write(&leaf_creds, user("leaf")).unwrap();
-            let common = format!(
+        Auth::Creds => creds_setup(leaf_port, dir, -1),
+    }
+}
+
+/// Operator mode on a hub and a leaf: accounts SYS and APP (APP with
+/// `limits.leaf` = `leaf_limit`), the leaf's remote with a creds file.
+fn creds_setup(leaf_port: u16, dir: &std::path::Path, leaf_limit: i64) -> Setup {
+    let url = format!("127.0.0.1:{leaf_port}");
+
+    let op = KeyPair::new_operator();
+    let sys = KeyPair::new_account();
+    let app = KeyPair::new_account();
+    let op_jwt = mint(
+        &op,
+        &op.public_key(),
+        "OP",
+        "operator",
+        json!({"system_account": sys.public_key()}),
+        json!({}),
+    );
+    let limits = json!({"subs": -1, "data": -1, "payload": -1, "imports": -1,
+                                "exports": -1, "wildcards": true, "conn": -1, "leaf": leaf_limit});
+    let acc = |k: &KeyPair, name: &str| {
+        mint(
+            &op,
+            &k.public_key(),
+            name,
+            "account",
+            json!({"limits": limits}),
+            json!({}),
+        )
+    };
+    let user = |name: &str| {
+        let u = KeyPair::new_user();
+        let jwt = mint(
+            &app,
+            &u.public_key(),
+            name,
+            "user",
+            json!({"subs": -1, "data": -1, "payload": -1}),
+            json!({}),
+        );
+        creds(&jwt, &u)
+    };
+    let leaf_creds = dir.join("leaf.creds");
+    std::fs::write(&leaf_creds, user("leaf")).unwrap();
+    let common = format!(
                 "operator: {op_jwt}\nsystem_account: {sys}\nresolver: MEMORY\nresolver_preload: {{\n  {sys}: {}\n  {appk}: {}\n}}\n",
                 acc(&sys, "SYS"),
                 acc(&app, "APP"),
                 sys = sys.public_key(),
                 appk = app.public_key(),
             );
-            Setup {
+    Setup {
                 hub: format!("server_name: HUB\n{common}leafnodes {{ port: {leaf_port} }}\n"),
                 leaf: format!(
                     "server_name: LEAF\n{common}leafnodes {{ remotes: [ {{ url: \"nats-leaf://{url}\", account: {}, credentials: \"{}\" }} ] }}\n",
@@ -187,8 +195,6 @@ fn setup(auth: Auth, leaf_port: u16, dir: &std::path::Path) -> Setup {
                 client_creds: Some(user("client")),
                 hub_user: None,
             }
-        }
-    }
 }
 
 async fn client(
@@ -1053,4 +1059,35 @@ async fn pairs_over_secure_websocket() {
     pair(&rn, &go, Auth::SecureWebsocket).await;
     pair(&go, &rn, Auth::SecureWebsocket).await;
     pair(&rn, &rn, Auth::SecureWebsocket).await;
+}
+
+/// An account JWT's `limits.leaf` caps its leafnode connections, with
+/// nats-server's error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn account_jwt_leaf_limit() {
+    for bin in [reference_212_bin(), rnatsd_bin()] {
+        let lport = free_port();
+        let dir = common::scratch(&format!("leaf-limit-{lport}"));
+        let s = creds_setup(lport, &dir, 1);
+        let hub = ServerProc::start_bin(&bin, Some(&format!("{}http_port: -1\n", s.hub)), &[]);
+        let _l1 = ServerProc::start(Some(&s.leaf.replace("LEAF", "LEAF1")));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while http_json(hub.http_port, "/leafz")["leafnodes"] != 1 {
+            assert!(
+                Instant::now() < deadline,
+                "{bin}: the first leaf did not connect"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let _l2 = ServerProc::start(Some(&s.leaf.replace("LEAF", "LEAF2")));
+        assert!(
+            hub.wait_log(
+                "maximum account active connections exceeded",
+                Duration::from_secs(10)
+            )
+            .is_some(),
+            "{bin}: the second leaf was not refused"
+        );
+        assert_eq!(http_json(hub.http_port, "/leafz")["leafnodes"], 1, "{bin}");
+    }
 }

@@ -478,6 +478,15 @@ impl LeafConn {
         {
             return self.loop_detected(&acc.name);
         }
+        // The account JWT's leafnode limit (`limits.leaf`).
+        if let Some(max) = self.srv.trust().and_then(|t| t.max_leafs(&acc.name)) {
+            if max != crate::auth::jwt::NO_LIMIT && self.srv.leafs.count_in(&acc) as i64 >= max {
+                return self.refuse(
+                    "maximum account active connections exceeded",
+                    ClosedReason::MaxAccountConnectionsExceeded,
+                );
+            }
+        }
         let opts = self.srv.opts();
         let local_domain = opts.jetstream.domain.clone().unwrap_or_default();
         crate::info!(

@@ -55,6 +55,8 @@ pub struct AccountJwt {
     /// `limits.conn`, `limits.payload`, `limits.subs` (-1: no limit; an
     /// absent limit is 0, as nats-io/jwt decodes it).
     max_conns: i64,
+    /// `limits.leaf`: leafnode connections of the account.
+    max_leafs: i64,
     max_payload: i64,
     max_subs: i64,
     /// Exports: kind, subject, and whether an activation token is required.
@@ -239,6 +241,7 @@ impl AccountJwt {
             expires: p.get("exp").and_then(Json::as_i64).unwrap_or(0),
             tags: strings(nats.get("tags")),
             max_conns: limit(&nats, "conn"),
+            max_leafs: limit(&nats, "leaf"),
             max_payload: limit(&nats, "payload"),
             max_subs: limit(&nats, "subs"),
             exports: nats
@@ -495,6 +498,11 @@ impl Trust {
     /// The connection limit of account `key` (`None`: not a JWT account).
     pub fn max_conns(&self, key: &str) -> Option<i64> {
         self.accounts.get(key).map(|a| a.max_conns)
+    }
+
+    /// The account's JWT limit on leafnode connections (`None`: no JWT).
+    pub fn max_leafs(&self, key: &str) -> Option<i64> {
+        self.accounts.get(key).map(|a| a.max_leafs)
     }
 
     /// nats-server's JWT path of client authentication. `Err` holds the
