@@ -865,14 +865,22 @@ async fn leaf_as_seen_by(
         .expect("a connect advisory")
         .unwrap();
     let ev: serde_json::Value = serde_json::from_slice(&ev.payload).unwrap();
-    let connz = http_json(hub.http_port, "/connz?auth=1");
-    let leaf = connz["connections"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["kind"] == "Leafnode")
-        .cloned()
-        .unwrap_or_else(|| panic!("no leafnode in /connz: {connz}"));
+    // The advisory may come a moment before the connection is listed.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let leaf = loop {
+        let connz = http_json(hub.http_port, "/connz?auth=1");
+        let found = connz["connections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["kind"] == "Leafnode")
+            .cloned();
+        match found {
+            Some(l) => break l,
+            None => assert!(Instant::now() < deadline, "no leafnode in /connz: {connz}"),
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     let mut leafz = Vec::new();
     for subject in ["$SYS.REQ.SERVER.PING.LEAFZ", "$SYS.REQ.ACCOUNT.APP.LEAFZ"] {
         let r = sys.request(subject, "".into()).await.unwrap();
