@@ -141,6 +141,31 @@ impl RouteParser {
         self.leaf = true;
     }
 
+    /// Parses every complete operation at the start of `buf`, hands each
+    /// to `f`, then removes what was consumed from `buf`. Stops at the
+    /// first error of `f` (`Err(Ok(e))`) or of the input (`Err(Err(e))`).
+    pub fn drain<E>(
+        &mut self,
+        buf: &mut Vec<u8>,
+        mut f: impl FnMut(RouteOp<'_>) -> Result<(), E>,
+    ) -> Result<(), Result<E, RouteParseError>> {
+        let mut off = 0;
+        let res = loop {
+            match self.parse(&buf[off..]) {
+                Ok(RouteParsed::Op(op, n)) => {
+                    if let Err(e) = f(op) {
+                        break Err(Ok(e));
+                    }
+                    off += n;
+                }
+                Ok(RouteParsed::Incomplete) => break Ok(()),
+                Err(e) => break Err(Err(e)),
+            }
+        };
+        buf.drain(..off);
+        res
+    }
+
     /// Bytes the pending operation needs in total, or 0.
     pub fn pending_need(&self) -> usize {
         self.need

@@ -472,6 +472,73 @@ fn queue_listed(queues: &[u8], name: &[u8]) -> bool {
         .any(|q| q == name)
 }
 
+/// Interest another server announced (a route's `RS+`/`LS+`, a
+/// leafnode's `LS+`), stored under `key` as a subscription of `conn` in
+/// `acc`: a new one enters the sublist, a known queue key takes the new
+/// weight; routes and leafnodes hear of the change. False when the
+/// subject is not valid.
+#[allow(clippy::too_many_arguments)]
+pub fn remote_sub(
+    srv: &Server,
+    conn: &Arc<ClientShared>,
+    acc: &Arc<Account>,
+    key: Vec<u8>,
+    subject: &[u8],
+    queue: Option<(&[u8], u32)>,
+    origin: &[u8],
+    deny: Option<Arc<crate::auth::perms::PermList>>,
+) -> bool {
+    let mut subs = conn.subs.lock();
+    if let Some(existing) = subs.get(key.as_slice()).cloned() {
+        drop(subs);
+        if let Some((_, w)) = queue {
+            let old = existing.qw.swap(w, Ordering::Relaxed);
+            if old != w {
+                let src = crate::leafs::Src::of(&existing);
+                crate::leafs::interest_weighted(srv, &existing, &src, w as i32 - old as i32);
+            }
+        }
+        return true;
+    }
+    if !sublist::is_valid_subject(subject) {
+        return false;
+    }
+    let sub = Arc::new(Subscription {
+        client: conn.clone(),
+        subject: subject.into(),
+        queue: queue.map(|q| q.0.into()),
+        sid: key.clone().into_boxed_slice(),
+        max: std::sync::atomic::AtomicU64::new(0),
+        delivered: std::sync::atomic::AtomicU64::new(0),
+        acc: acc.clone(),
+        qw: std::sync::atomic::AtomicU32::new(queue.map(|q| q.1.max(1)).unwrap_or(1)),
+        deny,
+        origin: (!origin.is_empty()).then(|| origin.into()),
+    });
+    subs.insert(key.into_boxed_slice(), sub.clone());
+    drop(subs);
+    let _ = acc
+        .sublist
+        .write()
+        .insert(subject, queue.map(|q| q.0), outbound::SubRef(sub.clone()));
+    crate::leafs::interest(srv, &sub, 1);
+    true
+}
+
+/// Withdrawn interest of another server (`RS-`/`LS-`): the subscription
+/// stored under `key` leaves the sublist.
+pub fn remote_unsub(srv: &Server, conn: &ClientShared, key: &[u8]) {
+    let sub = conn.subs.lock().remove(key);
+    if let Some(sub) = sub {
+        sub.acc.sublist.write().remove(
+            &sub.subject,
+            sub.queue.as_deref(),
+            &outbound::SubRef(sub.clone()),
+        );
+        crate::leafs::interest(srv, &sub, -1);
+    }
+}
+
 /// Removes a subscription from the sublist and its client.
 pub fn remove_sub(srv: &Server, sub: &Arc<Subscription>) {
     let removed = sub.client.subs.lock().remove(&sub.sid).is_some();

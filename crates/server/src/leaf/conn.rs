@@ -9,13 +9,13 @@ use crate::config::options::Options;
 use crate::config::route_url::RouteUrl;
 use crate::delivery::closed::ClosedReason;
 use crate::delivery::fanout::{Fanout, Origin};
-use crate::delivery::outbound::{ClientShared, Msg, SubRef, Subscription};
+use crate::delivery::outbound::{ClientShared, Msg};
 use crate::delivery::writer;
 use crate::leafs::LeafLink;
 use crate::server::Server;
-use proto::{RouteMsg, RouteOp, RouteParsed, RouteParser};
+use proto::{RouteMsg, RouteOp, RouteParser};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpStream;
@@ -382,29 +382,20 @@ impl LeafConn {
     }
 
     fn process(&mut self, buf: &mut Vec<u8>) -> Step {
-        let mut off = 0;
-        let res = loop {
-            match self.parser.parse(&buf[off..]) {
-                Ok(RouteParsed::Op(op, n)) => {
-                    if let Err(e) = self.handle(op) {
-                        break Err(e);
-                    }
-                    off += n;
-                }
-                Ok(RouteParsed::Incomplete) => break Ok(()),
-                Err(e) => {
-                    let text = e.0.replace(
-                        "Route parser ERROR: ",
-                        "Leafnode parser ERROR, state=0, i=0: ",
-                    );
-                    crate::error!("{} - {text}", self.shared.log_prefix);
-                    self.send_err("Unknown Protocol Operation");
-                    break Err(ClosedReason::ProtocolViolation);
-                }
-            }
-        };
-        buf.drain(..off);
-        res
+        let mut parser = std::mem::replace(&mut self.parser, RouteParser::new(0));
+        let res = parser.drain(buf, |op| self.handle(op));
+        self.parser = parser;
+        res.map_err(|e| {
+            e.unwrap_or_else(|e| {
+                let text = e.0.replace(
+                    "Route parser ERROR: ",
+                    "Leafnode parser ERROR, state=0, i=0: ",
+                );
+                crate::error!("{} - {text}", self.shared.log_prefix);
+                self.send_err("Unknown Protocol Operation");
+                ClosedReason::ProtocolViolation
+            })
+        })
     }
 
     fn handle(&mut self, op: RouteOp<'_>) -> Step {
@@ -442,7 +433,7 @@ impl LeafConn {
         match op {
             RouteOp::Sub { subject, queue, .. } => self.on_sub(&link, subject, queue),
             RouteOp::Unsub { subject, queue, .. } => {
-                self.on_unsub(&link, subject, queue);
+                self.on_unsub(subject, queue);
                 Ok(())
             }
             RouteOp::Msg(m) => {
@@ -510,69 +501,33 @@ impl LeafConn {
             return Err(ClosedReason::ProtocolViolation);
         }
         let key = key(subject, queue.map(|q| q.0));
-        let mut subs = self.shared.subs.lock();
-        if let Some(existing) = subs.get(key.as_slice()).cloned() {
-            drop(subs);
-            if let Some((_, w)) = queue {
-                let old = existing.qw.swap(w, Ordering::Relaxed);
-                if old != w {
-                    let src = crate::leafs::Src::of(&existing);
-                    crate::leafs::interest_weighted(
-                        &self.srv,
-                        &existing,
-                        &src,
-                        w as i32 - old as i32,
-                    );
-                }
-            }
-            return Ok(());
-        }
-        if !sublist::is_valid_subject(subject) {
-            drop(subs);
+        let rc = self.shared.remote_cluster().to_string();
+        let deny = link
+            .pub_deny
+            .clone()
+            .filter(|d| !sublist::is_literal(subject) && d.intersects(subject));
+        let srv = self.srv.clone();
+        if !crate::delivery::fanout::remote_sub(
+            &srv,
+            &self.shared,
+            &acc,
+            key,
+            subject,
+            queue,
+            rc.as_bytes(),
+            deny,
+        ) {
             crate::error!(
                 "{} - Could not insert subscription: invalid subject",
                 self.shared.log_prefix
             );
             self.send_err("Invalid Subscription");
-            return Ok(());
         }
-        let rc = self.shared.remote_cluster();
-        let sub = Arc::new(Subscription {
-            client: self.shared.clone(),
-            subject: subject.into(),
-            queue: queue.map(|q| q.0.into()),
-            sid: key.clone().into_boxed_slice(),
-            max: AtomicU64::new(0),
-            delivered: AtomicU64::new(0),
-            acc: acc.clone(),
-            qw: AtomicU32::new(queue.map(|q| q.1.max(1)).unwrap_or(1)),
-            deny: link
-                .pub_deny
-                .clone()
-                .filter(|d| !sublist::is_literal(subject) && d.intersects(subject)),
-            origin: (!rc.is_empty()).then(|| rc.as_bytes().into()),
-        });
-        subs.insert(key.into_boxed_slice(), sub.clone());
-        drop(subs);
-        let _ = acc
-            .sublist
-            .write()
-            .insert(subject, queue.map(|q| q.0), SubRef(sub.clone()));
-        crate::leafs::interest(&self.srv, &sub, 1);
         Ok(())
     }
 
-    fn on_unsub(&mut self, link: &Arc<LeafLink>, subject: &[u8], queue: Option<&[u8]>) {
-        let key = key(subject, queue);
-        let sub = self.shared.subs.lock().remove(key.as_slice());
-        if let Some(sub) = sub {
-            link.acc.sublist.write().remove(
-                &sub.subject,
-                sub.queue.as_deref(),
-                &SubRef(sub.clone()),
-            );
-            crate::leafs::interest(&self.srv, &sub, -1);
-        }
+    fn on_unsub(&mut self, subject: &[u8], queue: Option<&[u8]>) {
+        crate::delivery::fanout::remote_unsub(&self.srv, &self.shared, &key(subject, queue));
     }
 
     /// Go's `handleLeafNodeLoop`: the account's loop detection subject came

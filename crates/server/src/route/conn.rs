@@ -10,13 +10,13 @@ use crate::config::options::Options;
 use crate::config::types::Permissions;
 use crate::delivery::closed::ClosedReason;
 use crate::delivery::fanout::{Fanout, Origin};
-use crate::delivery::outbound::{ClientShared, Msg, SubRef, Subscription};
+use crate::delivery::outbound::{ClientShared, Msg};
 use crate::delivery::writer;
 use crate::server::Server;
 use parking_lot::Mutex;
 use proto::{RouteConnect, RouteMsg, RouteOp, RouteParsed, RouteParser};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpStream;
@@ -357,6 +357,7 @@ impl RouteConn {
     }
 
     fn process(&mut self, buf: &mut Vec<u8>) -> Step {
+        // Op by op: an INFO may pin the parser for the ops after it.
         let mut off = 0;
         let res = loop {
             match self.parser.parse(&buf[off..]) {
@@ -479,64 +480,29 @@ impl RouteConn {
             return;
         }
         let key = sub_key(origin, account, subject, queue.map(|q| q.0));
-        let mut subs = self.shared.subs.lock();
-        if let Some(existing) = subs.get(key.as_slice()).cloned() {
-            drop(subs);
-            if let Some((_, w)) = queue {
-                let old = existing.qw.swap(w, Ordering::Relaxed);
-                if old != w {
-                    let src = crate::leafs::Src::of(&existing);
-                    crate::leafs::interest_weighted(
-                        &self.srv,
-                        &existing,
-                        &src,
-                        w as i32 - old as i32,
-                    );
-                }
-            }
-            return;
-        }
-        if !sublist::is_valid_subject(subject) {
-            drop(subs);
+        let srv = self.srv.clone();
+        if !crate::delivery::fanout::remote_sub(
+            &srv,
+            &self.shared,
+            &acc,
+            key,
+            subject,
+            queue,
+            origin,
+            None,
+        ) {
             crate::error!(
                 "{} - Could not insert subscription: invalid subject",
                 self.shared.log_prefix
             );
             self.send_err("Invalid Subscription");
-            return;
         }
-        let sub = Arc::new(Subscription {
-            client: self.shared.clone(),
-            subject: subject.into(),
-            queue: queue.map(|q| q.0.into()),
-            sid: key.clone().into_boxed_slice(),
-            max: AtomicU64::new(0),
-            delivered: AtomicU64::new(0),
-            acc: acc.clone(),
-            qw: AtomicU32::new(queue.map(|q| q.1).unwrap_or(1)),
-            deny: None,
-            origin: (!origin.is_empty()).then(|| origin.into()),
-        });
-        subs.insert(key.into_boxed_slice(), sub.clone());
-        drop(subs);
-        let _ = acc
-            .sublist
-            .write()
-            .insert(subject, queue.map(|q| q.0), SubRef(sub.clone()));
-        crate::leafs::interest(&self.srv, &sub, 1);
     }
 
     fn on_unsub(&mut self, origin: &[u8], account: &[u8], subject: &[u8], queue: Option<&[u8]>) {
-        let Some(acc) = self.srv.accounts.lookup(account) else {
-            return;
-        };
-        let key = sub_key(origin, account, subject, queue);
-        let sub = self.shared.subs.lock().remove(key.as_slice());
-        if let Some(sub) = sub {
-            acc.sublist
-                .write()
-                .remove(&sub.subject, sub.queue.as_deref(), &SubRef(sub.clone()));
-            crate::leafs::interest(&self.srv, &sub, -1);
+        if self.srv.accounts.lookup(account).is_some() {
+            let key = sub_key(origin, account, subject, queue);
+            crate::delivery::fanout::remote_unsub(&self.srv, &self.shared, &key);
         }
     }
 
