@@ -179,7 +179,9 @@ fn internal_subject(key: &[u8]) -> bool {
     key.starts_with(LDS_PREFIX.as_bytes()) || key.starts_with(b"_GR_.") || key.starts_with(b"$GR.")
 }
 
-fn key_of(subject: &[u8], queue: Option<&[u8]>) -> Vec<u8> {
+/// The key of a subscription in the interest maps and in a leafnode
+/// connection's subscriptions: `subject[ queue]`.
+pub fn key_of(subject: &[u8], queue: Option<&[u8]>) -> Vec<u8> {
     let mut k = Vec::with_capacity(subject.len() + queue.map_or(0, |q| q.len() + 1));
     k.extend_from_slice(subject);
     if let Some(q) = queue {

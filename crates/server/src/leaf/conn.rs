@@ -500,7 +500,7 @@ impl LeafConn {
             );
             return Err(ClosedReason::ProtocolViolation);
         }
-        let key = key(subject, queue.map(|q| q.0));
+        let key = crate::leafs::key_of(subject, queue.map(|q| q.0));
         let rc = self.shared.remote_cluster().to_string();
         let deny = link
             .pub_deny
@@ -527,7 +527,11 @@ impl LeafConn {
     }
 
     fn on_unsub(&mut self, subject: &[u8], queue: Option<&[u8]>) {
-        crate::delivery::fanout::remote_unsub(&self.srv, &self.shared, &key(subject, queue));
+        crate::delivery::fanout::remote_unsub(
+            &self.srv,
+            &self.shared,
+            &crate::leafs::key_of(subject, queue),
+        );
     }
 
     /// Go's `handleLeafNodeLoop`: the account's loop detection subject came
@@ -583,50 +587,8 @@ impl LeafConn {
     }
 }
 
-/// The key a leafnode's subscription is stored under: `subject [queue]`.
-fn key(subject: &[u8], queue: Option<&[u8]>) -> Vec<u8> {
-    let mut k = subject.to_vec();
-    if let Some(q) = queue {
-        k.push(b' ');
-        k.extend_from_slice(q);
-    }
-    k
-}
-
 fn trace_in(shared: &ClientShared, op: &RouteOp<'_>) {
-    let s = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-    let line = match op {
-        RouteOp::Connect(j) => format!("CONNECT {}", crate::auth::redact(&s(j))),
-        RouteOp::Info(j) => format!("INFO {}", s(j)),
-        RouteOp::Ping => "PING".into(),
-        RouteOp::Pong => "PONG".into(),
-        RouteOp::Ok => "+OK".into(),
-        RouteOp::Err(t) => format!("-ERR {}", s(t)),
-        RouteOp::Sub { subject, queue, .. } => match queue {
-            Some((q, w)) => format!("LS+ {} {} {w}", s(subject), s(q)),
-            None => format!("LS+ {}", s(subject)),
-        },
-        RouteOp::Unsub { subject, queue, .. } => match queue {
-            Some(q) => format!("LS- {} {}", s(subject), s(q)),
-            None => format!("LS- {}", s(subject)),
-        },
-        RouteOp::Msg(m) => format!(
-            "{} {}{}{} {}",
-            if m.header_len.is_some() {
-                "HMSG"
-            } else {
-                "LMSG"
-            },
-            s(m.subject),
-            m.reply.map(|r| format!(" {}", s(r))).unwrap_or_default(),
-            if m.queues.is_empty() {
-                String::new()
-            } else {
-                format!(" {}", s(m.queues))
-            },
-            m.payload.len()
-        ),
-        RouteOp::Ignored => return,
-    };
-    crate::trace!("{} - <<- [{line}]", shared.log_prefix);
+    if let Some(line) = crate::route::conn::trace_line(op, true) {
+        crate::trace!("{} - <<- [{line}]", shared.log_prefix);
+    }
 }

@@ -561,53 +561,69 @@ impl RouteConn {
     }
 
     fn trace_in(&self, op: &RouteOp<'_>) {
-        let s = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-        let line = match op {
-            RouteOp::Connect(j) => format!("CONNECT {}", crate::auth::redact(&s(j))),
-            RouteOp::Info(j) => format!("INFO {}", s(j)),
-            RouteOp::Ping => "PING".into(),
-            RouteOp::Pong => "PONG".into(),
-            RouteOp::Ok => "+OK".into(),
-            RouteOp::Err(t) => format!("-ERR {}", s(t)),
-            RouteOp::Sub {
-                account,
-                subject,
-                queue,
-                ..
-            } => match queue {
-                Some((q, w)) => format!("RS+ {} {} {} {w}", s(account), s(subject), s(q)),
-                None => format!("RS+ {} {}", s(account), s(subject)),
-            },
-            RouteOp::Unsub {
-                account,
-                subject,
-                queue,
-                ..
-            } => match queue {
-                Some(q) => format!("RS- {} {} {}", s(account), s(subject), s(q)),
-                None => format!("RS- {} {}", s(account), s(subject)),
-            },
-            RouteOp::Msg(m) => format!(
-                "{} {} {}{}{} {}",
-                if m.header_len.is_some() {
-                    "HMSG"
-                } else {
-                    "RMSG"
-                },
-                s(m.account),
-                s(m.subject),
-                m.reply.map(|r| format!(" {}", s(r))).unwrap_or_default(),
-                if m.queues.is_empty() {
-                    String::new()
-                } else {
-                    format!(" {}", s(m.queues))
-                },
-                m.payload.len()
-            ),
-            RouteOp::Ignored => return,
-        };
-        crate::trace!("{} - <<- [{line}]", self.shared.log_prefix);
+        if let Some(line) = trace_line(op, false) {
+            crate::trace!("{} - <<- [{line}]", self.shared.log_prefix);
+        }
     }
+}
+
+/// A received route (or, with `leaf`, leafnode) operation as its trace
+/// line shows it; `None` for those not traced.
+pub(crate) fn trace_line(op: &RouteOp<'_>, leaf: bool) -> Option<String> {
+    let s = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    // Leafnode lines carry no account.
+    let acc = |a: &[u8]| {
+        if leaf {
+            String::new()
+        } else {
+            format!("{} ", s(a))
+        }
+    };
+    let kind = if leaf { 'L' } else { 'R' };
+    Some(match op {
+        RouteOp::Connect(j) => format!("CONNECT {}", crate::auth::redact(&s(j))),
+        RouteOp::Info(j) => format!("INFO {}", s(j)),
+        RouteOp::Ping => "PING".into(),
+        RouteOp::Pong => "PONG".into(),
+        RouteOp::Ok => "+OK".into(),
+        RouteOp::Err(t) => format!("-ERR {}", s(t)),
+        RouteOp::Sub {
+            account,
+            subject,
+            queue,
+            ..
+        } => match queue {
+            Some((q, w)) => format!("{kind}S+ {}{} {} {w}", acc(account), s(subject), s(q)),
+            None => format!("{kind}S+ {}{}", acc(account), s(subject)),
+        },
+        RouteOp::Unsub {
+            account,
+            subject,
+            queue,
+            ..
+        } => match queue {
+            Some(q) => format!("{kind}S- {}{} {}", acc(account), s(subject), s(q)),
+            None => format!("{kind}S- {}{}", acc(account), s(subject)),
+        },
+        RouteOp::Msg(m) => format!(
+            "{} {}{}{}{} {}",
+            if m.header_len.is_some() {
+                "HMSG".to_string()
+            } else {
+                format!("{kind}MSG")
+            },
+            acc(m.account),
+            s(m.subject),
+            m.reply.map(|r| format!(" {}", s(r))).unwrap_or_default(),
+            if m.queues.is_empty() {
+                String::new()
+            } else {
+                format!(" {}", s(m.queues))
+            },
+            m.payload.len()
+        ),
+        RouteOp::Ignored => return None,
+    })
 }
 
 /// The key a route's subscription is stored under: `account subject
