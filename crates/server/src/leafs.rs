@@ -55,6 +55,10 @@ pub struct LeafLink {
     /// publish them here) and that it may ask for: the connection's
     /// permissions as nats-server orients them.
     pub perms: Option<Mutex<ClientPerms>>,
+    /// Interest of other leafnodes is not announced to this one
+    /// (`isolate_leafnode_interest`, a remote's `isolate`, or the remote's
+    /// `request_isolation`).
+    pub isolated: std::sync::atomic::AtomicBool,
     /// What may not be sent to the remote: checked at delivery for its
     /// wildcard subscriptions.
     pub pub_deny: Option<Arc<crate::auth::perms::PermList>>,
@@ -84,6 +88,7 @@ impl LeafLink {
         pub_deny: Option<Arc<crate::auth::perms::PermList>>,
     ) -> Self {
         LeafLink {
+            isolated: std::sync::atomic::AtomicBool::new(false),
             pub_deny,
             shared,
             acc,
@@ -366,8 +371,9 @@ impl Leafs {
         subs.extend(acc.sublist.read().all().into_iter().map(|s| s.0));
         let mut smap: HashMap<Box<[u8]>, i32> = HashMap::new();
         let mut tsub = HashSet::new();
+        let isolated = link.isolated.load(Ordering::Relaxed);
         for sub in &subs {
-            if Arc::ptr_eq(&sub.client, &link.shared) {
+            if Arc::ptr_eq(&sub.client, &link.shared) || (isolated && sub.client.is_leaf) {
                 continue;
             }
             if spoke {
@@ -464,6 +470,9 @@ impl Leafs {
         let lds = subject.starts_with(LDS_PREFIX.as_bytes());
         for ln in links.iter() {
             if ln.shared.cid == src.cid || !std::ptr::eq(&*ln.acc, acc) {
+                continue;
+            }
+            if matches!(src.kind, Kind::Leaf { .. }) && ln.isolated.load(Ordering::Relaxed) {
                 continue;
             }
             let different = src.origin != ln.shared.remote_cluster().as_bytes();

@@ -1099,3 +1099,50 @@ async fn account_jwt_leaf_limit() {
         assert_eq!(http_json(hub.http_port, "/leafz")["leafnodes"], 1, "{bin}");
     }
 }
+
+/// `isolate_leafnode_interest` on a hub: its leafnodes reach the hub's
+/// subscribers but not each other's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn isolated_leafnode_interest() {
+    for bin in [reference_212_bin(), rnatsd_bin()] {
+        let lport = free_port();
+        let hub = ServerProc::start_bin(
+            &bin,
+            Some(&format!(
+                "server_name: HUB\nleafnodes {{ port: {lport}, isolate_leafnode_interest: true }}\n"
+            )),
+            &[],
+        );
+        let leaf = |n: &str| {
+            ServerProc::start(Some(&format!(
+                "server_name: {n}\nleafnodes {{ remotes: [ {{ url: \"nats-leaf://127.0.0.1:{lport}\" }} ] }}\n"
+            )))
+        };
+        let (l1, l2) = (leaf("L1"), leaf("L2"));
+        let hc = client(hub.port, &None, &None).await;
+        let c1 = client(l1.port, &None, &None).await;
+        let c2 = client(l2.port, &None, &None).await;
+        // The hub's subscribers are reached from both leafs.
+        wait_link(&c1, &hc, "iso1").await;
+        wait_link(&c2, &hc, "iso2").await;
+        // A leaf's subscriber is reached from the hub, not from the other leaf.
+        wait_link(&hc, &c1, "iso3").await;
+        let mut sub = c1.subscribe("iso.only").await.unwrap();
+        let c1b = c1.clone();
+        tokio::spawn(async move {
+            while let Some(m) = sub.next().await {
+                let _ = c1b.publish(m.reply.unwrap(), "here".into()).await;
+            }
+        });
+        c1.flush().await.unwrap();
+        wait_link(&hc, &c1, "iso4").await;
+        let r = hc.request("iso.only", "".into()).await.unwrap();
+        assert_eq!(&r.payload[..], b"here", "{bin}");
+        let e = c2.request("iso.only", "".into()).await.unwrap_err();
+        assert_eq!(
+            e.kind(),
+            async_nats::RequestErrorKind::NoResponders,
+            "{bin}"
+        );
+    }
+}

@@ -305,3 +305,38 @@ fn unreachable_remotes_are_reported_as_nats_server_reports_them() {
         );
     }
 }
+
+/// What a hub with `min_version` answers a leafnode of 2.12.4.
+fn too_old(bin: &str) -> Vec<String> {
+    let lport = free_port();
+    let srv = ServerProc::start_bin(
+        bin,
+        Some(&format!(
+            "leafnodes {{ port: {lport}, min_version: \"2.13.0\" }}\n"
+        )),
+        &[],
+    );
+    let mut r = Raw::connect(lport);
+    r.read_line();
+    r.send(b"CONNECT {\"version\":\"2.12.4\",\"server_id\":\"NOLD\",\"name\":\"OLD\",\"headers\":true,\"compress_mode\":\"off\",\"remote_account\":\"$G\",\"protocol\":3}\r\n");
+    let got = until_closed(&mut r, Duration::from_secs(8));
+    drop(srv);
+    errs(&got)
+}
+
+/// A leafnode older than `min_version` is refused with nats-server's
+/// error.
+#[test]
+fn leafnodes_older_than_min_version_are_refused() {
+    let go = too_old(&reference_212_bin());
+    let rn = too_old(&rnatsd_bin());
+    assert_eq!(rn, go);
+    // nats-server's auth timer, still running, ends the connection.
+    assert_eq!(
+        rn,
+        [
+            "-ERR 'connection rejected since minimum version required is \"2.13.0\"'",
+            "-ERR 'Authentication Timeout'"
+        ]
+    );
+}

@@ -69,6 +69,8 @@ pub enum ClosedReason {
     MissingAccount,
     /// The same leafnode connected again.
     DuplicateRemoteLeafnodeConnection,
+    /// A leafnode older than `leafnodes { min_version }`.
+    MinimumVersionRequired,
 }
 
 impl ClosedReason {
@@ -105,6 +107,7 @@ impl ClosedReason {
             ClosedReason::ClusterNamesIdentical => "Cluster Names Identical",
             ClosedReason::WrongGateway => "Wrong Gateway",
             ClosedReason::MissingAccount => "Missing Account",
+            ClosedReason::MinimumVersionRequired => "Minimum Version Required",
             ClosedReason::DuplicateRemoteLeafnodeConnection => {
                 "Duplicate Remote LeafNode Connection"
             }

@@ -52,6 +52,10 @@ pub(super) struct LeafConn {
     pub(super) remote_name: String,
     /// The account the remote binds the connection to (its CONNECT).
     pub(super) remote_account: String,
+    /// The remote asked for isolation (`request_isolation`).
+    pub(super) isolate: bool,
+    /// Refused; closing after a pause: nothing more is read.
+    pub(super) refused: bool,
     pub(super) pings_out: u32,
     pub(super) ping_sent: Option<std::time::Instant>,
     pub(super) in_msgs: u64,
@@ -125,6 +129,8 @@ pub async fn run(
         perms: None,
         remote_name: String::new(),
         remote_account: String::new(),
+        isolate: false,
+        refused: false,
         pings_out: 0,
         ping_sent: None,
         in_msgs: 0,
@@ -403,6 +409,9 @@ impl LeafConn {
             trace_in(&self.shared, &op);
         }
         let solicited = self.remote.is_some();
+        if self.refused {
+            return Ok(());
+        }
         match op {
             RouteOp::Connect(json) if !solicited => return self.on_connect(json),
             RouteOp::Info(json) => return self.on_info(json),

@@ -171,6 +171,26 @@ impl LeafConn {
             self.send_err("Authorization Violation");
             return Err(ClosedReason::AuthenticationViolation);
         };
+        if let Some(mv) = self.opts.leafnode.min_version.clone() {
+            if !version_at_least(&lc.version, &mv) {
+                // An INFO first, so a recent leaf waits instead of
+                // redialing at once; the connection closes 5 s later.
+                self.acc = Some(acc.clone());
+                self.send_info(true);
+                let text = format!("connection rejected since minimum version required is {mv:?}");
+                crate::error!("{} - {text}", self.shared.log_prefix);
+                self.send_err(&text);
+                // nats-server's auth timer still runs and usually ends it
+                // first, with its own error.
+                self.refused = true;
+                let shared = self.shared.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+                    shared.mark_closed(ClosedReason::MinimumVersionRequired, false);
+                });
+                return Ok(());
+            }
+        }
         self.got_connect = true;
         self.remote_name = lc.name.clone();
         if lc.is_hub {
@@ -210,6 +230,7 @@ impl LeafConn {
             }
         }
         self.remote_account = lc.remote_account.clone();
+        self.isolate = lc.isolate;
         self.send_info(true);
         self.finish(
             link_perms,
@@ -523,6 +544,10 @@ impl LeafConn {
             crate::auth::perms::ClientPerms::new(&perms),
             pub_deny,
         ));
+        let isolated = opts.leafnode.isolate
+            || self.isolate
+            || self.remote.as_ref().is_some_and(|(r, _)| r.opts.isolate);
+        link.isolated.store(isolated, Ordering::Relaxed);
         {
             let mut r = link.remote.lock();
             r.name = name;
@@ -553,6 +578,27 @@ pub(super) fn entry_of(link: &LeafLink) -> crate::server::ClientEntry {
         shared: link.shared.clone(),
         addr: link.addr,
         start: link.start,
+    }
+}
+
+/// True when `version` is at least `min` (nats-server's
+/// `versionAtLeast`: `major.minor.patch`, an optional `v`, pre-release
+/// and build parts ignored; an unparsable version is not).
+fn version_at_least(version: &str, min: &str) -> bool {
+    let parts = |v: &str| -> Option<(u64, u64, u64)> {
+        let v = v.strip_prefix('v').unwrap_or(v);
+        let core = v.split(['-', '+']).next()?;
+        let mut it = core.split('.');
+        let p = (
+            it.next()?.parse().ok()?,
+            it.next()?.parse().ok()?,
+            it.next()?.parse().ok()?,
+        );
+        it.next().is_none().then_some(p)
+    };
+    match (parts(version), parts(min)) {
+        (Some(v), Some(m)) => v >= m,
+        _ => false,
     }
 }
 
