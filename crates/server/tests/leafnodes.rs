@@ -1146,3 +1146,99 @@ async fn isolated_leafnode_interest() {
         );
     }
 }
+
+/// A remote with `hub: true`: the dialing server is the hub of the link
+/// and the accepting one its spoke; delivery is exact both ways.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remote_marked_hub_reverses_the_roles() {
+    let (rn, go) = (rnatsd_bin(), reference_212_bin());
+    for (acc_bin, dial_bin) in [(&rn, &go), (&go, &rn), (&rn, &rn)] {
+        let lport = free_port();
+        let accepting = ServerProc::start_bin(
+            acc_bin,
+            Some(&format!(
+                "server_name: SPOKE\nhttp_port: -1\nleafnodes {{ port: {lport} }}\n"
+            )),
+            &[],
+        );
+        let dialing = ServerProc::start_bin(
+            dial_bin,
+            Some(&format!(
+                "server_name: HUBSIDE\nleafnodes {{ remotes: [ {{ url: \"nats-leaf://127.0.0.1:{lport}\", hub: true }} ] }}\n"
+            )),
+            &[],
+        );
+        let a = client(accepting.port, &None, &None).await;
+        let d = client(dialing.port, &None, &None).await;
+        exercise(
+            &d,
+            &a,
+            &format!("{dial_bin} dials with hub: true, {acc_bin} accepts"),
+        )
+        .await;
+        if *acc_bin == rn {
+            let z = http_json(accepting.http_port, "/leafz");
+            assert_eq!(z["leafs"][0]["is_spoke"], true, "{z}");
+        }
+    }
+}
+
+/// A leafnode bound to an account that imports a service from another
+/// account of the hub: requests from the leaf are answered by the
+/// exporter's responder, and the replies come back across the link.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn service_imports_answer_across_the_link() {
+    let (rn, go) = (rnatsd_bin(), reference_212_bin());
+    for (hub_bin, leaf_bin) in [(&rn, &go), (&go, &rn), (&rn, &rn)] {
+        let lport = free_port();
+        let hub = ServerProc::start_bin(
+            hub_bin,
+            Some(&format!(
+                "server_name: HUB\nleafnodes {{ port: {lport} }}\naccounts {{\n  A: {{ users: [ {{ user: a, password: a }} ], exports: [ {{ service: \"svc.>\" }} ] }}\n  B: {{ users: [ {{ user: b, password: b }} ], imports: [ {{ service: {{ account: A, subject: \"svc.>\" }} }} ] }}\n}}\n"
+            )),
+            &[],
+        );
+        let leaf = ServerProc::start_bin(
+            leaf_bin,
+            Some(&format!(
+                "server_name: LEAF\nleafnodes {{ remotes: [ {{ url: \"nats-leaf://b:b@127.0.0.1:{lport}\" }} ] }}\n"
+            )),
+            &[],
+        );
+        let exporter = client(hub.port, &None, &Some(("a".into(), "a".into()))).await;
+        let mut sub = exporter.subscribe("svc.>").await.unwrap();
+        let e2 = exporter.clone();
+        tokio::spawn(async move {
+            while let Some(m) = sub.next().await {
+                let mut body = b"echo:".to_vec();
+                body.extend_from_slice(&m.payload);
+                let _ = e2.publish(m.reply.unwrap(), body.into()).await;
+            }
+        });
+        exporter.flush().await.unwrap();
+        let lc = client(leaf.port, &None, &None).await;
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let reply = loop {
+            match tokio::time::timeout(
+                Duration::from_millis(500),
+                lc.request("svc.echo", "hi".into()),
+            )
+            .await
+            {
+                Ok(Ok(r)) => break r,
+                _ => {
+                    assert!(
+                        Instant::now() < deadline,
+                        "{hub_bin} hub, {leaf_bin} leaf: no answer"
+                    );
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        };
+        assert_eq!(&reply.payload[..], b"echo:hi");
+        for i in 0..20 {
+            let r = lc.request("svc.echo", format!("{i}").into()).await.unwrap();
+            assert_eq!(r.payload, format!("echo:{i}").into_bytes());
+        }
+    }
+}
