@@ -140,6 +140,9 @@ pub struct ClientShared {
     /// publishers stop pausing for it (it reaches max_pending and is
     /// closed) until it takes bytes again.
     pub stuck: AtomicBool,
+    /// Publisher pauses in a row during which the receiver took no byte:
+    /// a receiver short of CPU for one pause is not stuck yet.
+    pub idle_stalls: AtomicU32,
     /// Cancelled when the connection must close.
     pub close: CancellationToken,
     /// CONNECT said `echo` (deliver own messages back).
@@ -205,6 +208,7 @@ impl ClientShared {
             drained: Notify::new(),
             written: AtomicU64::new(0),
             stuck: AtomicBool::new(false),
+            idle_stalls: AtomicU32::new(0),
             close: CancellationToken::new(),
             echo: AtomicBool::new(true),
             headers: AtomicBool::new(false),
@@ -520,12 +524,17 @@ fn stall_threshold(max_pending: usize) -> usize {
     (max_pending / 2).min(8 << 20)
 }
 
+/// Publisher pauses in a row without progress after which a receiver is
+/// taken as stuck (about 200 ms of 25 ms pauses).
+const STUCK_AFTER: u32 = 8;
+
 /// Pauses a fast publisher while the receivers it filled past the stall
 /// threshold drain, for at most `budget` in all. A receiver that keeps
 /// taking bytes is waited for however slowly it reads, so a fast publisher
-/// is held to its pace; one that took no byte during the whole pause is
-/// marked stuck and not waited for again until it takes bytes, so it reaches
-/// max_pending and is closed without slowing the others.
+/// is held to its pace; one that took no byte during `STUCK_AFTER` whole
+/// pauses in a row is marked stuck and not waited for again until it takes
+/// bytes, so it reaches max_pending and is closed without slowing the
+/// others.
 pub async fn stall(receivers: &mut Vec<Arc<ClientShared>>, budget: Duration) {
     let deadline = tokio::time::Instant::now() + budget;
     let before: Vec<u64> = receivers.iter().map(|r| taken(r)).collect();
@@ -544,7 +553,9 @@ pub async fn stall(receivers: &mut Vec<Arc<ClientShared>>, budget: Duration) {
                 }
             }
             if tokio::time::timeout_at(deadline, drained).await.is_err() {
-                if taken(&r) == before {
+                if taken(&r) != before {
+                    r.idle_stalls.store(0, Ordering::Relaxed);
+                } else if r.idle_stalls.fetch_add(1, Ordering::Relaxed) + 1 >= STUCK_AFTER {
                     r.stuck.store(true, Ordering::Relaxed);
                 }
                 break;
@@ -573,5 +584,6 @@ pub fn progressed(c: &ClientShared, n: usize, left: usize) {
     c.out.lock().inflight = left;
     c.written.fetch_add(n as u64, Ordering::Release);
     c.stuck.store(false, Ordering::Relaxed);
+    c.idle_stalls.store(0, Ordering::Relaxed);
     c.drained.notify_waiters();
 }
