@@ -8,6 +8,7 @@ pub mod consumer;
 pub mod errors;
 pub mod headers;
 pub mod metadata;
+pub mod source;
 pub mod stream;
 pub mod update;
 pub mod validate;

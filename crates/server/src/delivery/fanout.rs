@@ -79,6 +79,8 @@ pub struct Fanout {
     /// Routes to send the current message to, with the queue groups each
     /// should serve (space-separated).
     rts: Vec<(Arc<ClientShared>, Vec<u8>)>,
+    /// Scratch for the reply of a JetStream delivery sent to routes.
+    reply_buf: Vec<u8>,
 }
 
 impl Fanout {
@@ -91,6 +93,7 @@ impl Fanout {
             out_msgs: 0,
             out_bytes: 0,
             rts: Vec::new(),
+            reply_buf: Vec::new(),
         }
     }
 
@@ -170,6 +173,23 @@ impl Fanout {
         self.route_matching(acc, msg.subject, msg, origin)
     }
 
+    /// Delivers a message that came from a route or a leafnode. A JetStream
+    /// delivery from another server (`$JS.ACK…@<subject>` reply) is matched
+    /// on its subject and delivered with the subject after the `@`.
+    pub fn route_remote(&mut self, acc: &Account, msg: &Msg<'_>, origin: Origin<'_>) -> bool {
+        match msg.reply.and_then(js_ack_deliver_split) {
+            Some((reply, subject)) if !subject.is_empty() => {
+                let m = Msg {
+                    subject,
+                    reply: Some(reply),
+                    ..*msg
+                };
+                self.route_matching(acc, msg.subject, &m, origin)
+            }
+            _ => self.route_in(acc, msg, origin),
+        }
+    }
+
     /// Delivers `msg` to the subscribers of `to` in one account, with its
     /// own subject (as JetStream delivers stored messages to an inbox).
     pub fn route_matching(
@@ -232,6 +252,31 @@ impl Fanout {
             Origin::Leaf { cluster, .. } => cluster,
             _ => b"",
         };
+        // A message matched on one subject and delivered with another (a
+        // JetStream delivery) crosses routes and leafnodes on the subject it
+        // matched, its own subject after an `@` at the end of its reply, as
+        // nats-server sends it.
+        let mut remote_reply = std::mem::take(&mut self.reply_buf);
+        let remote = if to != msg.subject && !rts.is_empty() {
+            let reply = match msg.reply {
+                Some(r) if js_ack_deliver_split(r).is_none() => {
+                    remote_reply.clear();
+                    remote_reply.extend_from_slice(r);
+                    remote_reply.push(b'@');
+                    remote_reply.extend_from_slice(msg.subject);
+                    Some(&remote_reply[..])
+                }
+                other => other,
+            };
+            Msg {
+                subject: to,
+                reply,
+                ..*msg
+            }
+        } else {
+            *msg
+        };
+        let msg = &remote;
         for (route, queues) in &rts {
             let o = if route.is_leaf {
                 &b""[..]
@@ -261,6 +306,7 @@ impl Fanout {
             }
         }
         self.rts = rts;
+        self.reply_buf = remote_reply;
         delivered
     }
 
@@ -549,5 +595,39 @@ pub fn remove_sub(srv: &Server, sub: &Arc<Subscription>) {
             &outbound::SubRef(sub.clone()),
         );
         crate::leafs::interest(srv, sub, -1);
+    }
+}
+
+/// Splits a `$JS.ACK.<8 tokens>@<subject>` reply into the ack reply and the
+/// subject (nats-server's `jsAckDeliverIdx`: the first `@` after the eighth
+/// dot, since names may hold `@`).
+pub fn js_ack_deliver_split(reply: &[u8]) -> Option<(&[u8], &[u8])> {
+    if !reply.starts_with(b"$JS.ACK.") {
+        return None;
+    }
+    let mut dots = 0;
+    for (i, b) in reply.iter().enumerate() {
+        match b {
+            b'.' => dots += 1,
+            b'@' if dots >= 8 => return Some((&reply[..i], &reply[i + 1..])),
+            _ => {}
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::js_ack_deliver_split;
+
+    #[test]
+    fn deliver_suffix_split_as_go() {
+        let r = b"$JS.ACK.S@x.c.1.2.3.4.0@foo.bar";
+        assert_eq!(
+            js_ack_deliver_split(r),
+            Some((&b"$JS.ACK.S@x.c.1.2.3.4.0"[..], &b"foo.bar"[..]))
+        );
+        assert_eq!(js_ack_deliver_split(b"$JS.ACK.S.c.1.2.3.4.0"), None);
+        assert_eq!(js_ack_deliver_split(b"_INBOX.a@b"), None);
     }
 }

@@ -111,6 +111,21 @@ impl InternalClient {
         sid
     }
 
+    /// Drops the subscription `sid`, with its interest in the cluster.
+    pub fn unsubscribe(&self, srv: &Server, sid: &[u8]) {
+        let sub = self.shared.subs.lock().get(sid).cloned();
+        if let Some(sub) = sub {
+            crate::delivery::fanout::remove_sub(srv, &sub);
+            let q = sub.queue.as_deref();
+            let mut routed = self.routed.lock();
+            if let Some(i) = routed.iter().position(|(a, s, rq)| {
+                Arc::ptr_eq(a, &sub.acc) && **s == *sub.subject && rq.as_deref() == q
+            }) {
+                routed.swap_remove(i);
+            }
+        }
+    }
+
     /// Records the interest of the routed subscriptions made before
     /// clustering started, so routes hear of it.
     pub fn announce(&self, srv: &Server) {
@@ -127,7 +142,7 @@ impl InternalClient {
 }
 
 /// Publishes a message from the server in `acc` (to local subscribers,
-/// importing accounts and routes).
+/// importing accounts and routes); true if anyone had interest.
 pub fn publish(
     srv: &Arc<Server>,
     acc: &Arc<Account>,
@@ -136,12 +151,18 @@ pub fn publish(
     reply: Option<&[u8]>,
     headers: Option<&[u8]>,
     body: &[u8],
-) {
+) -> bool {
     deliver_as(srv, acc, from, subject, subject, reply, headers, body)
 }
 
+/// Connection id of JetStream's internal client. JetStream hears its own
+/// publishes, as nats-server's does: the consumer requests of its sources,
+/// its deliveries to them, and its advisories into streams.
+pub const JETSTREAM_CID: u64 = 2;
+
 /// Delivers a message with subject `subject` to the subscribers of `to` in
-/// `acc` (JetStream's deliveries: the stored subject, to the consumer's inbox).
+/// `acc` (JetStream's deliveries: the stored subject, to the consumer's
+/// inbox); true if anyone had interest.
 #[allow(clippy::too_many_arguments)]
 pub fn deliver_as(
     srv: &Arc<Server>,
@@ -152,7 +173,7 @@ pub fn deliver_as(
     reply: Option<&[u8]>,
     headers: Option<&[u8]>,
     body: &[u8],
-) {
+) -> bool {
     let mut joined = Vec::new();
     let (header_len, payload) = match headers {
         Some(h) => {
@@ -170,18 +191,17 @@ pub fn deliver_as(
         payload,
     };
     let mut fan = Fanout::new(srv.clone());
-    if to == subject {
+    let echo = from == JETSTREAM_CID;
+    let delivered = if to == subject {
         // A plain publish: responses to service imports, exports and routes too.
-        fan.publish(acc, &msg, from, false);
+        fan.publish(acc, &msg, from, echo)
     } else {
-        let origin = super::fanout::Origin::Client {
-            cid: from,
-            echo: false,
-        };
-        fan.route_matching(acc, to, &msg, origin);
-    }
+        let origin = super::fanout::Origin::Client { cid: from, echo };
+        fan.route_matching(acc, to, &msg, origin)
+    };
     writer::flush_all(&mut fan.flush);
     fan.flush_stats();
+    delivered
 }
 
 /// Serves an internal client until the server shuts down: every message

@@ -264,12 +264,16 @@ fn list(jsa: &JsAccount, payload: &[u8]) -> Answer {
         .take(LIST_LIMIT)
         .map(|(_, e)| {
             let e = e.lock();
-            json!({
+            let mut v = json!({
                 "config": info::config(&e, false),
                 "created": info::time(e.created),
                 "state": info::state(&e, &Detail::default()),
-                "ts": now,
-            })
+            });
+            if let Some(s) = super::sources::info(&e) {
+                v["sources"] = s;
+            }
+            v["ts"] = json!(now);
+            v
         })
         .collect();
     paged(
@@ -381,11 +385,7 @@ fn create(
     if cfg.num_replicas > 1 {
         return fail(ApiError::new(ErrorKind::StreamReplicasNotSupported));
     }
-    if cfg.allow_msg_counter
-        || cfg.allow_atomic
-        || cfg.allow_msg_schedules
-        || cfg.mirror.is_some()
-        || !cfg.sources.is_empty()
+    if cfg.allow_msg_counter || cfg.allow_atomic || cfg.allow_msg_schedules || cfg.mirror.is_some()
     {
         // Served by later work; refused rather than half done.
         return fail(ApiError::err(
@@ -433,26 +433,29 @@ fn create(
         sids: Vec::new(),
         consumers: std::collections::BTreeMap::new(),
         dir,
+        sources: Default::default(),
     }));
     jsa.streams.lock().insert(name.to_string(), entry.clone());
     js.capture(srv, jsa, &entry);
-    let e = entry.lock();
+    let mut e = entry.lock();
+    super::sources::start(js, &mut e);
     ok(created_doc(&e))
 }
 
 /// The answer to a stream create.
 /// The stream document of a create answer.
 pub fn created_doc(e: &Entry) -> Value {
-    doc(
-        "stream_create_response",
-        vec![
-            ("config", info::config(e, true)),
-            ("created", json!(info::time(e.created))),
-            ("state", info::state(e, &Detail::default())),
-            ("ts", json!(info::time(now_nanos()))),
-            ("did_create", json!(true)),
-        ],
-    )
+    let mut fields = vec![
+        ("config", info::config(e, true)),
+        ("created", json!(info::time(e.created))),
+        ("state", info::state(e, &Detail::default())),
+    ];
+    if let Some(s) = super::sources::info(e) {
+        fields.push(("sources", s));
+    }
+    fields.push(("ts", json!(info::time(now_nanos()))));
+    fields.push(("did_create", json!(true)));
+    doc("stream_create_response", fields)
 }
 
 fn delete(srv: &Arc<Server>, js: &Arc<JetStream>, jsa: &Arc<JsAccount>, name: &str) -> Answer {
@@ -461,6 +464,7 @@ fn delete(srv: &Arc<Server>, js: &Arc<JetStream>, jsa: &Arc<JsAccount>, name: &s
         return error(T, ApiError::new(ErrorKind::StreamNotFound), Vec::new());
     };
     js.release(srv, &entry);
+    super::sources::stop(srv, js, &mut entry.lock());
     let mut outs = super::consumers::Outs::default();
     let gone: Vec<_> = std::mem::take(&mut entry.lock().consumers)
         .into_values()
@@ -531,8 +535,11 @@ fn stream_info(srv: &Arc<Server>, jsa: &JsAccount, name: &str, payload: &[u8]) -
             ("created", json!(info::time(e.created))),
             ("state", info::state(&e, &detail)),
             ("cluster", json!({"leader": srv.name})),
-            ("ts", json!(info::time(now_nanos()))),
-        ],
+        ]
+        .into_iter()
+        .chain(super::sources::info(&e).map(|s| ("sources", s)))
+        .chain([("ts", json!(info::time(now_nanos())))])
+        .collect(),
     ))
 }
 

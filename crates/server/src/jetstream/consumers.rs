@@ -272,11 +272,7 @@ impl JetStream {
     /// Drops a consumer's subscriptions.
     pub fn unlisten_acks(&self, srv: &Server, ce: &ConsumerEntry) {
         for sid in &ce.sids {
-            self.targets.write().remove(sid);
-            let sub = self.client.shared.subs.lock().get(sid).cloned();
-            if let Some(sub) = sub {
-                crate::delivery::fanout::remove_sub(srv, &sub);
-            }
+            self.drop_sub(srv, sid);
         }
     }
 }
@@ -342,17 +338,19 @@ impl Outs {
                         Some(ack.as_bytes()),
                         hdr,
                         &body,
-                    )
+                    );
                 }
-                Out::Status { to, hdr } => internal::publish(
-                    srv,
-                    acc,
-                    cid,
-                    to.as_bytes(),
-                    None,
-                    Some(hdr.as_bytes()),
-                    b"",
-                ),
+                Out::Status { to, hdr } => {
+                    internal::publish(
+                        srv,
+                        acc,
+                        cid,
+                        to.as_bytes(),
+                        None,
+                        Some(hdr.as_bytes()),
+                        b"",
+                    );
+                }
             }
         }
         for (stream, consumer, a) in self.advisories {

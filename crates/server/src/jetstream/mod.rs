@@ -18,6 +18,7 @@ pub mod consumers;
 mod direct;
 mod info;
 mod recover;
+pub mod sources;
 mod update;
 
 use crate::accounts::Account;
@@ -33,7 +34,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// Connection id of JetStream's internal client.
-const JS_CID: u64 = 2;
+const JS_CID: u64 = internal::JETSTREAM_CID;
 
 /// A stream and what the server keeps beside it.
 pub struct Entry {
@@ -47,6 +48,8 @@ pub struct Entry {
     pub dir: String,
     /// Its consumers, by name.
     pub consumers: BTreeMap<String, consumers::ConsumerEntry>,
+    /// Its sources and their progress.
+    pub sources: sources::Sources,
 }
 
 /// A JetStream-enabled account.
@@ -72,6 +75,10 @@ enum Target {
     Ack(Arc<JsAccount>, Arc<Mutex<Entry>>),
     Next(Arc<JsAccount>),
     Direct(Arc<JsAccount>, Arc<Mutex<Entry>>),
+    /// Deliveries of a source consumer, by the source's index name.
+    Source(Arc<JsAccount>, Arc<Mutex<Entry>>, String),
+    /// The answer to a source consumer request.
+    SourceReply(Arc<Mutex<Entry>>, String),
 }
 
 /// JetStream's state.
@@ -225,6 +232,7 @@ pub fn start(srv: &Arc<Server>) {
     tokio::spawn(serve(srv.clone(), js.clone()));
     tokio::spawn(age_loop(srv.clone(), js.clone()));
     tokio::spawn(consumers::timer_loop(srv.clone(), js.clone()));
+    tokio::spawn(sources_loop(srv.clone(), js.clone()));
     if let Some(every) = lazy_sync {
         tokio::spawn(sync_loop(srv.clone(), js.clone(), every));
     }
@@ -411,12 +419,14 @@ impl JetStream {
     pub fn release(&self, srv: &Server, entry: &Arc<Mutex<Entry>>) {
         let sids = std::mem::take(&mut entry.lock().sids);
         for sid in sids {
-            self.targets.write().remove(&sid);
-            let sub = self.client.shared.subs.lock().get(&sid).cloned();
-            if let Some(sub) = sub {
-                crate::delivery::fanout::remove_sub(srv, &sub);
-            }
+            self.drop_sub(srv, &sid);
         }
+    }
+
+    /// Drops one subscription of the JetStream client and what it was for.
+    pub fn drop_sub(&self, srv: &Server, sid: &[u8]) {
+        self.targets.write().remove(sid);
+        self.client.unsubscribe(srv, sid);
     }
 
     /// Publishes `body` on `subject` in `acc` from JetStream.
@@ -477,9 +487,12 @@ fn finish_batch(srv: &Arc<Server>, js: &JetStream, batch: Batch) {
             for (acc, arc) in &entries {
                 let mut e = arc.lock();
                 if js.lazy_sync.is_none() {
-                    if let Err(err) = e.stream.store.sync() {
-                        crate::error!("JetStream failed to sync a stream: {err}");
-                        failed.push((Arc::as_ptr(arc), err.to_string()));
+                    match e.stream.store.sync() {
+                        Ok(()) => sources::persist(&mut e),
+                        Err(err) => {
+                            crate::error!("JetStream failed to sync a stream: {err}");
+                            failed.push((Arc::as_ptr(arc), err.to_string()));
+                        }
                     }
                 }
                 if e.consumers.is_empty() {
@@ -524,8 +537,9 @@ fn sync_all(js: &JetStream) {
         let entries: Vec<_> = jsa.streams.lock().values().cloned().collect();
         for e in entries {
             let mut e = e.lock();
-            if let Err(err) = e.stream.store.sync() {
-                crate::error!("JetStream failed to sync a stream: {err}");
+            match e.stream.store.sync() {
+                Ok(()) => sources::persist(&mut e),
+                Err(err) => crate::error!("JetStream failed to sync a stream: {err}"),
             }
             for ce in e.consumers.values_mut() {
                 if let Err(err) = ce.sync() {
@@ -564,6 +578,18 @@ async fn age_loop(srv: Arc<Server>, js: Arc<JetStream>) {
                 }
             }
         });
+    }
+}
+
+/// Sets up source consumers when due and watches for silent sources.
+async fn sources_loop(srv: Arc<Server>, js: Arc<JetStream>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(100));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => sources::tick(&srv, &js),
+            _ = srv.shutdown.cancelled() => return,
+        }
     }
 }
 
@@ -707,6 +733,31 @@ fn handle(srv: &Arc<Server>, js: &Arc<JetStream>, m: &InternalMsg<'_>, batch: &m
                 Some(&hdr[..]).filter(|h| !h.is_empty()),
                 &body,
             );
+        }
+        Target::Source(jsa, entry, iname) => {
+            let subject = String::from_utf8_lossy(m.subject);
+            let hdr = m.headers.unwrap_or_default();
+            let res = {
+                let mut e = entry.lock();
+                tokio::task::block_in_place(|| {
+                    sources::on_msg(&mut e, &iname, &subject, m.reply, hdr, m.payload)
+                })
+            };
+            let reply = match res {
+                sources::Inbound::Answer(to) => to,
+                sources::Inbound::Stored => Vec::new(),
+                sources::Inbound::Done | sources::Inbound::Retry => return,
+            };
+            // Flow control is answered once what came before it is synced.
+            batch.pending.push(Pending {
+                acc: jsa.account.clone(),
+                reply,
+                body: Vec::new(),
+                entry: Some(entry),
+            });
+        }
+        Target::SourceReply(entry, iname) => {
+            sources::on_reply(&mut entry.lock(), &iname, m.payload);
         }
         Target::Next(jsa) => {
             let Some(reply) = m.reply else { return };

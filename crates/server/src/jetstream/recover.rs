@@ -126,9 +126,11 @@ pub fn streams(srv: &Server, js: &Arc<JetStream>, jsa: &Arc<JsAccount>) {
             sids: Vec::new(),
             consumers: std::collections::BTreeMap::new(),
             dir,
+            sources: Default::default(),
         }));
         jsa.streams.lock().insert(name, entry.clone());
         js.capture(srv, jsa, &entry);
+        super::sources::start(js, &mut entry.lock());
         super::consumers::recover(srv, js, jsa, &entry);
     }
 }

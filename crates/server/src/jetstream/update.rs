@@ -70,6 +70,9 @@ pub fn update(
         entry.lock().stream.cfg = cfg;
         js.release(srv, &entry);
         js.capture(srv, jsa, &entry);
+        let mut e = entry.lock();
+        super::sources::start(js, &mut e);
+        super::sources::drop_stale(srv, js, &mut e);
     }
     let e = entry.lock();
     let mut d = created_doc(&e);

@@ -586,7 +586,13 @@ impl LeafConn {
             spoke: link.spoke(),
             cluster: self.shared.remote_cluster().as_bytes(),
         };
-        self.fan.publish_from(&acc, &msg, origin);
+        if m.reply
+            .is_some_and(|r| crate::delivery::fanout::js_ack_deliver_split(r).is_some())
+        {
+            self.fan.route_remote(&acc, &msg, origin);
+        } else {
+            self.fan.publish_from(&acc, &msg, origin);
+        }
     }
 
     fn flush_stats(&mut self) {

@@ -543,7 +543,7 @@ impl RouteConn {
             self.fan.route_in(&to, &back, origin);
             return;
         }
-        self.fan.route_in(
+        self.fan.route_remote(
             &acc,
             &msg,
             Origin::Route {
