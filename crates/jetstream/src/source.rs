@@ -92,6 +92,22 @@ pub fn start(src: &StreamSource, next: u64, first_seq: u64, last_time: Option<&s
     }
 }
 
+/// The start of a mirror consumer, as Go's `setupMirrorConsumer` picks it:
+/// after the mirror's last sequence, or from the configured start when the
+/// mirror has never held anything.
+pub fn mirror_start(src: &StreamSource, msgs: u64, first_seq: u64, last_seq: u64) -> Start {
+    if msgs == 0 && first_seq == 0 {
+        if src.opt_start_seq > 0 {
+            return Start::Seq(src.opt_start_seq);
+        }
+        if let Some(t) = &src.opt_start_time {
+            return Start::Time(t.clone());
+        }
+        return Start::All;
+    }
+    Start::Seq(last_seq + 1)
+}
+
 fn time_before(a: &str, b: &str) -> bool {
     let p = |s: &str| chrono::DateTime::parse_from_rfc3339(s).ok();
     matches!((p(a), p(b)), (Some(a), Some(b)) if a < b)
@@ -156,15 +172,27 @@ pub fn create_request(
     (subject, serde_json::to_vec(&body).unwrap_or_default())
 }
 
-/// The deliver subject of a source consumer: `$JS.S.<token>`, or under the
-/// external deliver prefix.
-pub fn deliver_subject(src: &StreamSource, token: &str) -> String {
+/// The deliver subject of a source consumer (`$JS.S.<token>`) or of a
+/// mirror's (`$JS.M.<token>`), or under the external deliver prefix.
+pub fn deliver_subject(src: &StreamSource, token: &str, mirror: bool) -> String {
+    let kind = if mirror { "M" } else { "S" };
     match &src.external {
         Some(ext) if !ext.deliver.is_empty() => {
-            format!("{}.S.{token}", ext.deliver).replace("..", ".")
+            format!("{}.{kind}.{token}", ext.deliver).replace("..", ".")
         }
-        _ => format!("$JS.S.{token}"),
+        _ => format!("$JS.{kind}.{token}"),
     }
+}
+
+/// The header block a mirrored message is stored with: the origin's,
+/// without `Nats-Expected-*` and `Nats-Batch-*`; none when nothing else is
+/// left.
+pub fn mirror_headers(hdr: &[u8]) -> Vec<u8> {
+    let out = remove_prefixed(&remove_prefixed(hdr, "Nats-Expected-"), "Nats-Batch-");
+    if out.len() <= b"NATS/1.0\r\n\r\n".len() {
+        return Vec::new();
+    }
+    out
 }
 
 /// The header block a sourced message is stored with: the origin's headers
@@ -411,11 +439,29 @@ mod tests {
             api: "$JS.leaf.API".into(),
             deliver: "dl".into(),
         });
-        let (subj, body) = create_request(&s, &deliver_subject(&s, "t"), &Start::Seq(5), "src-1");
+        let (subj, body) = create_request(
+            &s,
+            &deliver_subject(&s, "t", false),
+            &Start::Seq(5),
+            "src-1",
+        );
         assert_eq!(subj, "$JS.leaf.API.CONSUMER.CREATE.O.src-1.a.>");
         let v: Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(v["config"]["opt_start_seq"], 5);
         assert_eq!(v["config"]["deliver_subject"], "dl.S.t");
+        assert_eq!(deliver_subject(&s, "t", true), "dl.M.t");
+        assert!(mirror_headers(b"NATS/1.0\r\nNats-Expected-Stream: O\r\n\r\n").is_empty());
+        assert_eq!(
+            mirror_headers(b"NATS/1.0\r\nNats-Expected-Stream: O\r\nK: v\r\n\r\n"),
+            b"NATS/1.0\r\nK: v\r\n\r\n"
+        );
+        assert_eq!(deliver_subject(&src("O"), "t", true), "$JS.M.t");
+        assert_eq!(mirror_start(&src("O"), 0, 0, 0), Start::All);
+        assert_eq!(mirror_start(&src("O"), 0, 8, 7), Start::Seq(8));
+        let mut m = src("O");
+        m.opt_start_seq = 3;
+        assert_eq!(mirror_start(&m, 0, 0, 0), Start::Seq(3));
+        assert_eq!(mirror_start(&m, 2, 1, 2), Start::Seq(3));
         assert_eq!(start(&src("O"), 1, 1, None), Start::All);
         assert_eq!(start(&src("O"), 9, 1, None), Start::Seq(9));
         assert_eq!(

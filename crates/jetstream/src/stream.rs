@@ -259,6 +259,28 @@ impl Stream {
         Outcome::Stored(seq)
     }
 
+    /// Stores a mirrored message at its origin sequence `seq`, as nats-server
+    /// does with an expected last sequence: an empty mirror starts at `seq`,
+    /// and the sequences before it that the origin no longer holds are
+    /// skipped. A sequence the mirror already has is refused.
+    pub fn process_at(&mut self, p: Publish<'_>, seq: u64) -> Outcome {
+        let st = self.store.fast_state();
+        if seq <= st.last_seq {
+            return refuse(ErrorKind::StreamSequenceNotMatch);
+        }
+        if seq > st.last_seq + 1 {
+            let skipped = if st.msgs == 0 {
+                self.store.skip(seq - 1)
+            } else {
+                (st.last_seq + 1..seq).try_for_each(|s| self.store.skip(s))
+            };
+            if let Err(e) = skipped {
+                return Outcome::Refused(ApiError::err(ErrorKind::StreamStoreFailed, e));
+            }
+        }
+        self.process(p)
+    }
+
     /// The PubAck (or its error form) for an outcome, byte for byte as nats-server writes it.
     pub fn pub_ack(&self, outcome: &Outcome) -> Vec<u8> {
         let name = serde_json::to_string(&self.cfg.name).expect("a string serialises");

@@ -186,14 +186,31 @@ async fn local_sources(bin: &str) -> (Vec<Value>, Vec<Vec<(String, String, Strin
         {"name": "O1", "opt_start_seq": 2},
     ]});
     put(req(&c, "$JS.API.STREAM.CREATE.TR", tr).await);
+    // Mirrors: all of O1, the o2.a messages of O2 (a gap at each o2.b),
+    // and O1 from its second message.
+    let mirrors = [
+        json!({"name": "M1", "mirror": {"name": "O1"}}),
+        json!({"name": "M2", "mirror": {"name": "O2", "filter_subject": "o2.a"}}),
+        json!({"name": "M3", "mirror": {"name": "O1", "opt_start_seq": 2}}),
+    ];
+    for m in mirrors {
+        let name = m["name"].as_str().unwrap().to_string();
+        put(req(&c, &format!("$JS.API.STREAM.CREATE.{name}"), m).await);
+    }
     settle(&c, "AGG", 5, bin).await;
     settle(&c, "TR", 3, bin).await;
+    settle(&c, "M1", 3, bin).await;
+    settle(&c, "M2", 2, bin).await;
+    settle(&c, "M3", 2, bin).await;
     publish(&c, "o1.c", &[], "seven").await;
     publish(&c, "o2.a", &[], "eight").await;
     publish(&c, "o2.b", &[], "nine").await;
     settle(&c, "AGG", 7, bin).await;
     settle(&c, "TR", 5, bin).await;
-    for name in ["AGG", "TR"] {
+    settle(&c, "M1", 4, bin).await;
+    settle(&c, "M2", 3, bin).await;
+    settle(&c, "M3", 3, bin).await;
+    for name in ["AGG", "TR", "M1", "M2", "M3"] {
         put(req(&c, &format!("$JS.API.STREAM.INFO.{name}"), Value::Null).await);
     }
     // Bad sources: a missing origin is reported in the state, the rest
@@ -211,6 +228,10 @@ async fn local_sources(bin: &str) -> (Vec<Value>, Vec<Vec<(String, String, Strin
             "subject_transforms": [{"src": "o1.b", "dest": "x"}]}]}),
         json!({"name": "B1", "subjects": ["b1"], "mirror": {"name": "O1"}}),
         json!({"name": "B1", "sources": [{"name": "B1"}]}),
+        json!({"name": "B1", "mirror": {"name": "O1"}, "sources": [{"name": "O2"}]}),
+        json!({"name": "B1", "mirror": {"name": "O1", "opt_start_seq": 2,
+            "opt_start_time": "2026-01-01T00:00:00Z"}}),
+        json!({"name": "B1", "mirror": {"name": "O1"}, "first_seq": 5}),
     ] {
         put(req(&c, "$JS.API.STREAM.CREATE.B1", bad).await);
     }
@@ -224,7 +245,7 @@ async fn local_sources(bin: &str) -> (Vec<Value>, Vec<Vec<(String, String, Strin
     }
     put(miss);
     let mut msgs = Vec::new();
-    for name in ["AGG", "TR"] {
+    for name in ["AGG", "TR", "M1", "M2", "M3"] {
         let mut m = messages(&c, name).await;
         m.sort();
         msgs.push(m);
@@ -367,6 +388,10 @@ async fn aggregate_from_leaf(leaf_bin: &str, cut: Duration) {
     ]});
     let v = req(&hc, "$JS.API.STREAM.CREATE.aggregate", agg).await;
     assert!(v.get("error").is_none(), "{label}: {v}");
+    let mir = json!({"name": "MIR", "mirror":
+        {"name": "NOTIF", "external": {"api": "$JS.leaf-1.API", "deliver": ""}}});
+    let v = req(&hc, "$JS.API.STREAM.CREATE.MIR", mir).await;
+    assert!(v.get("error").is_none(), "{label}: {v}");
     let mut next = 0;
     let mut burst = |lc: async_nats::Client, n: usize| {
         let from = next;
@@ -407,6 +432,18 @@ async fn aggregate_from_leaf(leaf_bin: &str, cut: Duration) {
     assert!(origin.starts_with("NOTIF:"), "{label}: {origin}");
     got.sort_unstable();
     assert_eq!(got, (1..=350).collect::<Vec<u64>>(), "{label}: each once");
+    // The mirror holds the leaf's stream at the leaf's sequences.
+    settle(&hc, "MIR", 350, &label).await;
+    let info = req(&hc, "$JS.API.STREAM.INFO.MIR", Value::Null).await;
+    assert_eq!(info["state"]["first_seq"], 1, "{label}: {info}");
+    assert_eq!(info["state"]["last_seq"], 350, "{label}: {info}");
+    assert_eq!(info["mirror"]["name"], "NOTIF", "{label}: {info}");
+    let leaf_msgs = messages(&lc, "NOTIF").await;
+    assert_eq!(
+        messages(&hc, "MIR").await,
+        leaf_msgs,
+        "{label}: mirror differs"
+    );
     drop(leaf);
 }
 

@@ -269,8 +269,8 @@ fn list(jsa: &JsAccount, payload: &[u8]) -> Answer {
                 "created": info::time(e.created),
                 "state": info::state(&e, &Detail::default()),
             });
-            if let Some(s) = super::sources::info(&e) {
-                v["sources"] = s;
+            for (k, m) in super::sources::members(&e) {
+                v[k] = m;
             }
             v["ts"] = json!(now);
             v
@@ -385,8 +385,7 @@ fn create(
     if cfg.num_replicas > 1 {
         return fail(ApiError::new(ErrorKind::StreamReplicasNotSupported));
     }
-    if cfg.allow_msg_counter || cfg.allow_atomic || cfg.allow_msg_schedules || cfg.mirror.is_some()
-    {
+    if cfg.allow_msg_counter || cfg.allow_atomic || cfg.allow_msg_schedules {
         // Served by later work; refused rather than half done.
         return fail(ApiError::err(
             ErrorKind::StreamCreate,
@@ -450,9 +449,7 @@ pub fn created_doc(e: &Entry) -> Value {
         ("created", json!(info::time(e.created))),
         ("state", info::state(e, &Detail::default())),
     ];
-    if let Some(s) = super::sources::info(e) {
-        fields.push(("sources", s));
-    }
+    fields.extend(super::sources::members(e));
     fields.push(("ts", json!(info::time(now_nanos()))));
     fields.push(("did_create", json!(true)));
     doc("stream_create_response", fields)
@@ -537,7 +534,7 @@ fn stream_info(srv: &Arc<Server>, jsa: &JsAccount, name: &str, payload: &[u8]) -
             ("cluster", json!({"leader": srv.name})),
         ]
         .into_iter()
-        .chain(super::sources::info(&e).map(|s| ("sources", s)))
+        .chain(super::sources::members(&e))
         .chain([("ts", json!(info::time(now_nanos())))])
         .collect(),
     ))

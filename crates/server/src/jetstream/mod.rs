@@ -735,26 +735,15 @@ fn handle(srv: &Arc<Server>, js: &Arc<JetStream>, m: &InternalMsg<'_>, batch: &m
             );
         }
         Target::Source(jsa, entry, iname) => {
-            let subject = String::from_utf8_lossy(m.subject);
-            let hdr = m.headers.unwrap_or_default();
-            let res = {
-                let mut e = entry.lock();
-                tokio::task::block_in_place(|| {
-                    sources::on_msg(&mut e, &iname, &subject, m.reply, hdr, m.payload)
-                })
-            };
-            let reply = match res {
-                sources::Inbound::Answer(to) => to,
-                sources::Inbound::Stored => Vec::new(),
-                sources::Inbound::Done | sources::Inbound::Retry => return,
-            };
-            // Flow control is answered once what came before it is synced.
-            batch.pending.push(Pending {
-                acc: jsa.account.clone(),
-                reply,
-                body: Vec::new(),
-                entry: Some(entry),
-            });
+            if let Some(reply) = sources::inbound(&jsa, &entry, &iname, m) {
+                // Flow control is answered once what came before it is synced.
+                batch.pending.push(Pending {
+                    acc: jsa.account.clone(),
+                    reply,
+                    body: Vec::new(),
+                    entry: Some(entry),
+                });
+            }
         }
         Target::SourceReply(entry, iname) => {
             sources::on_reply(&mut entry.lock(), &iname, m.payload);

@@ -29,10 +29,15 @@ const SCAN_BACK: u64 = 100_000;
 /// The position log is folded into a snapshot past this many bytes.
 const COMPACT_AT: u64 = 1 << 20;
 
-/// One source of a stream and its progress.
+/// Index name of a stream's mirror (never a source's: those hold spaces).
+const MIRROR: &str = "$mirror";
+
+/// One source (or the mirror) of a stream and its progress.
 pub struct SourceRun {
     /// Its config.
     pub cfg: StreamSource,
+    /// It is the stream's mirror.
+    mirror: bool,
     /// Go's index name.
     pub iname: String,
     /// Position and current consumer.
@@ -108,7 +113,7 @@ fn read_snapshot(mut b: &[u8], into: &mut HashMap<String, u64>) {
 }
 
 impl SourceRun {
-    fn new(cfg: StreamSource, sseq: u64, now: i64) -> SourceRun {
+    fn new(cfg: StreamSource, mirror: bool, sseq: u64, now: i64) -> SourceRun {
         let transforms = cfg
             .subject_transforms
             .iter()
@@ -120,8 +125,13 @@ impl SourceRun {
             })
             .collect();
         SourceRun {
-            iname: model::iname(&cfg, hash),
+            iname: if mirror {
+                MIRROR.to_string()
+            } else {
+                model::iname(&cfg, hash)
+            },
             cfg,
+            mirror,
             track: Tracker {
                 sseq,
                 ..Tracker::default()
@@ -183,13 +193,14 @@ impl SourceRun {
         if let Some(e) = &self.err {
             m.insert("error".into(), e.clone());
         }
-        if !self.cfg.filter_subject.is_empty() {
+        // nats-server names a mirror's filters once its consumer was asked for.
+        if !self.cfg.filter_subject.is_empty() && (!self.mirror || self.asked != 0) {
             m.insert(
                 "filter_subject".into(),
                 self.cfg.filter_subject.clone().into(),
             );
         }
-        if !self.cfg.subject_transforms.is_empty() {
+        if !self.cfg.subject_transforms.is_empty() && (!self.mirror || self.asked != 0) {
             let t: Vec<Value> = self
                 .cfg
                 .subject_transforms
@@ -204,11 +215,37 @@ impl SourceRun {
 
 /// The `sources` of a stream info, when it has any.
 pub fn info(e: &Entry) -> Option<Value> {
-    if e.sources.runs.is_empty() {
-        return None;
-    }
     let now = now_nanos();
-    Some(e.sources.runs.iter().map(|r| r.info(now)).collect())
+    let v: Vec<Value> = e
+        .sources
+        .runs
+        .iter()
+        .filter(|r| !r.mirror)
+        .map(|r| r.info(now))
+        .collect();
+    (!v.is_empty()).then(|| v.into())
+}
+
+/// The `mirror` of a stream info, when it is a mirror.
+pub fn mirror_info(e: &Entry) -> Option<Value> {
+    let now = now_nanos();
+    e.sources
+        .runs
+        .iter()
+        .find(|r| r.mirror)
+        .map(|r| r.info(now))
+}
+
+/// The `mirror` and `sources` members of a stream document.
+pub fn members(e: &Entry) -> Vec<(&'static str, Value)> {
+    let mut out = Vec::new();
+    if let Some(m) = mirror_info(e) {
+        out.push(("mirror", m));
+    }
+    if let Some(s) = info(e) {
+        out.push(("sources", s));
+    }
+    out
 }
 
 /// The last origin sequence copied from each source: the state log, then
@@ -284,13 +321,23 @@ pub fn start(js: &JetStream, e: &mut Entry) {
     };
     let mut old: Vec<SourceRun> = std::mem::take(&mut e.sources.runs);
     let mut runs = Vec::new();
+    if let Some(cfg) = e.stream.cfg.mirror.clone() {
+        match old.iter().position(|r| r.mirror) {
+            Some(i) => runs.push(old.swap_remove(i)),
+            None => {
+                // A mirror holds its origin's sequences: it resumes after its own last.
+                let last = e.stream.store.fast_state().last_seq;
+                runs.push(SourceRun::new(cfg, true, last, now));
+            }
+        }
+    }
     for cfg in e.stream.cfg.sources.clone() {
         let iname = model::iname(&cfg, hash);
         match old.iter().position(|r| r.iname == iname) {
             Some(i) => runs.push(old.swap_remove(i)),
             None => {
                 let seq = seqs.get(&iname).copied().unwrap_or(0);
-                runs.push(SourceRun::new(cfg, seq, now));
+                runs.push(SourceRun::new(cfg, false, seq, now));
             }
         }
     }
@@ -377,10 +424,16 @@ fn setup(
     r.due = 0;
     r.asked = now;
     r.waiting = true;
-    let deliver = model::deliver_subject(&r.cfg, &token());
+    let deliver = model::deliver_subject(&r.cfg, &token(), r.mirror);
     let reply = format!("$JSC.R.{}", token());
-    let name = format!("src-{}", token());
-    let start = model::start(&r.cfg, r.track.sseq + 1, st.first_seq, last_time.as_deref());
+    let (name, start) = if r.mirror {
+        r.track.sseq = st.last_seq;
+        let start = model::mirror_start(&r.cfg, st.msgs, st.first_seq, st.last_seq);
+        (format!("mirror-{}", token()), start)
+    } else {
+        let start = model::start(&r.cfg, r.track.sseq + 1, st.first_seq, last_time.as_deref());
+        (format!("src-{}", token()), start)
+    };
     let (subject, body) = model::create_request(&r.cfg, &deliver, &start, &name);
     for (s, t) in [
         (
@@ -517,8 +570,39 @@ pub enum Inbound {
     Retry,
 }
 
+/// One message from a source consumer, handled under the stream's lock.
+/// Returns the subject of an empty message to send once the stream is
+/// synced: a flow control answer, or nothing (empty) after a stored copy.
+pub fn inbound(
+    jsa: &JsAccount,
+    entry: &Mutex<Entry>,
+    iname: &str,
+    m: &internal::InternalMsg<'_>,
+) -> Option<Vec<u8>> {
+    let subject = String::from_utf8_lossy(m.subject);
+    let hdr = m.headers.unwrap_or_default();
+    let mut e = entry.lock();
+    let res = tokio::task::block_in_place(|| {
+        on_msg(
+            &jsa.account.name,
+            &mut e,
+            iname,
+            &subject,
+            m.reply,
+            hdr,
+            m.payload,
+        )
+    });
+    match res {
+        Inbound::Answer(to) => Some(to),
+        Inbound::Stored => Some(Vec::new()),
+        Inbound::Done | Inbound::Retry => None,
+    }
+}
+
 /// One message from a source consumer: a status, or a copy to store.
-pub fn on_msg(
+fn on_msg(
+    acc: &str,
     e: &mut Entry,
     iname: &str,
     subject: &str,
@@ -553,6 +637,34 @@ pub fn on_msg(
         Verdict::Retry(_) => {
             r.schedule(now);
             Inbound::Retry
+        }
+        Verdict::Store(seq) if r.mirror => {
+            let hdr = model::mirror_headers(hdr);
+            let to = r.subject(subject);
+            let ts =
+                jsmodel::consumer::state::parse_ack_subject(&reply).map_or(now, |(_, _, a)| a.ts);
+            let p = jsmodel::Publish {
+                subject: &to,
+                hdr: &hdr,
+                msg: payload,
+                ts,
+            };
+            match e.stream.process_at(p, seq) {
+                jsmodel::Outcome::Refused(err) => {
+                    crate::warn!(
+                        "Error processing inbound mirror message for '{}' > '{}': {}",
+                        acc,
+                        e.stream.cfg.name,
+                        err.description
+                    );
+                    let last = e.stream.store.fast_state().last_seq;
+                    let r = &mut e.sources.runs[i];
+                    r.track.sseq = last;
+                    r.schedule(now);
+                    Inbound::Retry
+                }
+                _ => Inbound::Stored,
+            }
         }
         Verdict::Store(seq) => {
             let hdr = model::stamp(hdr, &r.iname, &reply, subject);
