@@ -8,6 +8,7 @@ use crate::headers as h;
 use crate::{ApiError, ErrorKind};
 use std::collections::{HashMap, VecDeque};
 use store::{MsgStore, StoreConfig, StoreError};
+use sublist::transform::Transform;
 
 /// One publish captured by a stream.
 #[derive(Clone, Copy, Debug)]
@@ -48,9 +49,46 @@ pub fn store_config(cfg: &StreamConfig) -> StoreConfig {
     }
 }
 
+/// A stored message to publish again under the stream's `republish`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Republished {
+    /// Where it goes.
+    pub subject: String,
+    /// Its headers: the stored ones and the `Nats-Stream` block.
+    pub hdr: Vec<u8>,
+    /// Its payload (empty with `headers_only`).
+    pub msg: Vec<u8>,
+}
+
+/// A subject transform with the source it applies to.
+struct Compiled {
+    src: String,
+    tr: Transform,
+}
+
+impl Compiled {
+    fn new(src: &str, dest: &str) -> Option<Compiled> {
+        let src = if src.is_empty() { ">" } else { src };
+        Some(Compiled {
+            src: src.to_string(),
+            tr: Transform::new(src, dest)?,
+        })
+    }
+
+    /// The destination of `subject`, when it matches the source.
+    fn apply(&self, subject: &str) -> Option<String> {
+        if !store::filter_matches(&self.src, subject) {
+            return None;
+        }
+        let mut out = String::new();
+        self.tr.apply(subject, &mut out);
+        Some(out)
+    }
+}
+
 /// A stream: its config, its store and its publish state.
 pub struct Stream {
-    /// The config in force.
+    /// The config in force (change it with [`Stream::set_config`]).
     pub cfg: StreamConfig,
     /// The JetStream domain, named in PubAcks.
     pub domain: String,
@@ -59,6 +97,11 @@ pub struct Stream {
     last_msg_id: String,
     dedup: HashMap<String, u64>,
     dedup_order: VecDeque<(String, i64)>,
+    input: Option<Compiled>,
+    republish: Option<(Compiled, bool)>,
+    /// Republished copies of the messages stored, for the caller to take
+    /// and publish once those messages are durable.
+    pub republished: Vec<Republished>,
 }
 
 fn refuse(kind: ErrorKind) -> Outcome {
@@ -68,14 +111,32 @@ fn refuse(kind: ErrorKind) -> Outcome {
 impl Stream {
     /// A stream over `store`, which already holds what the stream stored.
     pub fn new(cfg: StreamConfig, domain: String, store: Box<dyn MsgStore>) -> Self {
-        Stream {
-            cfg,
+        let mut s = Stream {
+            cfg: StreamConfig::default(),
             domain,
             store,
             last_msg_id: String::new(),
             dedup: HashMap::new(),
             dedup_order: VecDeque::new(),
-        }
+            input: None,
+            republish: None,
+            republished: Vec::new(),
+        };
+        s.set_config(cfg);
+        s
+    }
+
+    /// Puts `cfg` in force, with its subject transform and republish.
+    pub fn set_config(&mut self, cfg: StreamConfig) {
+        self.input = cfg
+            .subject_transform
+            .as_ref()
+            .and_then(|t| Compiled::new(&t.src, &t.dest));
+        self.republish = cfg
+            .republish
+            .as_ref()
+            .and_then(|r| Some((Compiled::new(&r.src, &r.dest)?, r.headers_only)));
+        self.cfg = cfg;
     }
 
     /// Rebuilds the `Nats-Msg-Id` window from the stored messages (after a
@@ -123,6 +184,12 @@ impl Stream {
         if self.cfg.sealed {
             return refuse(ErrorKind::StreamSealed);
         }
+        // The stream's subject transform, before everything else.
+        let transformed = self.input.as_ref().and_then(|t| t.apply(p.subject));
+        let p = Publish {
+            subject: transformed.as_deref().unwrap_or(p.subject),
+            ..p
+        };
         let stripped;
         let mut hdr = p.hdr;
         if let Some(rest) = h::remove(hdr, h::CLIENT_INFO) {
@@ -237,10 +304,25 @@ impl Stream {
         if !ttl.is_empty() && h::parse_ttl(ttl).is_none() {
             return refuse(ErrorKind::MessageTTLInvalid);
         }
+        // Republishing names the last sequence of the same subject before this one.
+        let republish = self.republish.as_ref().and_then(|(t, only)| {
+            let to = t.apply(p.subject)?;
+            let last = self.store.load_last(p.subject).map_or(0, |m| m.seq);
+            Some((to, *only, last))
+        });
         let seq = match self.store.store(p.subject, hdr, p.msg, p.ts) {
             Ok(seq) => seq,
             Err(e) => return Outcome::Refused(ApiError::err(ErrorKind::StreamStoreFailed, e)),
         };
+        if let Some((subject, headers_only, last)) = republish {
+            self.republished.push(republished(
+                &self.cfg.name,
+                (subject, headers_only, last),
+                &p,
+                hdr,
+                seq,
+            ));
+        }
         self.last_msg_id = msg_id.clone();
         if !msg_id.is_empty() {
             self.dedup.insert(msg_id.clone(), seq);
@@ -301,6 +383,62 @@ impl Stream {
         }
         out.into_bytes()
     }
+}
+
+/// The republished copy of a stored message, as nats-server builds it:
+/// the stored headers followed by `Nats-Stream`, `Nats-Subject`,
+/// `Nats-Sequence`, `Nats-Time-Stamp`, `Nats-Last-Sequence` (and
+/// `Nats-Msg-Size` with `headers_only`, which sends no payload).
+fn republished(
+    stream: &str,
+    (to, headers_only, last): (String, bool, u64),
+    p: &Publish<'_>,
+    hdr: &[u8],
+    seq: u64,
+) -> Republished {
+    let mut out = if hdr.len() > 2 {
+        hdr[..hdr.len() - 2].to_vec()
+    } else {
+        b"NATS/1.0\r\n".to_vec()
+    };
+    let ts = rfc3339(p.ts);
+    out.extend_from_slice(
+        format!(
+            "Nats-Stream: {stream}\r\nNats-Subject: {}\r\nNats-Sequence: {seq}\r\nNats-Time-Stamp: {ts}\r\nNats-Last-Sequence: {last}\r\n",
+            p.subject
+        )
+        .as_bytes(),
+    );
+    if headers_only {
+        out.extend_from_slice(format!("Nats-Msg-Size: {}\r\n", p.msg.len()).as_bytes());
+    }
+    out.extend_from_slice(b"\r\n");
+    Republished {
+        subject: to,
+        hdr: out,
+        msg: if headers_only {
+            Vec::new()
+        } else {
+            p.msg.to_vec()
+        },
+    }
+}
+
+/// A time as Go's `time.RFC3339Nano` writes it in UTC: nanoseconds without
+/// trailing zeros.
+pub fn rfc3339(ns: i64) -> String {
+    let t = chrono::DateTime::from_timestamp(
+        ns.div_euclid(1_000_000_000),
+        ns.rem_euclid(1_000_000_000) as u32,
+    )
+    .unwrap_or_default();
+    let frac = ns.rem_euclid(1_000_000_000);
+    let frac = if frac == 0 {
+        String::new()
+    } else {
+        format!(".{frac:09}").trim_end_matches('0').to_string()
+    };
+    format!("{}{frac}Z", t.format("%Y-%m-%dT%H:%M:%S"))
 }
 
 #[cfg(test)]

@@ -11,12 +11,7 @@ pub fn time(ns: i64) -> String {
     if ns == 0 {
         return ZERO_TIME.to_string();
     }
-    let t = chrono::DateTime::from_timestamp(
-        ns.div_euclid(1_000_000_000),
-        ns.rem_euclid(1_000_000_000) as u32,
-    )
-    .unwrap_or_default();
-    crate::util::rfc3339_nanos(t)
+    jsmodel::stream::rfc3339(ns)
 }
 
 /// Options of a stream info request.

@@ -481,11 +481,13 @@ fn finish_batch(srv: &Arc<Server>, js: &JetStream, batch: Batch) {
         })
         .collect();
     let mut failed: Vec<(*const Mutex<Entry>, String)> = Vec::new();
+    let mut republish = Vec::new();
     if !entries.is_empty() {
         let now = now_nanos();
         tokio::task::block_in_place(|| {
             for (acc, arc) in &entries {
                 let mut e = arc.lock();
+                let rp = std::mem::take(&mut e.stream.republished);
                 if js.lazy_sync.is_none() {
                     match e.stream.store.sync() {
                         Ok(()) => sources::persist(&mut e),
@@ -494,6 +496,9 @@ fn finish_batch(srv: &Arc<Server>, js: &JetStream, batch: Batch) {
                             failed.push((Arc::as_ptr(arc), err.to_string()));
                         }
                     }
+                }
+                if !failed.iter().any(|(k, _)| *k == Arc::as_ptr(arc)) {
+                    republish.extend(rp.into_iter().map(|r| (acc.clone(), r)));
                 }
                 if e.consumers.is_empty() {
                     continue;
@@ -525,6 +530,11 @@ fn finish_batch(srv: &Arc<Server>, js: &JetStream, batch: Batch) {
             _ => p.body,
         };
         js.send(srv, &p.acc, &p.reply, &body);
+    }
+    for (acc, r) in republish {
+        let cid = js.client.shared.cid;
+        let s = r.subject.as_bytes();
+        internal::publish(srv, &acc, cid, s, None, Some(&r.hdr), &r.msg);
     }
     for (acc, o) in outs {
         o.send(srv, js, &acc);

@@ -67,7 +67,7 @@ pub fn update(
         if let Err(e) = res {
             return fail(ApiError::err(ErrorKind::StreamUpdate, e));
         }
-        entry.lock().stream.cfg = cfg;
+        entry.lock().stream.set_config(cfg);
         js.release(srv, &entry);
         js.capture(srv, jsa, &entry);
         let mut e = entry.lock();
