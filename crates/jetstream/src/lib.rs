@@ -10,6 +10,7 @@ pub mod headers;
 pub mod metadata;
 pub mod source;
 pub mod stream;
+pub mod ttl;
 pub mod update;
 pub mod validate;
 

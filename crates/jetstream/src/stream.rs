@@ -6,7 +6,7 @@
 use crate::config::{Discard, StreamConfig};
 use crate::headers as h;
 use crate::{ApiError, ErrorKind};
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use store::{MsgStore, StoreConfig, StoreError};
 use sublist::transform::Transform;
 
@@ -99,6 +99,8 @@ pub struct Stream {
     dedup_order: VecDeque<(String, i64)>,
     input: Option<Compiled>,
     republish: Option<(Compiled, bool)>,
+    /// When messages with a TTL expire: (time, sequence).
+    pub(crate) ttls: BTreeSet<(i64, u64)>,
     /// Republished copies of the messages stored, for the caller to take
     /// and publish once those messages are durable.
     pub republished: Vec<Republished>,
@@ -120,6 +122,7 @@ impl Stream {
             dedup_order: VecDeque::new(),
             input: None,
             republish: None,
+            ttls: BTreeSet::new(),
             republished: Vec::new(),
         };
         s.set_config(cfg);
@@ -136,7 +139,11 @@ impl Stream {
             .republish
             .as_ref()
             .and_then(|r| Some((Compiled::new(&r.src, &r.dest)?, r.headers_only)));
+        let ttls_on = cfg.allow_msg_ttl && !self.cfg.allow_msg_ttl;
         self.cfg = cfg;
+        if ttls_on {
+            self.rebuild_ttls();
+        }
     }
 
     /// Rebuilds the `Nats-Msg-Id` window from the stored messages (after a
@@ -323,6 +330,7 @@ impl Stream {
                 seq,
             ));
         }
+        self.track_ttl(seq, p.ts, hdr);
         self.last_msg_id = msg_id.clone();
         if !msg_id.is_empty() {
             self.dedup.insert(msg_id.clone(), seq);

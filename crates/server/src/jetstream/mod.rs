@@ -17,6 +17,7 @@ mod consumer_api;
 pub mod consumers;
 mod direct;
 mod info;
+mod loops;
 mod recover;
 pub mod sources;
 mod update;
@@ -230,11 +231,11 @@ pub fn start(srv: &Arc<Server>) {
     }
     enable_accounts(srv, &js);
     tokio::spawn(serve(srv.clone(), js.clone()));
-    tokio::spawn(age_loop(srv.clone(), js.clone()));
+    tokio::spawn(loops::age_loop(srv.clone(), js.clone()));
     tokio::spawn(consumers::timer_loop(srv.clone(), js.clone()));
-    tokio::spawn(sources_loop(srv.clone(), js.clone()));
+    tokio::spawn(loops::sources_loop(srv.clone(), js.clone()));
     if let Some(every) = lazy_sync {
-        tokio::spawn(sync_loop(srv.clone(), js.clone(), every));
+        tokio::spawn(loops::sync_loop(srv.clone(), js.clone(), every));
     }
     info!("Took {:?} to start JetStream", began.elapsed());
 }
@@ -461,7 +462,7 @@ async fn serve(srv: Arc<Server>, js: Arc<JetStream>) {
         finish_batch(srv, &j, b);
     })
     .await;
-    tokio::task::block_in_place(|| sync_all(&js));
+    tokio::task::block_in_place(|| loops::sync_all(&js));
 }
 
 /// Syncs every store the batch wrote (unless syncing lazily), runs the
@@ -531,89 +532,11 @@ fn finish_batch(srv: &Arc<Server>, js: &JetStream, batch: Batch) {
         };
         js.send(srv, &p.acc, &p.reply, &body);
     }
-    for (acc, r) in republish {
-        let cid = js.client.shared.cid;
-        let s = r.subject.as_bytes();
-        internal::publish(srv, &acc, cid, s, None, Some(&r.hdr), &r.msg);
-    }
+    loops::send_republished(srv, js, republish);
     for (acc, o) in outs {
         o.send(srv, js, &acc);
     }
 }
-
-fn sync_all(js: &JetStream) {
-    let accounts: Vec<_> = js.accounts.read().values().cloned().collect();
-    for jsa in accounts {
-        let entries: Vec<_> = jsa.streams.lock().values().cloned().collect();
-        for e in entries {
-            let mut e = e.lock();
-            match e.stream.store.sync() {
-                Ok(()) => sources::persist(&mut e),
-                Err(err) => crate::error!("JetStream failed to sync a stream: {err}"),
-            }
-            for ce in e.consumers.values_mut() {
-                if let Err(err) = ce.sync() {
-                    crate::error!("JetStream failed to sync a consumer: {err}");
-                }
-            }
-        }
-    }
-}
-
-/// Removes messages past their stream's `max_age`, once a second.
-async fn age_loop(srv: Arc<Server>, js: Arc<JetStream>) {
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            _ = srv.shutdown.cancelled() => return,
-        }
-        let entries: Vec<Arc<Mutex<Entry>>> = js
-            .accounts
-            .read()
-            .values()
-            .flat_map(|a| a.streams.lock().values().cloned().collect::<Vec<_>>())
-            .collect();
-        tokio::task::block_in_place(|| {
-            for e in entries {
-                let mut e = e.lock();
-                if e.stream.cfg.max_age <= 0 {
-                    continue;
-                }
-                let expired = e.stream.store.expire(now_nanos());
-                if matches!(expired, Ok(n) if n > 0) {
-                    if let Err(err) = e.stream.store.sync() {
-                        crate::error!("JetStream failed to sync a stream: {err}");
-                    }
-                }
-            }
-        });
-    }
-}
-
-/// Sets up source consumers when due and watches for silent sources.
-async fn sources_loop(srv: Arc<Server>, js: Arc<JetStream>) {
-    let mut tick = tokio::time::interval(std::time::Duration::from_millis(100));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = tick.tick() => sources::tick(&srv, &js),
-            _ = srv.shutdown.cancelled() => return,
-        }
-    }
-}
-
-/// `sync_interval`: the stores are synced on a timer.
-async fn sync_loop(srv: Arc<Server>, js: Arc<JetStream>, every: std::time::Duration) {
-    let mut tick = tokio::time::interval(every);
-    loop {
-        tokio::select! {
-            _ = tick.tick() => tokio::task::block_in_place(|| sync_all(&js)),
-            _ = srv.shutdown.cancelled() => return,
-        }
-    }
-}
-
 /// Nanoseconds since the epoch, now.
 pub fn now_nanos() -> i64 {
     chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0)

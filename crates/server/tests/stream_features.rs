@@ -1,7 +1,8 @@
-//! A stream's `subject_transform` and `republish`, on nats-server 2.12.4 and
-//! on rnatsd: the same streams and publishes go to both, and the stored
-//! messages, the stream documents and the republished messages (subject,
-//! headers, payload) must be the same.
+//! Stream features beyond limits, on nats-server 2.12.4 and on rnatsd: the
+//! same streams and publishes go to both, and the answers, the stored
+//! messages and what the streams publish must be the same.
+//! - `subject_transform` and `republish` (with `headers_only`);
+//! - per-message TTLs (`Nats-TTL`, `never`) and subject delete markers.
 
 mod common;
 use common::{free_port, reference_bin, rnatsd_bin, scratch, ServerProc};
@@ -151,4 +152,93 @@ async fn transforms_and_republish_match_nats_server() {
     assert_eq!(go_seen, rn_seen, "republished messages differ");
     assert!(rn_seen[0].starts_with("rp.a.one "), "{rn_seen:?}");
     assert!(rn_seen[4].contains("Nats-Msg-Size: 0"), "{rn_seen:?}");
+}
+
+/// The answers to the publishes, then the stream documents and messages
+/// while the subject delete markers stand and after they expired.
+async fn ttls(bin: &str) -> Vec<Value> {
+    let dir = scratch(&format!("ttl-{}", free_port()));
+    let sd = dir.display().to_string();
+    let s = ServerProc::start_bin(bin, None, &["-js", "-sd", &sd]);
+    let c = async_nats::connect(s.url()).await.unwrap();
+    let mut out = Vec::new();
+    for cfg in [
+        json!({"name": "T", "subjects": ["t.*"], "allow_msg_ttl": true}),
+        json!({"name": "N", "subjects": ["n.*"]}),
+        json!({"name": "K", "subjects": ["k.*"], "max_age": 2_000_000_000i64,
+            "subject_delete_marker_ttl": 4_000_000_000i64}),
+    ] {
+        let name = cfg["name"].as_str().unwrap().to_string();
+        let mut v = req(&c, &format!("$JS.API.STREAM.CREATE.{name}"), cfg).await;
+        mask(&mut v);
+        out.push(v);
+    }
+    for (subject, ttl) in [
+        ("t.a", "1s"),
+        ("t.b", "never"),
+        ("t.c", ""),
+        ("t.d", "500ms"),
+        ("t.e", "soon"),
+        ("n.a", "5s"),
+        ("k.1", ""),
+        ("k.1", ""),
+        ("k.2", "never"),
+        ("k.3", ""),
+    ] {
+        let mut h = async_nats::HeaderMap::new();
+        if !ttl.is_empty() {
+            h.insert("Nats-TTL", ttl);
+        }
+        let r = c
+            .request_with_headers(subject.to_string(), h, "v".into())
+            .await
+            .unwrap();
+        out.push(serde_json::from_slice(&r.payload).unwrap());
+    }
+    let snapshot = |c: async_nats::Client| async move {
+        let mut out = Vec::new();
+        for name in ["T", "K"] {
+            let mut v = req(&c, &format!("$JS.API.STREAM.INFO.{name}"), Value::Null).await;
+            mask(&mut v);
+            let last = v["state"]["last_seq"].as_u64().unwrap_or(0);
+            out.push(v);
+            for seq in 1..=last {
+                let mut m = req(
+                    &c,
+                    &format!("$JS.API.STREAM.MSG.GET.{name}"),
+                    json!({ "seq": seq }),
+                )
+                .await;
+                mask(&mut m);
+                out.push(m);
+            }
+        }
+        out
+    };
+    // Markers stand from about 2 s to about 6 s.
+    tokio::time::sleep(Duration::from_millis(4000)).await;
+    out.extend(snapshot(c.clone()).await);
+    tokio::time::sleep(Duration::from_millis(4500)).await;
+    out.extend(snapshot(c.clone()).await);
+    out
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn message_ttls_and_markers_match_nats_server() {
+    let (go_bin, rn_bin) = (reference_bin(), rnatsd_bin());
+    let (go, rn) = tokio::join!(ttls(&go_bin), ttls(&rn_bin));
+    assert_eq!(go.len(), rn.len(), "2.12.4: {go:?}\nrnatsd: {rn:?}");
+    let diffs: Vec<String> = go
+        .iter()
+        .zip(&rn)
+        .enumerate()
+        .filter(|(_, (a, b))| a != b)
+        .map(|(i, (a, b))| format!("reply {i}:\n  2.12.4: {a}\n  rnatsd: {b}"))
+        .collect();
+    assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+    let markers = rn
+        .iter()
+        .filter(|v| v["message"]["hdrs"].is_string())
+        .count();
+    assert!(markers >= 2, "no marker seen: {rn:?}");
 }
