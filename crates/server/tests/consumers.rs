@@ -575,6 +575,7 @@ async fn consumer_advisories_match_nats_server() {
         let s = js_server(&bin, &dir.display().to_string());
         let c = async_nats::connect(s.url()).await.unwrap();
         let mut adv = c.subscribe("$JS.EVENT.ADVISORY.CONSUMER.>").await.unwrap();
+        let mut sadv = c.subscribe("$JS.EVENT.ADVISORY.STREAM.>").await.unwrap();
         c.flush().await.unwrap();
         request_json(
             &c,
@@ -599,12 +600,29 @@ async fn consumer_advisories_match_nats_server() {
             }
         }
         request_json(&c, "$JS.API.CONSUMER.DELETE.W.A", "").await;
+        request_json(
+            &c,
+            "$JS.API.STREAM.UPDATE.W",
+            r#"{"name":"W","subjects":["w.>"],"max_msgs":10}"#,
+        )
+        .await;
+        request_json(&c, "$JS.API.STREAM.DELETE.W", "").await;
         let mut got = Vec::new();
         while let Ok(Some(m)) = tokio::time::timeout(Duration::from_millis(500), adv.next()).await {
             let v: Value = serde_json::from_slice(&m.payload).unwrap();
             got.push(format!(
                 "{} {} {} {}",
                 m.subject, v["type"], v["action"], v["deliveries"]
+            ));
+        }
+        // Stream actions, with the document's keys in order.
+        while let Ok(Some(m)) = tokio::time::timeout(Duration::from_millis(500), sadv.next()).await
+        {
+            let v: Value = serde_json::from_slice(&m.payload).unwrap();
+            let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
+            got.push(format!(
+                "{} {} {} {keys:?}",
+                m.subject, v["type"], v["action"]
             ));
         }
         seen.push(got);

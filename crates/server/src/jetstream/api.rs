@@ -438,10 +438,10 @@ fn create(
     js.capture(srv, jsa, &entry);
     let mut e = entry.lock();
     super::sources::start(js, &mut e);
+    super::consumers::stream_advisory(srv, js, &jsa.account, name, "create");
     ok(created_doc(&e))
 }
 
-/// The answer to a stream create.
 /// The stream document of a create answer.
 pub fn created_doc(e: &Entry) -> Value {
     let mut fields = vec![
@@ -478,6 +478,7 @@ fn delete(srv: &Arc<Server>, js: &Arc<JetStream>, jsa: &Arc<JsAccount>, name: &s
             jsa.account.name
         );
     }
+    super::consumers::stream_advisory(srv, js, &jsa.account, name, "delete");
     ok(doc(T, vec![("success", json!(true))]))
 }
 

@@ -12,7 +12,7 @@ use jsmodel::consumer::config::ConsumerConfig;
 use jsmodel::consumer::state::{parse_ack_subject, AckKind, Record, State};
 use jsmodel::consumer::{Advisory, Consumer, Out};
 use parking_lot::Mutex;
-use serde_json::json;
+use serde_json::{json, Value};
 use std::sync::Arc;
 use store::log::StateLog;
 use store::os::OsFs;
@@ -405,36 +405,66 @@ pub fn action_advisory(
 ) {
     let subj = format!(
         "$JS.EVENT.ADVISORY.CONSUMER.{}.{stream}.{consumer}",
-        if action == "create" {
-            "CREATED"
-        } else {
-            "DELETED"
-        }
+        action_token(action)
     );
-    if !has_interest(acc, &subj) {
-        return;
-    }
-    let mut doc = json!({
+    let doc = json!({
         "type": "io.nats.jetstream.advisory.v1.consumer_action",
-        "id": crate::system::events::event_id(),
-        "timestamp": super::info::time(now_nanos()),
         "stream": stream,
         "consumer": consumer,
         "action": action,
     });
-    if !js.domain.is_empty() {
-        doc["domain"] = json!(js.domain);
-    }
-    let body = serde_json::to_vec(&doc).unwrap_or_default();
-    internal::publish(
-        srv,
-        acc,
-        js.client.shared.cid,
-        subj.as_bytes(),
-        None,
-        None,
-        &body,
+    advise(srv, js, acc, &subj, doc);
+}
+
+/// Publishes a stream action advisory (`create`, `modify` or `delete`) on
+/// `$JS.EVENT.ADVISORY.STREAM.<CREATED|UPDATED|DELETED>.<stream>`.
+pub fn stream_advisory(
+    srv: &Arc<Server>,
+    js: &JetStream,
+    acc: &Arc<Account>,
+    stream: &str,
+    action: &str,
+) {
+    let subj = format!(
+        "$JS.EVENT.ADVISORY.STREAM.{}.{stream}",
+        action_token(action)
     );
+    let doc = json!({
+        "type": "io.nats.jetstream.advisory.v1.stream_action",
+        "stream": stream,
+        "action": action,
+    });
+    advise(srv, js, acc, &subj, doc);
+}
+
+fn action_token(action: &str) -> &'static str {
+    match action {
+        "create" => "CREATED",
+        "modify" => "UPDATED",
+        _ => "DELETED",
+    }
+}
+
+/// Publishes an action advisory when anyone listens: `doc` gets the event
+/// id and time after its type, and the domain at the end, as Go orders them.
+fn advise(srv: &Arc<Server>, js: &JetStream, acc: &Arc<Account>, subj: &str, doc: Value) {
+    if !has_interest(acc, subj) {
+        return;
+    }
+    let mut m = serde_json::Map::new();
+    for (k, v) in doc.as_object().into_iter().flatten() {
+        m.insert(k.clone(), v.clone());
+        if k == "type" {
+            m.insert("id".into(), json!(crate::system::events::event_id()));
+            m.insert("timestamp".into(), json!(super::info::time(now_nanos())));
+        }
+    }
+    if !js.domain.is_empty() {
+        m.insert("domain".into(), json!(js.domain));
+    }
+    let body = serde_json::to_vec(&m).unwrap_or_default();
+    let cid = js.client.shared.cid;
+    internal::publish(srv, acc, cid, subj.as_bytes(), None, None, &body);
 }
 
 /// Applies an ack message; returns whether its AckAck is due.

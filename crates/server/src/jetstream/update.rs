@@ -74,6 +74,7 @@ pub fn update(
         super::sources::start(js, &mut e);
         super::sources::drop_stale(srv, js, &mut e);
     }
+    super::consumers::stream_advisory(srv, js, &jsa.account, name, "modify");
     let e = entry.lock();
     let mut d = created_doc(&e);
     if let Some(m) = d.as_object_mut() {
