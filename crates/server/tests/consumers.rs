@@ -266,9 +266,42 @@ const SCRIPT: &[Step] = &[
     ),
     Pub("k.9", "sealed?"),
     Req("$JS.API.STREAM.INFO.K", ""),
+    // Pause and resume (2.11).
+    Req(
+        "$JS.API.STREAM.CREATE.P",
+        r#"{"name":"P","subjects":["p.>"]}"#,
+    ),
+    Req(
+        "$JS.API.CONSUMER.CREATE.P.C",
+        r#"{"stream_name":"P","config":{"name":"C","ack_policy":"explicit"}}"#,
+    ),
+    Pub("p.1", "x"),
+    Req(
+        "$JS.API.CONSUMER.PAUSE.P.C",
+        r#"{"pause_until":"2099-01-01T00:00:00Z"}"#,
+    ),
+    Req("$JS.API.CONSUMER.INFO.P.C", ""),
+    Pull("P.C", r#"{"batch":1,"expires":300000000}"#, 600),
+    Req("$JS.API.CONSUMER.PAUSE.P.C", ""),
+    Req("$JS.API.CONSUMER.INFO.P.C", ""),
+    Pull("P.C", r#"{"batch":1,"expires":300000000}"#, 600),
+    Req(
+        "$JS.API.CONSUMER.PAUSE.P.C",
+        r#"{"pause_until":"2000-01-01T00:00:00Z"}"#,
+    ),
+    Req("$JS.API.CONSUMER.PAUSE.P.NOPE", "{}"),
+    Req("$JS.API.CONSUMER.PAUSE.NOPE.C", "{}"),
+    Req("$JS.API.CONSUMER.PAUSE.P.C", "{bad"),
 ];
 
-const TIME_KEYS: [&str; 5] = ["created", "ts", "first_ts", "last_ts", "last_active"];
+const TIME_KEYS: [&str; 6] = [
+    "created",
+    "ts",
+    "first_ts",
+    "last_ts",
+    "last_active",
+    "pause_remaining",
+];
 
 /// Masks times and the leader's name.
 fn mask(v: &mut Value) {

@@ -115,6 +115,20 @@ pub struct Consumer {
     lss_resume: u64,
     from_lss: bool,
     filters: Vec<String>,
+    /// `pause_until` in nanoseconds (0: not paused).
+    paused_until: i64,
+    /// A pump found it paused: it is due again when the pause ends.
+    pause_blocked: bool,
+}
+
+/// `pause_until` (RFC 3339) in nanoseconds; 0 for none or the zero time.
+fn pause_nanos(cfg: &ConsumerConfig) -> i64 {
+    cfg.pause_until
+        .as_deref()
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .and_then(|t| t.timestamp_nanos_opt())
+        .unwrap_or(0)
+        .max(0)
 }
 
 /// What the next message source gave.
@@ -147,6 +161,7 @@ impl Consumer {
             lss = seqs.into();
             lss_resume = store.fast_state().last_seq;
         }
+        let paused_until = pause_nanos(&cfg);
         Consumer {
             stream: stream.to_string(),
             name: name.to_string(),
@@ -161,6 +176,8 @@ impl Consumer {
             lss,
             lss_resume,
             from_lss: false,
+            paused_until,
+            pause_blocked: false,
             filters,
         }
     }
@@ -176,6 +193,7 @@ impl Consumer {
         let filters = cfg.filters();
         let mut state = state;
         state.recovered();
+        let paused_until = pause_nanos(&cfg);
         Consumer {
             stream: stream.to_string(),
             name: name.to_string(),
@@ -190,6 +208,8 @@ impl Consumer {
             lss: VecDeque::new(),
             lss_resume: 0,
             from_lss: false,
+            paused_until,
+            pause_blocked: false,
             filters,
         }
     }
@@ -197,6 +217,7 @@ impl Consumer {
     /// Replaces the configuration (an update that passed its checks).
     pub fn set_config(&mut self, cfg: ConsumerConfig) {
         self.filters = cfg.filters();
+        self.paused_until = pause_nanos(&cfg);
         self.cfg = cfg;
     }
 
@@ -460,13 +481,19 @@ impl Consumer {
         adv: &mut Vec<Advisory>,
     ) {
         self.state.check_due(now);
+        // A paused consumer delivers nothing; its requests still expire.
+        let paused = self.paused(now);
+        self.pause_blocked = paused;
         if !self.cfg.is_pull() {
+            if paused {
+                return;
+            }
             return self.pump_push(store, now, has_interest, out, adv);
         }
         self.expire_waiting(now, out);
         self.waiting.retain(|w| has_interest(&w.reply));
         let mut end = false;
-        while !self.waiting.is_empty() {
+        while !paused && !self.waiting.is_empty() {
             let (msg, redelivery) = match self.next_msg(store, adv) {
                 Next::Msg(m, r) => (m, r),
                 Next::End => {
@@ -720,9 +747,23 @@ impl Consumer {
         need || st.redelivered.contains_key(&seq)
     }
 
-    /// The earliest time something is due (redelivery, request expiry, heartbeat).
+    /// Whether the consumer is paused at `now`.
+    pub fn paused(&self, now: i64) -> bool {
+        now < self.paused_until
+    }
+
+    /// Nanoseconds of pause left at `now` (0: not paused).
+    pub fn pause_remaining(&self, now: i64) -> i64 {
+        (self.paused_until - now).max(0)
+    }
+
+    /// The earliest time something is due (redelivery, request expiry,
+    /// heartbeat, the end of a pause that held deliveries back).
     pub fn next_deadline(&self) -> Option<i64> {
         let mut t = self.state.next_due();
+        if self.pause_blocked {
+            t = Some(t.map_or(self.paused_until, |x| x.min(self.paused_until)));
+        }
         if !self.cfg.is_pull() && self.cfg.heartbeat > 0 {
             let d = self.last_hb.max(self.last_delivered) + self.cfg.heartbeat;
             t = Some(t.map_or(d, |x| x.min(d)));

@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 
 /// The consumer API subjects served.
-pub const SUBJECTS: [&str; 7] = [
+pub const SUBJECTS: [&str; 8] = [
     "$JS.API.CONSUMER.CREATE.*",
     "$JS.API.CONSUMER.CREATE.*.>",
     "$JS.API.CONSUMER.DURABLE.CREATE.*.*",
@@ -24,6 +24,7 @@ pub const SUBJECTS: [&str; 7] = [
     "$JS.API.CONSUMER.DELETE.*.*",
     "$JS.API.CONSUMER.NAMES.*",
     "$JS.API.CONSUMER.LIST.*",
+    "$JS.API.CONSUMER.PAUSE.*.*",
 ];
 
 const NAMES_LIMIT: usize = 1024;
@@ -57,6 +58,7 @@ pub fn handle(
         ),
         ["CONSUMER", "INFO", stream, name] => info(jsa, stream, name, payload),
         ["CONSUMER", "DELETE", stream, name] => delete(srv, js, jsa, stream, name, payload),
+        ["CONSUMER", "PAUSE", stream, name] => pause(srv, js, jsa, stream, name, payload),
         ["CONSUMER", "NAMES", stream] => names(jsa, stream, payload),
         ["CONSUMER", "LIST", stream] => list(jsa, stream, payload),
         _ => return None,
@@ -109,6 +111,10 @@ pub fn consumer_info(e: &Entry, ce: &ConsumerEntry, now: i64) -> Value {
     m.insert("num_redelivered".into(), json!(redelivered));
     m.insert("num_waiting".into(), json!(c.waiting.len()));
     m.insert("num_pending".into(), json!(c.num_pending(&*e.stream.store)));
+    if c.paused(now) {
+        m.insert("paused".into(), json!(true));
+        m.insert("pause_remaining".into(), json!(c.pause_remaining(now)));
+    }
     m.insert("ts".into(), json!(info::time(now)));
     Value::Object(m)
 }
@@ -413,6 +419,82 @@ fn delete(
     outs.send(srv, js, &jsa.account);
     super::consumers::action_advisory(srv, js, &jsa.account, stream, name, "delete");
     ok(doc(T, vec![("success", json!(true))]))
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct PauseRequest {
+    pause_until: Option<String>,
+}
+
+/// `$JS.API.CONSUMER.PAUSE.<stream>.<consumer>`: pauses a consumer until a
+/// time (none or a past time resumes it), stored with its config.
+fn pause(
+    srv: &Arc<Server>,
+    js: &Arc<JetStream>,
+    jsa: &JsAccount,
+    stream: &str,
+    name: &str,
+    payload: &[u8],
+) -> Answer {
+    const T: &str = "consumer_pause_response";
+    // Errors carry the unpaused fields, as nats-server's do.
+    let fail = |e: ApiError| {
+        let zero = json!("0001-01-01T00:00:00Z");
+        error(T, e, vec![("paused", json!(false)), ("pause_until", zero)])
+    };
+    let trimmed = payload.trim_ascii_start();
+    let req: PauseRequest = if trimmed.starts_with(b"{") || trimmed.starts_with(b"[") {
+        match jsmodel::from_json(payload) {
+            Ok(r) => r,
+            Err(e) => return fail(invalid_json(e)),
+        }
+    } else {
+        PauseRequest::default()
+    };
+    let until = req
+        .pause_until
+        .as_deref()
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .and_then(|t| t.timestamp_nanos_opt());
+    let entry = match find(jsa, stream) {
+        Ok(e) => e,
+        Err(err) => return fail(err),
+    };
+    let now = now_nanos();
+    let (paused, until_text) = {
+        let mut e = entry.lock();
+        let Some(ce) = e.consumers.get_mut(name) else {
+            return fail(ApiError::new(ErrorKind::ConsumerNotFound));
+        };
+        let mut cfg = ce.c.cfg.clone();
+        // Go's zero time (out of range here) stands for no pause.
+        cfg.pause_until = until.map(jsmodel::stream::rfc3339);
+        ce.c.set_config(cfg);
+        if let Err(err) = ce.rewrite_meta(js) {
+            return fail(ApiError::err(ErrorKind::ConsumerStoreFailed, err));
+        }
+        let text =
+            ce.c.cfg
+                .pause_until
+                .clone()
+                .unwrap_or_else(|| "0001-01-01T00:00:00Z".to_string());
+        (ce.c.paused(now), text)
+    };
+    super::consumers::pause_advisory(srv, js, &jsa.account, stream, name, paused, &until_text);
+    let mut fields = vec![
+        ("paused", json!(paused)),
+        ("pause_until", json!(until_text)),
+    ];
+    if paused {
+        let left = entry
+            .lock()
+            .consumers
+            .get(name)
+            .map_or(0, |ce| ce.c.pause_remaining(now));
+        fields.push(("pause_remaining", json!(left)));
+    }
+    ok(doc(T, fields))
 }
 
 #[derive(serde::Deserialize, Default)]

@@ -416,6 +416,30 @@ pub fn action_advisory(
     advise(srv, js, acc, &subj, doc);
 }
 
+/// Publishes a consumer pause advisory on
+/// `$JS.EVENT.ADVISORY.CONSUMER.PAUSE.<stream>.<consumer>`.
+pub fn pause_advisory(
+    srv: &Arc<Server>,
+    js: &JetStream,
+    acc: &Arc<Account>,
+    stream: &str,
+    consumer: &str,
+    paused: bool,
+    until: &str,
+) {
+    let subj = format!("$JS.EVENT.ADVISORY.CONSUMER.PAUSE.{stream}.{consumer}");
+    let mut doc = json!({
+        "type": "io.nats.jetstream.advisory.v1.consumer_pause",
+        "stream": stream,
+        "consumer": consumer,
+        "paused": paused,
+    });
+    if !until.starts_with("0001-") {
+        doc["pause_until"] = json!(until);
+    }
+    advise(srv, js, acc, &subj, doc);
+}
+
 /// Publishes a stream action advisory (`create`, `modify` or `delete`) on
 /// `$JS.EVENT.ADVISORY.STREAM.<CREATED|UPDATED|DELETED>.<stream>`.
 pub fn stream_advisory(
