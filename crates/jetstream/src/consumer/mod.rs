@@ -4,10 +4,12 @@
 //! sends what comes out.
 
 pub mod config;
+mod pause;
 mod start;
 pub mod state;
 pub mod validate;
 
+use pause::pause_nanos;
 pub use start::parse_time;
 use start::{last_seqs, start_seq};
 
@@ -119,16 +121,6 @@ pub struct Consumer {
     paused_until: i64,
     /// A pump found it paused: it is due again when the pause ends.
     pause_blocked: bool,
-}
-
-/// `pause_until` (RFC 3339) in nanoseconds; 0 for none or the zero time.
-fn pause_nanos(cfg: &ConsumerConfig) -> i64 {
-    cfg.pause_until
-        .as_deref()
-        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-        .and_then(|t| t.timestamp_nanos_opt())
-        .unwrap_or(0)
-        .max(0)
 }
 
 /// What the next message source gave.
@@ -745,16 +737,6 @@ impl Consumer {
             }
         };
         need || st.redelivered.contains_key(&seq)
-    }
-
-    /// Whether the consumer is paused at `now`.
-    pub fn paused(&self, now: i64) -> bool {
-        now < self.paused_until
-    }
-
-    /// Nanoseconds of pause left at `now` (0: not paused).
-    pub fn pause_remaining(&self, now: i64) -> i64 {
-        (self.paused_until - now).max(0)
     }
 
     /// The earliest time something is due (redelivery, request expiry,
