@@ -359,7 +359,9 @@ impl Accounts {
                 .as_deref()
                 .filter(|d| !d.is_empty() && opts.jetstream.enabled)
                 .filter(|_| {
-                    if opts.accounts.is_empty() {
+                    if trust.is_some_and(|t| t.jetstream(name).is_some()) {
+                        true
+                    } else if opts.accounts.is_empty() {
                         name == GLOBAL
                     } else {
                         opts.accounts
@@ -414,7 +416,14 @@ impl Accounts {
     /// with its service `imports`; returns it, or the existing one of that
     /// name. Stream imports need the exporter's links, which are set once:
     /// they apply from the next start.
-    pub fn add(&self, name: &str, imports: &[crate::config::types::Import]) -> Arc<Account> {
+    /// With `js_domain`, the account gets the `$JS.<domain>.API` mappings of
+    /// a JetStream account.
+    pub fn add(
+        &self,
+        name: &str,
+        imports: &[crate::config::types::Import],
+        js_domain: Option<&str>,
+    ) -> Arc<Account> {
         if let Some(a) = self.by_name.read().get(name) {
             return a.clone();
         }
@@ -433,7 +442,12 @@ impl Accounts {
             }
         }
         let _ = acc.links.set(links);
-        let _ = acc.mappings.set(Vec::new());
+        let maps = js_domain
+            .into_iter()
+            .flat_map(mapping::js_domain_mappings)
+            .filter_map(|m| mapping::SubjectMapping::new(&m))
+            .collect();
+        let _ = acc.mappings.set(maps);
         self.by_name
             .write()
             .entry(name.to_string())

@@ -306,13 +306,23 @@ fn enable_accounts(srv: &Arc<Server>, js: &Arc<JetStream>) {
     let opts = srv.opts();
     let sys = srv.system_account();
     let mut enabled: Vec<(Arc<Account>, JsAccountLimits)> = Vec::new();
-    if opts.accounts.is_empty() {
+    if let Some(trust) = srv.trust() {
+        // Operator mode: the accounts whose JWT enables JetStream.
+        for key in trust.account_keys() {
+            if let (Some(l), Some(acc)) =
+                (trust.jetstream(key), srv.accounts.lookup(key.as_bytes()))
+            {
+                enabled.push((acc, l));
+            }
+        }
+    } else if opts.accounts.is_empty() {
         if let Some(g) = srv.accounts.lookup(b"$G") {
             enabled.push((g, JsAccountLimits::default()));
         }
-    } else {
-        for a in &opts.accounts {
-            if let (Some(l), Some(acc)) = (&a.jetstream, srv.accounts.lookup(a.name.as_bytes())) {
+    }
+    for a in &opts.accounts {
+        if let (Some(l), Some(acc)) = (&a.jetstream, srv.accounts.lookup(a.name.as_bytes())) {
+            if !enabled.iter().any(|(e, _)| Arc::ptr_eq(e, &acc)) {
                 enabled.push((acc, l.clone()));
             }
         }
@@ -320,24 +330,66 @@ fn enable_accounts(srv: &Arc<Server>, js: &Arc<JetStream>) {
     for acc in srv.accounts.all() {
         let on = enabled.iter().any(|(a, _)| Arc::ptr_eq(a, &acc));
         if !on && Some(acc.name.as_str()) != sys.as_deref() {
-            let sid = js.client.subscribe(srv, &acc, api::INFO, false);
-            js.targets.write().insert(sid, Target::InfoOnly(acc));
+            js.info_only(srv, &acc);
         }
     }
     for (acc, limits) in enabled {
-        let jsa = Arc::new(JsAccount {
-            account: acc.clone(),
-            limits,
-            streams: Mutex::new(BTreeMap::new()),
-            api_total: AtomicU64::new(0),
-            api_errors: AtomicU64::new(0),
-        });
-        js.accounts.write().insert(acc.name.clone(), jsa.clone());
-        for subject in api::SUBJECTS.iter().chain(consumer_api::SUBJECTS.iter()) {
-            let sid = js.client.subscribe(srv, &acc, subject, false);
-            js.targets.write().insert(sid, Target::Api(jsa.clone()));
+        enable(srv, js, acc, limits);
+    }
+}
+
+/// Serves JetStream in an account: its API subscriptions and its streams.
+fn enable(srv: &Arc<Server>, js: &Arc<JetStream>, acc: Arc<Account>, limits: JsAccountLimits) {
+    let jsa = Arc::new(JsAccount {
+        account: acc.clone(),
+        limits,
+        streams: Mutex::new(BTreeMap::new()),
+        api_total: AtomicU64::new(0),
+        api_errors: AtomicU64::new(0),
+    });
+    js.accounts.write().insert(acc.name.clone(), jsa.clone());
+    for subject in api::SUBJECTS.iter().chain(consumer_api::SUBJECTS.iter()) {
+        let sid = js.client.subscribe(srv, &acc, subject, false);
+        js.targets.write().insert(sid, Target::Api(jsa.clone()));
+    }
+    recover::streams(srv, js, &jsa);
+}
+
+/// An account JWT came into force at run time: JetStream serves the account
+/// if the JWT enables it (limits of an account already served apply from
+/// the next start); otherwise `$JS.API.INFO` answers "not enabled".
+pub fn account_updated(srv: &Arc<Server>, key: &str, limits: Option<JsAccountLimits>) {
+    let Some(js) = get(srv) else { return };
+    let Some(acc) = srv.accounts.lookup(key.as_bytes()) else {
+        return;
+    };
+    if js.accounts.read().contains_key(key) {
+        return;
+    }
+    match limits {
+        Some(l) => {
+            let old: Vec<Box<[u8]>> = js
+                .targets
+                .read()
+                .iter()
+                .filter(|(_, t)| matches!(t, Target::InfoOnly(a) if Arc::ptr_eq(a, &acc)))
+                .map(|(sid, _)| sid.clone())
+                .collect();
+            for sid in old {
+                js.drop_sub(srv, &sid);
+            }
+            enable(srv, &js, acc, l);
         }
-        recover::streams(srv, js, &jsa);
+        None => {
+            let served = js
+                .targets
+                .read()
+                .values()
+                .any(|t| matches!(t, Target::InfoOnly(a) if Arc::ptr_eq(a, &acc)));
+            if !served {
+                js.info_only(srv, &acc);
+            }
+        }
     }
 }
 
@@ -422,6 +474,14 @@ impl JetStream {
         for sid in sids {
             self.drop_sub(srv, &sid);
         }
+    }
+
+    /// Answers `$JS.API.INFO` in an account without JetStream.
+    fn info_only(&self, srv: &Server, acc: &Arc<Account>) {
+        let sid = self.client.subscribe(srv, acc, api::INFO, false);
+        self.targets
+            .write()
+            .insert(sid, Target::InfoOnly(acc.clone()));
     }
 
     /// Drops one subscription of the JetStream client and what it was for.

@@ -148,10 +148,7 @@ fn merge(srv: &Arc<Server>, _: &System, m: &InternalMsg<'_>) {
                     crate::error!("DirResolver - Merging resulted in error: {e}");
                     continue;
                 }
-                let imports = t.imports(key);
-                srv.set_trust(t);
-                srv.accounts.add(key, &imports);
-                close_revoked(srv, key);
+                apply(srv, t, key);
             }
             Ok(_) => crate::error!("DirResolver - Merging resulted in error: jwt subject nkey and provided nkey do not match"),
             Err(e) => crate::error!("DirResolver - Merging resulted in error: {e}"),
@@ -360,12 +357,25 @@ fn claims_update(
             Some(e.to_string()),
         );
     }
-    // In force from now on: new logins of its users find the account.
-    let imports = trust.imports(&key);
-    srv.set_trust(trust);
-    srv.accounts.add(&key, &imports);
-    close_revoked(srv, &key);
+    apply(srv, trust, &key);
     respond_update(srv, sys, m.reply, &key, "jwt updated", None);
+}
+
+/// Puts an account JWT in force: new logins of its users find the account,
+/// JetStream serves it if the JWT enables it, revoked users are closed.
+fn apply(srv: &Arc<Server>, trust: crate::auth::jwt::Trust, key: &str) {
+    let imports = trust.imports(key);
+    let js = trust.jetstream(key);
+    srv.set_trust(trust);
+    let opts = srv.opts();
+    let domain = opts
+        .jetstream
+        .domain
+        .as_deref()
+        .filter(|d| !d.is_empty() && js.is_some() && crate::jetstream::get(srv).is_some());
+    srv.accounts.add(key, &imports, domain);
+    crate::jetstream::account_updated(srv, key, js);
+    close_revoked(srv, key);
 }
 
 /// Closes the connections of account `key` whose users the account now

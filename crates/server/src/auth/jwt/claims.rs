@@ -13,6 +13,38 @@ pub(super) fn limit(nats: &Json, key: &str) -> i64 {
     limit_or(nats, key, 0)
 }
 
+/// The JetStream limits of an account claim, as nats-server reads them:
+/// JetStream is on when `mem_storage` or `disk_storage` is not 0, or when
+/// there are tiered limits (whose `R1` tier applies on a single server).
+pub(super) fn jetstream_limits(nats: &Json) -> Option<crate::config::types::JsAccountLimits> {
+    let limits = nats.get("limits")?;
+    let tiered = limits.get("tiered_limits").and_then(Json::as_object);
+    let l = match tiered.filter(|t| !t.is_empty()) {
+        Some(t) => t.get("R1").or_else(|| t.values().next())?,
+        None => limits,
+    };
+    let n = |k: &str| l.get(k).and_then(Json::as_i64).unwrap_or(0);
+    if tiered.is_none_or(|t| t.is_empty()) && n("mem_storage") == 0 && n("disk_storage") == 0 {
+        return None;
+    }
+    // 0 (or absent) is no limit, which account info shows as -1.
+    let unset = |v: i64| if v == 0 { -1 } else { v };
+    let ack = n("max_ack_pending");
+    Some(crate::config::types::JsAccountLimits {
+        max_memory: n("mem_storage"),
+        max_store: n("disk_storage"),
+        max_streams: n("streams"),
+        max_consumers: n("consumer"),
+        max_bytes_required: l
+            .get("max_bytes_required")
+            .and_then(Json::as_bool)
+            .unwrap_or(false),
+        memory_max_stream_bytes: unset(n("mem_max_stream_bytes")),
+        store_max_stream_bytes: unset(n("disk_max_stream_bytes")),
+        max_ack_pending: unset(ack),
+    })
+}
+
 /// [`limit`] with `absent` for a missing value.
 pub(super) fn limit_or(nats: &Json, key: &str, absent: i64) -> i64 {
     nats.get("limits")

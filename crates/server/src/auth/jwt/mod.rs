@@ -57,6 +57,8 @@ pub struct AccountJwt {
     max_conns: i64,
     /// `limits.leaf`: leafnode connections of the account.
     max_leafs: i64,
+    /// The JetStream limits, when the claim enables JetStream.
+    jetstream: Option<crate::config::types::JsAccountLimits>,
     max_payload: i64,
     max_subs: i64,
     /// Exports: kind, subject, and whether an activation token is required.
@@ -242,6 +244,7 @@ impl AccountJwt {
             tags: strings(nats.get("tags")),
             max_conns: limit(&nats, "conn"),
             max_leafs: limit(&nats, "leaf"),
+            jetstream: claims::jetstream_limits(&nats),
             max_payload: limit(&nats, "payload"),
             max_subs: limit(&nats, "subs"),
             exports: nats
@@ -498,6 +501,12 @@ impl Trust {
     /// The connection limit of account `key` (`None`: not a JWT account).
     pub fn max_conns(&self, key: &str) -> Option<i64> {
         self.accounts.get(key).map(|a| a.max_conns)
+    }
+
+    /// The JetStream limits account `key`'s JWT gives it (`None`: no JWT,
+    /// or JetStream not enabled by it).
+    pub fn jetstream(&self, key: &str) -> Option<crate::config::types::JsAccountLimits> {
+        self.accounts.get(key).and_then(|a| a.jetstream.clone())
     }
 
     /// The account's JWT limit on leafnode connections (`None`: no JWT).
