@@ -13,13 +13,14 @@ use nkeys::KeyPair;
 use serde_json::{json, Value};
 use std::time::Duration;
 
-fn account(op: &KeyPair, key: &KeyPair, name: &str, js: bool) -> String {
+/// An account JWT; with `disk`, JetStream with that much file storage.
+fn account(op: &KeyPair, key: &KeyPair, name: &str, disk: Option<i64>) -> String {
     let mut limits = json!({"subs": -1, "data": -1, "payload": -1, "imports": -1,
         "exports": -1, "wildcards": true, "conn": -1, "leaf": -1});
-    if js {
+    if let Some(disk) = disk {
         for (k, v) in [
             ("mem_storage", json!(-1)),
-            ("disk_storage", json!(1_073_741_824i64)),
+            ("disk_storage", json!(disk)),
             ("streams", json!(3)),
             ("consumer", json!(-1)),
             ("max_ack_pending", json!(1000)),
@@ -108,7 +109,8 @@ async fn run(bin: &str) -> Vec<Value> {
     let dir = scratch(&format!("jsacc-{}", free_port()));
     let jwts = dir.join("jwt");
     std::fs::create_dir_all(&jwts).unwrap();
-    for (k, name, js) in [(&sys, "SYS", false), (&app, "APP", true)] {
+    const GB: Option<i64> = Some(1 << 30);
+    for (k, name, js) in [(&sys, "SYS", None), (&app, "APP", GB)] {
         let jwt = account(&op, k, name, js);
         std::fs::write(jwts.join(format!("{}.jwt", k.public_key())), jwt).unwrap();
     }
@@ -136,7 +138,12 @@ async fn run(bin: &str) -> Vec<Value> {
     out.push(req(&c, "$JS.D.API.STREAM.NAMES", "").await);
     // Accounts pushed at run time: one with JetStream, one without.
     let sc = connect(&s.url(), &user(&sys)).await;
-    for (k, name, js) in [(&late, "LATE", true), (&plain, "PLAIN", false)] {
+    let tiny = KeyPair::new_account();
+    for (k, name, js) in [
+        (&late, "LATE", GB),
+        (&plain, "PLAIN", None),
+        (&tiny, "TINY", Some(200)),
+    ] {
         let v = req(&sc, "$SYS.REQ.CLAIMS.UPDATE", &account(&op, k, name, js)).await;
         out.push(v["data"]["message"].clone());
     }
@@ -149,6 +156,22 @@ async fn run(bin: &str) -> Vec<Value> {
     out.push(req(&c, "l0.x", "late").await);
     out.push(req(&c, "$JS.D.API.STREAM.NAMES", "").await);
     let c = connect(&s.url(), &user(&plain)).await;
+    out.push(req(&c, "$JS.API.INFO", "").await);
+    // Account resources: a stream reserving more than the account has, then
+    // publishes past the account's storage.
+    let c = connect(&s.url(), &user(&tiny)).await;
+    for body in [
+        r#"{"name":"BIG","subjects":["big"],"max_bytes":1000}"#,
+        r#"{"name":"BIG","subjects":["big"],"storage":"memory","max_consumers":5}"#,
+        r#"{"name":"T","subjects":["t"]}"#,
+    ] {
+        let name: Value = serde_json::from_str(body).unwrap();
+        let subject = format!("$JS.API.STREAM.CREATE.{}", name["name"].as_str().unwrap());
+        out.push(req(&c, &subject, body).await);
+    }
+    for _ in 0..3 {
+        out.push(req(&c, "t", &"x".repeat(50)).await);
+    }
     out.push(req(&c, "$JS.API.INFO", "").await);
     out
 }
@@ -168,5 +191,6 @@ async fn jetstream_accounts_from_jwts_match_nats_server() {
     assert!(diffs.is_empty(), "{}", diffs.join("\n"));
     assert_eq!(rn[0]["limits"]["max_streams"], 3, "{}", rn[0]);
     assert_eq!(rn[3]["streams"], 1, "{}", rn[3]);
-    assert!(rn.last().unwrap()["error"].is_object());
+    assert!(rn.iter().any(|v| v["error"]["err_code"] == 10047), "{rn:?}");
+    assert!(rn.iter().any(|v| v["error"]["err_code"] == 10002), "{rn:?}");
 }

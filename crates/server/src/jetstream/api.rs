@@ -407,6 +407,9 @@ fn create(
     if jsa.limits.max_streams > 0 && jsa.streams.lock().len() as i64 >= jsa.limits.max_streams {
         return fail(ApiError::new(ErrorKind::MaximumStreamsLimit));
     }
+    if let Err(e) = super::limits::check_create(js, jsa, &cfg) {
+        return fail(e);
+    }
     let created = now_nanos();
     let dir = stream_dir(&jsa.account.name, name);
     let store = write_meta(js, &dir, &cfg, created).and_then(|()| open_store(js, &dir, &cfg));

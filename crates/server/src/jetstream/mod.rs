@@ -17,6 +17,7 @@ mod consumer_api;
 pub mod consumers;
 mod direct;
 mod info;
+mod limits;
 mod loops;
 mod recover;
 pub mod sources;
@@ -610,16 +611,33 @@ fn handle(srv: &Arc<Server>, js: &Arc<JetStream>, m: &InternalMsg<'_>, batch: &m
         Target::Capture(jsa, entry) => {
             let subject = String::from_utf8_lossy(m.subject);
             let hdr = m.headers.unwrap_or_default();
+            let storage = entry.lock().stream.cfg.storage;
+            let exceeded = limits::would_exceed(&jsa, storage, &subject, hdr, m.payload);
             let (outcome, ack, no_ack) = {
                 let mut e = entry.lock();
-                let o = tokio::task::block_in_place(|| {
-                    e.stream.process(Publish {
-                        subject: &subject,
-                        hdr,
-                        msg: m.payload,
-                        ts: now_nanos(),
+                let o = if exceeded {
+                    crate::warn!(
+                        "JetStream {} resource limits exceeded for account: {:?}",
+                        if storage == jsmodel::Storage::Memory {
+                            "memory"
+                        } else {
+                            "file"
+                        },
+                        jsa.account.name
+                    );
+                    Outcome::Refused(jsmodel::ApiError::new(
+                        jsmodel::ErrorKind::AccountResourcesExceeded,
+                    ))
+                } else {
+                    tokio::task::block_in_place(|| {
+                        e.stream.process(Publish {
+                            subject: &subject,
+                            hdr,
+                            msg: m.payload,
+                            ts: now_nanos(),
+                        })
                     })
-                });
+                };
                 let ack = e.stream.pub_ack(&o);
                 (o, ack, e.stream.cfg.no_ack)
             };
