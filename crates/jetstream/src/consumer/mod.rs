@@ -5,6 +5,7 @@
 
 pub mod config;
 mod pause;
+mod push;
 mod start;
 pub mod state;
 pub mod validate;
@@ -60,6 +61,15 @@ pub enum Out {
         /// The destination.
         to: String,
         /// The header block, `NATS/1.0 …\r\n…\r\n\r\n`.
+        hdr: String,
+    },
+    /// A status that wants an answer (a flow control request), to `to`.
+    Control {
+        /// The destination.
+        to: String,
+        /// Where the answer goes (`$JS.FC.<stream>.<consumer>.<id>`).
+        reply: String,
+        /// The header block.
         hdr: String,
     },
 }
@@ -121,6 +131,8 @@ pub struct Consumer {
     paused_until: i64,
     /// A pump found it paused: it is due again when the pause ends.
     pause_blocked: bool,
+    /// Flow control of a push consumer.
+    flow: push::Flow,
 }
 
 /// What the next message source gave.
@@ -154,6 +166,7 @@ impl Consumer {
             lss_resume = store.fast_state().last_seq;
         }
         let paused_until = pause_nanos(&cfg);
+        let flow = push::Flow::new(&cfg);
         Consumer {
             stream: stream.to_string(),
             name: name.to_string(),
@@ -170,6 +183,7 @@ impl Consumer {
             from_lss: false,
             paused_until,
             pause_blocked: false,
+            flow,
             filters,
         }
     }
@@ -186,6 +200,7 @@ impl Consumer {
         let mut state = state;
         state.recovered();
         let paused_until = pause_nanos(&cfg);
+        let flow = push::Flow::new(&cfg);
         Consumer {
             stream: stream.to_string(),
             name: name.to_string(),
@@ -202,6 +217,7 @@ impl Consumer {
             from_lss: false,
             paused_until,
             pause_blocked: false,
+            flow,
             filters,
         }
     }
@@ -210,6 +226,9 @@ impl Consumer {
     pub fn set_config(&mut self, cfg: ConsumerConfig) {
         self.filters = cfg.filters();
         self.paused_until = pause_nanos(&cfg);
+        if cfg.flow_control != self.cfg.flow_control {
+            self.flow = push::Flow::new(&cfg);
+        }
         self.cfg = cfg;
     }
 
@@ -582,49 +601,6 @@ impl Consumer {
                 });
                 w.hbt = now.saturating_add(w.hb);
             }
-        }
-    }
-
-    /// A push consumer delivers to its subject while someone listens there,
-    /// and sends idle heartbeats when it has nothing to send.
-    fn pump_push(
-        &mut self,
-        store: &mut dyn MsgStore,
-        now: i64,
-        has_interest: &mut dyn FnMut(&str) -> bool,
-        out: &mut Vec<Out>,
-        adv: &mut Vec<Advisory>,
-    ) {
-        let to = self.cfg.deliver_subject.clone();
-        if !has_interest(&to) {
-            return;
-        }
-        self.last_active = now;
-        let mut sent = false;
-        while let Next::Msg(msg, _) = self.next_msg(store, adv) {
-            let (ack, hdr, body) = self.prepare(&msg, store);
-            self.record_delivery(&msg, now);
-            out.push(Out::Msg {
-                to: to.clone(),
-                ack,
-                subject: msg.subject.clone(),
-                hdr,
-                body,
-            });
-            sent = true;
-        }
-        let hb = self.cfg.heartbeat;
-        if sent {
-            self.last_hb = now;
-        } else if hb > 0 && now.saturating_sub(self.last_hb.max(self.last_delivered)) >= hb {
-            self.last_hb = now;
-            out.push(Out::Status {
-                to,
-                hdr: format!(
-                    "NATS/1.0 100 Idle Heartbeat\r\nNats-Last-Consumer: {}\r\nNats-Last-Stream: {}\r\n\r\n",
-                    self.state.delivered.consumer, self.state.delivered.stream
-                ),
-            });
         }
     }
 

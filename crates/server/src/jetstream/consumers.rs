@@ -261,6 +261,15 @@ impl JetStream {
                 .insert(sid.clone(), super::Target::Ack(jsa.clone(), entry.clone()));
             ce.sids.push(sid);
         }
+        if ce.c.cfg.flow_control && !ce.c.cfg.is_pull() {
+            // Flow control answers come in beside the acks.
+            let subject = format!("$JS.FC.{}.{}.*", ce.c.stream, ce.c.name);
+            let sid = self.client.subscribe(srv, &jsa.account, &subject, false);
+            self.targets
+                .write()
+                .insert(sid.clone(), super::Target::Ack(jsa.clone(), entry.clone()));
+            ce.sids.push(sid);
+        }
         let subject = format!("$JS.API.CONSUMER.MSG.NEXT.{}.{}", ce.c.stream, ce.c.name);
         let sid = self.client.subscribe(srv, &jsa.account, &subject, false);
         self.targets
@@ -338,6 +347,17 @@ impl Outs {
                         Some(ack.as_bytes()),
                         hdr,
                         &body,
+                    );
+                }
+                Out::Control { to, reply, hdr } => {
+                    internal::publish(
+                        srv,
+                        acc,
+                        cid,
+                        to.as_bytes(),
+                        Some(reply.as_bytes()),
+                        Some(hdr.as_bytes()),
+                        b"",
                     );
                 }
                 Out::Status { to, hdr } => {
@@ -501,6 +521,14 @@ pub fn ack(
     next: &mut Option<(String, Vec<u8>)>,
     reply: Option<&str>,
 ) -> bool {
+    if let Some(rest) = subject.strip_prefix("$JS.FC.") {
+        // A flow control answer: deliveries go on after the batch.
+        let consumer = rest.split('.').nth(1).unwrap_or_default();
+        if let Some(ce) = entry.consumers.get_mut(consumer) {
+            ce.c.flow_control_answer(subject);
+        }
+        return false;
+    }
     let Some((_, consumer, info)) = parse_ack_subject(subject) else {
         return false;
     };
