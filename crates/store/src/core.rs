@@ -30,6 +30,10 @@ macro_rules! index_queries {
             self.core.filtered_state(start, filter)
         }
 
+        fn count_between(&self, start: u64, end: u64, filter: &str) -> u64 {
+            self.core.count_between(start, end, filter)
+        }
+
         fn subjects_state(&self, filter: &str) -> BTreeMap<String, SimpleState> {
             self.core.subjects_state(filter)
         }
@@ -490,6 +494,23 @@ impl<P> Core<P> {
             }
         }
         ss
+    }
+
+    /// Messages matching `filter` with a sequence in `start..end`.
+    pub fn count_between(&self, start: u64, end: u64, filter: &str) -> u64 {
+        if start >= end {
+            return 0;
+        }
+        let all = filter.is_empty() || filter == ">";
+        let mut cache: HashMap<u32, bool> = HashMap::new();
+        self.msgs
+            .range(start..end)
+            .filter(|(_, m)| {
+                all || *cache
+                    .entry(m.subj)
+                    .or_insert_with(|| filter_matches(filter, self.subject_name(m.subj)))
+            })
+            .count() as u64
     }
 
     fn totals(&self) -> SimpleState {

@@ -206,6 +206,8 @@ pub trait MsgStore: Send {
     fn seq_from_time(&self, ts: i64) -> u64;
     /// Counts of messages matching `filter` at or after `start`.
     fn filtered_state(&self, start: u64, filter: &str) -> SimpleState;
+    /// Messages matching `filter` with a sequence in `start..end`.
+    fn count_between(&self, start: u64, end: u64, filter: &str) -> u64;
     /// Per-subject state of the subjects matching `filter`.
     fn subjects_state(&self, filter: &str) -> BTreeMap<String, SimpleState>;
     /// The sequence of the last message of every subject, ascending.

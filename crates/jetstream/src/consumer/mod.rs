@@ -133,6 +133,18 @@ pub struct Consumer {
     pause_blocked: bool,
     /// Flow control of a push consumer.
     flow: push::Flow,
+    /// The last `num_pending` count and what it was counted against.
+    pending_memo: std::cell::Cell<Option<PendingMemo>>,
+}
+
+/// A `num_pending` count: from stream sequence `sseq` in a store holding
+/// `msgs` messages up to `last`.
+#[derive(Clone, Copy, Debug)]
+struct PendingMemo {
+    sseq: u64,
+    last: u64,
+    msgs: u64,
+    count: u64,
 }
 
 /// What the next message source gave.
@@ -184,6 +196,7 @@ impl Consumer {
             paused_until,
             pause_blocked: false,
             flow,
+            pending_memo: Default::default(),
             filters,
         }
     }
@@ -218,6 +231,7 @@ impl Consumer {
             paused_until,
             pause_blocked: false,
             flow,
+            pending_memo: Default::default(),
             filters,
         }
     }
@@ -261,13 +275,26 @@ impl Consumer {
             return self.lss.len() as u64 + rest;
         }
         let start = self.state.sseq;
-        if self.filters.is_empty() {
-            return store.filtered_state(start, ">").msgs;
+        if self.filters.len() <= 1 {
+            // Counted once, then only what the consumer went past while the
+            // store did not change: deliveries cost no scan of the stream.
+            let filter = self.filters.first().map_or(">", String::as_str);
+            let st = store.fast_state();
+            let count = match self.pending_memo.get() {
+                Some(m) if m.last == st.last_seq && m.msgs == st.msgs && m.sseq <= start => m
+                    .count
+                    .saturating_sub(store.count_between(m.sseq, start, filter)),
+                _ => store.filtered_state(start, filter).msgs,
+            };
+            self.pending_memo.set(Some(PendingMemo {
+                sseq: start,
+                last: st.last_seq,
+                msgs: st.msgs,
+                count,
+            }));
+            return count;
         }
         // Overlapping filters are counted once through the subject totals.
-        if self.filters.len() == 1 {
-            return store.filtered_state(start, &self.filters[0]).msgs;
-        }
         let mut total = 0;
         let mut seen = std::collections::BTreeSet::new();
         for f in &self.filters {

@@ -26,10 +26,12 @@ pub(super) fn sync_all(js: &JetStream) {
     }
 }
 
-/// Expires messages past their stream's `max_age` or their own TTL, once a
-/// second; subject delete markers put in their place reach consumers.
+/// Expires messages past their stream's `max_age` or their own TTL, every
+/// 250 ms (nats-server's shortest expiry timer); subject delete markers put
+/// in their place reach consumers.
 pub(super) async fn age_loop(srv: Arc<Server>, js: Arc<JetStream>) {
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(250));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = tick.tick() => {}

@@ -43,6 +43,30 @@ pub fn update(
         Ok(c) => c,
         Err(e) => return fail(e),
     };
+    // New consumer limits may not be below what a consumer has.
+    let (ol, nl) = (&old.consumer_limits, &cfg.consumer_limits);
+    if ol != nl {
+        let violating: Vec<String> = entry
+            .lock()
+            .consumers
+            .iter()
+            .filter(|(_, ce)| {
+                let c = &ce.c.cfg;
+                c.inactive_threshold > nl.inactive_threshold
+                    || c.max_ack_pending > nl.max_ack_pending
+            })
+            .map(|(n, _)| n.clone())
+            .collect();
+        if !violating.is_empty() {
+            return fail(ApiError::err(
+                ErrorKind::StreamUpdate,
+                format!(
+                    "change to limits violates consumers: {}",
+                    violating.join(", ")
+                ),
+            ));
+        }
+    }
     if cfg.num_replicas > 1 {
         return fail(ApiError::new(ErrorKind::StreamReplicasNotSupported));
     }
