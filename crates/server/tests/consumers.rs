@@ -292,6 +292,34 @@ const SCRIPT: &[Step] = &[
     Req("$JS.API.CONSUMER.PAUSE.P.NOPE", "{}"),
     Req("$JS.API.CONSUMER.PAUSE.NOPE.C", "{}"),
     Req("$JS.API.CONSUMER.PAUSE.P.C", "{bad"),
+    // Priority groups (2.11): overflow thresholds and the request checks.
+    Req(
+        "$JS.API.CONSUMER.CREATE.P.O",
+        r#"{"stream_name":"P","config":{"name":"O","ack_policy":"explicit","priority_policy":"overflow","priority_groups":["A"]}}"#,
+    ),
+    Pull(
+        "P.O",
+        r#"{"batch":1,"expires":300000000,"group":"A","min_pending":5}"#,
+        600,
+    ),
+    Pull(
+        "P.O",
+        r#"{"batch":1,"expires":300000000,"group":"A","min_pending":1}"#,
+        600,
+    ),
+    Pull("P.O", r#"{"batch":1,"expires":300000000}"#, 300),
+    Pull("P.O", r#"{"batch":1,"expires":300000000,"group":"B"}"#, 300),
+    Pull(
+        "P.O",
+        r#"{"batch":1,"expires":300000000,"group":"A","priority":10}"#,
+        300,
+    ),
+    Pull(
+        "P.C",
+        r#"{"batch":1,"expires":300000000,"min_pending":1}"#,
+        600,
+    ),
+    Req("$JS.API.CONSUMER.INFO.P.O", ""),
 ];
 
 const TIME_KEYS: [&str; 6] = [

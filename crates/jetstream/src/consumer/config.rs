@@ -218,12 +218,13 @@ pub struct ConsumerConfig {
     /// Paused until this time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pause_until: Option<String>,
+    /// The priority groups' policy (written before the groups, as
+    /// nats-server 2.12.4 writes it).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub priority_policy: PriorityPolicy,
     /// Priority groups.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub priority_groups: Vec<String>,
-    /// Their policy.
-    #[serde(default, skip_serializing_if = "is_default")]
-    pub priority_policy: PriorityPolicy,
     /// How long a pinned client keeps its pin without pulling.
     #[serde(
         default,

@@ -5,6 +5,7 @@
 
 pub mod config;
 mod pause;
+mod priority;
 mod push;
 mod start;
 pub mod state;
@@ -14,7 +15,7 @@ use pause::pause_nanos;
 pub use start::parse_time;
 use start::{last_seqs, start_seq};
 
-use config::{AckPolicy, ConsumerConfig, DeliverPolicy, NextRequest};
+use config::{AckPolicy, ConsumerConfig, DeliverPolicy, NextRequest, PriorityPolicy};
 use state::{AckKind, State};
 use std::collections::VecDeque;
 use store::{MsgStore, StoredMsg};
@@ -38,6 +39,10 @@ pub struct Waiting {
     pub hbt: i64,
     /// Ends as soon as the stream has no more.
     pub no_wait: bool,
+    /// Overflow: only served while this many messages are pending (0: any).
+    pub min_pending: i64,
+    /// Overflow: only served while this many acks are pending (0: any).
+    pub min_ack_pending: i64,
 }
 
 /// What a consumer wants sent.
@@ -334,6 +339,7 @@ impl Consumer {
             return send(out, 409, "Consumer is push based");
         }
         let req = body.trim_ascii();
+        let json = req.first() == Some(&b'{');
         let r: NextRequest = if req.is_empty() {
             NextRequest {
                 batch: 1,
@@ -381,6 +387,14 @@ impl Consumer {
                 &format!("Exceeded MaxRequestMaxBytes of {}", c.max_request_max_bytes),
             );
         }
+        if json {
+            for text in priority::warnings(c, &r) {
+                send(out, 400, text);
+            }
+            if let Some((code, text)) = priority::check(c, &r) {
+                return send(out, code, text);
+            }
+        }
         if r.no_wait {
             let pending = self.num_pending(store) + self.state.redeliveries_queued() as u64;
             if pending == 0 && r.expires == 0 {
@@ -420,7 +434,18 @@ impl Consumer {
                 0
             },
             no_wait: r.no_wait,
+            min_pending: r.min_pending,
+            min_ack_pending: r.min_ack_pending,
         });
+    }
+
+    /// Puts a message taken for delivery back: the next request gets it.
+    fn unfetch_msg(&mut self, msg: &StoredMsg, redelivery: bool) {
+        if self.from_lss {
+            self.lss.push_front(msg.seq);
+        } else {
+            self.state.unfetch(msg.seq, redelivery);
+        }
     }
 
     /// Ends requests past their expiry with `408 Request Timeout`.
@@ -542,6 +567,22 @@ impl Consumer {
             };
             let (ack, hdr, body) = self.prepare(&msg, store);
             let size = (msg.subject.len() + ack.len() + hdr.len() + body.len()) as i64;
+            if self.cfg.priority_policy == PriorityPolicy::Overflow {
+                // Requests whose thresholds are not met wait their turn behind.
+                let pending = self.num_pending(store) as i64 + 1;
+                let acks = self.state.pending.len() as i64;
+                match self
+                    .waiting
+                    .iter()
+                    .position(|w| priority::eligible(w, pending, acks))
+                {
+                    Some(i) => self.waiting.rotate_left(i),
+                    None => {
+                        self.unfetch_msg(&msg, redelivery);
+                        break;
+                    }
+                }
+            }
             let mut taken = None;
             while let Some(w) = self.waiting.front_mut() {
                 if w.b > 0 {
@@ -579,11 +620,7 @@ impl Consumer {
             }
             let Some((to, n, b)) = taken else {
                 // Every request went away: the message stays for the next one.
-                if self.from_lss {
-                    self.lss.push_front(msg.seq);
-                } else {
-                    self.state.unfetch(msg.seq, redelivery);
-                }
+                self.unfetch_msg(&msg, redelivery);
                 break;
             };
             self.record_delivery(&msg, now);

@@ -34,7 +34,6 @@ pub const SUBJECTS: [&str; 10] = [
 
 const NAMES_LIMIT: usize = 1024;
 const LIST_LIMIT: usize = 256;
-const SUBJECT_DETAILS: usize = 100_000;
 
 /// How an answer counts in the account's API statistics.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -518,11 +517,12 @@ fn stream_info(srv: &Arc<Server>, jsa: &JsAccount, name: &str, payload: &[u8]) -
     let detail = Detail {
         deleted: req.deleted_details,
         subjects: filter,
+        offset: req.offset,
     };
     let (total, limit) = match filter {
         Some(f) => match e.stream.store.subjects_state(f).len() {
             0 => (0, 0),
-            n => (n, SUBJECT_DETAILS),
+            n => (n, info::SUBJECT_DETAILS),
         },
         None => (0, 0),
     };

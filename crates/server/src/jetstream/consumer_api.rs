@@ -116,6 +116,15 @@ pub fn consumer_info(e: &Entry, ce: &ConsumerEntry, now: i64) -> Value {
         m.insert("pause_remaining".into(), json!(c.pause_remaining(now)));
     }
     m.insert("ts".into(), json!(info::time(now)));
+    if !c.cfg.priority_groups.is_empty() {
+        let groups: Vec<Value> = c
+            .cfg
+            .priority_groups
+            .iter()
+            .map(|g| json!({"group": g, "pinned_ts": "0001-01-01T00:00:00Z"}))
+            .collect();
+        m.insert("priority_groups".into(), Value::Array(groups));
+    }
     Value::Object(m)
 }
 

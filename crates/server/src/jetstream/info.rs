@@ -21,7 +21,12 @@ pub struct Detail<'a> {
     pub deleted: bool,
     /// List the subjects matching this filter, with counts.
     pub subjects: Option<&'a str>,
+    /// Skip this many of those subjects (in byte order).
+    pub offset: usize,
 }
+
+/// Most subjects one stream info lists (`JSMaxSubjectDetails`).
+pub const SUBJECT_DETAILS: usize = 100_000;
 
 /// The `state` of a stream.
 pub fn state(e: &Entry, detail: &Detail<'_>) -> Value {
@@ -46,6 +51,8 @@ pub fn state(e: &Entry, detail: &Detail<'_>) -> Value {
             .store
             .subjects_state(filter)
             .into_iter()
+            .skip(detail.offset)
+            .take(SUBJECT_DETAILS)
             .map(|(k, v)| (k, json!(v.msgs)))
             .collect();
         if !subjects.is_empty() {
