@@ -9,19 +9,23 @@
 # pre-encoded PUBs in 64 KiB writes, async-nats subscribers). Prints per
 # workload: delivered messages/s, server CPU time per delivered message
 # (from /proc/PID/stat), the rnatsd/nats-server ratio, and each server's
-# peak RSS during that workload. The 4 MB row runs on a second pair started
+# peak RSS during that workload. The js-* rows run `rnats bench js` on a
+# JetStream pair (-js, a store directory each, defaults otherwise); the pull
+# rows fill the stream and then consume it, and count both. The 4 MB row runs on a second pair started
 # with `max_payload: 4MB` (labelled), since 1 MB is the default limit. Then
 # the RSS of each server holding IDLE idle client connections, and the
 # slow consumers each server closed (0 expected: every subscriber reads).
 #
 #   bash bench/compare.sh            # ROUNDS=3 IDLE=5000 by default
 #   ROUNDS=5 bash bench/compare.sh
+#   ONLY=js bash bench/compare.sh    # only the workloads whose name starts with js
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=bench/lib.sh
 . bench/lib.sh
 ROUNDS=${ROUNDS:-3}
 IDLE=${IDLE:-5000}
+ONLY=${ONLY:-}
 
 GO_BIN=$(ref_bin)
 cargo build --release -q -p rnatsd -p rnats
@@ -40,7 +44,14 @@ GO_PID=$!
 RN4_PID=$!
 "$GO_BIN" -a 127.0.0.1 -p "$GO4_PORT" -c "$CONF/big.conf" 2>"$CONF/nats-server4.log" &
 GO4_PID=$!
-trap 'kill $RN_PID $GO_PID $RN4_PID $GO4_PID 2>/dev/null; rm -rf "$CONF"' EXIT
+# JetStream pair: -js with a store each, otherwise defaults (rnatsd syncs every
+# PubAck and AckAck; nats-server syncs every two minutes).
+RNJ_PORT=$(free_port); GOJ_PORT=$(free_port)
+"$RN_BIN" -a 127.0.0.1 -p "$RNJ_PORT" -js -sd "$CONF/rn-js" 2>"$CONF/rnatsd-js.log" &
+RNJ_PID=$!
+"$GO_BIN" -a 127.0.0.1 -p "$GOJ_PORT" -js -sd "$CONF/go-js" 2>"$CONF/nats-server-js.log" &
+GOJ_PID=$!
+trap 'kill $RN_PID $GO_PID $RN4_PID $GO4_PID $RNJ_PID $GOJ_PID 2>/dev/null; rm -rf "$CONF"' EXIT
 sleep 1
 echo "reference: $("$GO_BIN" -v)"
 
@@ -70,9 +81,11 @@ PY
   kill $py 2>/dev/null; wait $py 2>/dev/null || true
   echo $(( (after - base) * 1024 / IDLE ))
 }
-rn_idle=$(idle_rss "$RN_PORT" "$RN_PID")
-go_idle=$(idle_rss "$GO_PORT" "$GO_PID")
-echo "memory per idle connection, fresh servers ($IDLE connections): rnatsd ${rn_idle} B, nats-server ${go_idle} B, ratio $(python3 -c "print(round($rn_idle/max(1,$go_idle),2))")"
+if [ -z "$ONLY" ]; then
+  rn_idle=$(idle_rss "$RN_PORT" "$RN_PID")
+  go_idle=$(idle_rss "$GO_PORT" "$GO_PID")
+  echo "memory per idle connection, fresh servers ($IDLE connections): rnatsd ${rn_idle} B, nats-server ${go_idle} B, ratio $(python3 -c "print(round($rn_idle/max(1,$go_idle),2))")"
+fi
 
 # workload name|server pair (default or 4mb)|rnats bench arguments
 WORKLOADS=(
@@ -84,6 +97,12 @@ WORKLOADS=(
   "reqrep-16B|default|--msgs 20000 --size 16 --sub 1 --request"
   "pub-sub-1MB|default|--msgs 400 --size 1048576 --sub 1"
   "pub-sub-4MB (max_payload 4MB)|4mb|--msgs 100 --size 4194304 --sub 1"
+  "js-async-pub-16B|js|js --mode async --msgs 200000 --size 16"
+  "js-async-pub-1KB|js|js --mode async --msgs 100000 --size 1024"
+  "js-sync-pub-16B-1pub|js|js --mode sync --msgs 5000 --size 16"
+  "js-sync-pub-16B-16pub|js|js --mode sync --msgs 50000 --size 16 --pub 16"
+  "js-pull-ack-16B (fill+consume)|js|js --mode pull --msgs 100000 --size 16 --batch 100"
+  "js-pull-ack-1KB (fill+consume)|js|js --mode pull --msgs 100000 --size 1024 --batch 100"
 )
 
 declare -A CPU DELIV RATE P99 HWM
@@ -95,7 +114,7 @@ run_one() { # label pid port args...
   c0=$(cpu_ticks "$pid")
   # A run that loses messages still prints its report; it is counted and
   # named at the end instead of stopping the comparison.
-  out=$("$RNATS" -s "nats://127.0.0.1:$port" bench --json --no-progress "$@" 2>"$CONF/last.err") || true
+  out=$("$RNATS" -s "nats://127.0.0.1:$port" bench "$@" --json --no-progress 2>"$CONF/last.err") || true
   c1=$(cpu_ticks "$pid")
   local delivered expected rate p99 hwm
   delivered=$(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["delivered"])')
@@ -117,7 +136,9 @@ run_one() { # label pid port args...
 printf '%-30s %12s %12s %10s %10s %9s %9s %9s %9s %9s\n' workload rn_msgs/s go_msgs/s rn_ns/msg go_ns/msg cpu_ratio rn_p99us go_p99us rn_MiB go_MiB
 for w in "${WORKLOADS[@]}"; do
   IFS='|' read -r name pair args <<<"$w"
+  [ -n "$ONLY" ] && [[ "$name" != "$ONLY"* ]] && continue
   if [ "$pair" = 4mb ]; then rp=$RN4_PID; rport=$RN4_PORT; gp=$GO4_PID; gport=$GO4_PORT
+  elif [ "$pair" = js ]; then rp=$RNJ_PID; rport=$RNJ_PORT; gp=$GOJ_PID; gport=$GOJ_PORT
   else rp=$RN_PID; rport=$RN_PORT; gp=$GO_PID; gport=$GO_PORT; fi
   for ((r = 0; r < ROUNDS; r++)); do
     # shellcheck disable=SC2086

@@ -2,6 +2,7 @@
 //! (`pub`, `sub`, `req`, `reply`) and a benchmark (`bench`).
 
 mod bench;
+mod bench_js;
 
 use clap::{Args, Parser, Subcommand};
 use futures::StreamExt;
@@ -106,8 +107,25 @@ enum Cmd {
         #[arg(long, default_value_t = 0)]
         count: u64,
     },
-    /// Benchmark publish, fan-out, queue groups or request/reply.
-    Bench(bench::BenchArgs),
+    /// Benchmark publish, fan-out, queue groups or request/reply
+    /// (`rnats bench js`: JetStream publish and consume).
+    Bench(BenchCmd),
+}
+
+/// `rnats bench [js]`.
+#[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
+struct BenchCmd {
+    #[command(subcommand)]
+    kind: Option<BenchKind>,
+    #[command(flatten)]
+    args: bench::BenchArgs,
+}
+
+#[derive(Subcommand, Debug)]
+enum BenchKind {
+    /// JetStream: async or sync publish with PubAcks, or pull consume with acks.
+    Js(bench_js::JsArgs),
 }
 
 /// Connects with the given options.
@@ -279,7 +297,11 @@ async fn run(cli: Cli) -> Result<(), String> {
             }
             c.flush().await.map_err(|e| e.to_string())?;
         }
-        Cmd::Bench(args) => bench::run(&cli.conn, args).await?,
+        Cmd::Bench(BenchCmd {
+            kind: Some(BenchKind::Js(args)),
+            ..
+        }) => bench_js::run(&cli.conn, args).await?,
+        Cmd::Bench(BenchCmd { args, .. }) => bench::run(&cli.conn, args).await?,
     }
     Ok(())
 }
