@@ -152,7 +152,7 @@ pub fn publish(
     headers: Option<&[u8]>,
     body: &[u8],
 ) -> bool {
-    deliver_as(srv, acc, from, subject, subject, reply, headers, body)
+    Sender::new(srv).deliver_as(acc, from, subject, subject, reply, headers, body)
 }
 
 /// Connection id of JetStream's internal client. JetStream hears its own
@@ -174,34 +174,88 @@ pub fn deliver_as(
     headers: Option<&[u8]>,
     body: &[u8],
 ) -> bool {
-    let mut joined = Vec::new();
-    let (header_len, payload) = match headers {
-        Some(h) => {
-            joined.reserve(h.len() + body.len());
-            joined.extend_from_slice(h);
-            joined.extend_from_slice(body);
-            (Some(h.len()), &joined[..])
+    Sender::new(srv).deliver_as(acc, from, to, subject, reply, headers, body)
+}
+
+/// A run of internal publishes that wakes each receiver once, at
+/// [`Sender::flush`] or when dropped: a batch of JetStream deliveries and
+/// acknowledgements costs one write per receiver, not one per message.
+pub struct Sender {
+    fan: Fanout,
+    joined: Vec<u8>,
+}
+
+impl Sender {
+    /// An empty run for `srv`.
+    pub fn new(srv: &Arc<Server>) -> Sender {
+        Sender {
+            fan: Fanout::new(srv.clone()),
+            joined: Vec::new(),
         }
-        None => (None, body),
-    };
-    let msg = Msg {
-        subject,
-        reply,
-        header_len,
-        payload,
-    };
-    let mut fan = Fanout::new(srv.clone());
-    let echo = from == JETSTREAM_CID;
-    let delivered = if to == subject {
-        // A plain publish: responses to service imports, exports and routes too.
-        fan.publish(acc, &msg, from, echo)
-    } else {
-        let origin = super::fanout::Origin::Client { cid: from, echo };
-        fan.route_matching(acc, to, &msg, origin)
-    };
-    writer::flush_all(&mut fan.flush);
-    fan.flush_stats();
-    delivered
+    }
+
+    /// [`publish`] within this run.
+    pub fn publish(
+        &mut self,
+        acc: &Arc<Account>,
+        from: u64,
+        subject: &[u8],
+        reply: Option<&[u8]>,
+        headers: Option<&[u8]>,
+        body: &[u8],
+    ) -> bool {
+        self.deliver_as(acc, from, subject, subject, reply, headers, body)
+    }
+
+    /// [`deliver_as`] within this run.
+    #[allow(clippy::too_many_arguments)]
+    pub fn deliver_as(
+        &mut self,
+        acc: &Arc<Account>,
+        from: u64,
+        to: &[u8],
+        subject: &[u8],
+        reply: Option<&[u8]>,
+        headers: Option<&[u8]>,
+        body: &[u8],
+    ) -> bool {
+        let joined = &mut self.joined;
+        let (header_len, payload) = match headers {
+            Some(h) => {
+                joined.clear();
+                joined.extend_from_slice(h);
+                joined.extend_from_slice(body);
+                (Some(h.len()), &joined[..])
+            }
+            None => (None, body),
+        };
+        let msg = Msg {
+            subject,
+            reply,
+            header_len,
+            payload,
+        };
+        let echo = from == JETSTREAM_CID;
+        if to == subject {
+            // A plain publish: responses to service imports, exports and routes too.
+            self.fan.publish(acc, &msg, from, echo)
+        } else {
+            let origin = super::fanout::Origin::Client { cid: from, echo };
+            self.fan.route_matching(acc, to, &msg, origin)
+        }
+    }
+
+    /// Wakes the receivers of what was published so far.
+    pub fn flush(&mut self) {
+        writer::flush_all(&mut self.fan.flush);
+        self.fan.flush_stats();
+    }
+}
+
+impl Drop for Sender {
+    fn drop(&mut self) {
+        self.flush();
+    }
 }
 
 /// Serves an internal client until the server shuts down: every message

@@ -327,6 +327,11 @@ pub struct Outs {
 impl Outs {
     /// Sends everything in `acc`.
     pub fn send(self, srv: &Arc<Server>, js: &JetStream, acc: &Arc<Account>) {
+        self.send_with(&mut internal::Sender::new(srv), js, acc);
+    }
+
+    /// Sends everything in `acc` within `tx`'s run.
+    pub fn send_with(self, tx: &mut internal::Sender, js: &JetStream, acc: &Arc<Account>) {
         let cid = js.client.shared.cid;
         for o in self.msgs {
             match o {
@@ -338,38 +343,15 @@ impl Outs {
                     body,
                 } => {
                     let hdr = (!hdr.is_empty()).then_some(&hdr[..]);
-                    internal::deliver_as(
-                        srv,
-                        acc,
-                        cid,
-                        to.as_bytes(),
-                        subject.as_bytes(),
-                        Some(ack.as_bytes()),
-                        hdr,
-                        &body,
-                    );
+                    let (to, subject) = (to.as_bytes(), subject.as_bytes());
+                    tx.deliver_as(acc, cid, to, subject, Some(ack.as_bytes()), hdr, &body);
                 }
                 Out::Control { to, reply, hdr } => {
-                    internal::publish(
-                        srv,
-                        acc,
-                        cid,
-                        to.as_bytes(),
-                        Some(reply.as_bytes()),
-                        Some(hdr.as_bytes()),
-                        b"",
-                    );
+                    let r = Some(reply.as_bytes());
+                    tx.publish(acc, cid, to.as_bytes(), r, Some(hdr.as_bytes()), b"");
                 }
                 Out::Status { to, hdr } => {
-                    internal::publish(
-                        srv,
-                        acc,
-                        cid,
-                        to.as_bytes(),
-                        None,
-                        Some(hdr.as_bytes()),
-                        b"",
-                    );
+                    tx.publish(acc, cid, to.as_bytes(), None, Some(hdr.as_bytes()), b"");
                 }
             }
         }
@@ -408,7 +390,7 @@ impl Outs {
             }
             let subj = format!("$JS.EVENT.ADVISORY.CONSUMER.{subject}.{stream}.{consumer}");
             let body = serde_json::to_vec(&doc).unwrap_or_default();
-            internal::publish(srv, acc, cid, subj.as_bytes(), None, None, &body);
+            tx.publish(acc, cid, subj.as_bytes(), None, None, &body);
         }
     }
 }

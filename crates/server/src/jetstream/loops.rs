@@ -73,23 +73,23 @@ pub(super) async fn age_loop(srv: Arc<Server>, js: Arc<JetStream>) {
                 }
             }
         });
-        send_republished(&srv, &js, republish);
+        let mut tx = internal::Sender::new(&srv);
+        send_republished(&mut tx, &js, republish);
         for (acc, o) in outs {
-            o.send(&srv, &js, &acc);
+            o.send_with(&mut tx, &js, &acc);
         }
     }
 }
 
 /// Publishes the republished copies of durable messages.
 pub(super) fn send_republished(
-    srv: &Arc<Server>,
+    tx: &mut internal::Sender,
     js: &JetStream,
     list: Vec<(Arc<Account>, jsmodel::stream::Republished)>,
 ) {
     let cid = js.client.shared.cid;
     for (acc, r) in list {
-        let s = r.subject.as_bytes();
-        internal::publish(srv, &acc, cid, s, None, Some(&r.hdr), &r.msg);
+        tx.publish(&acc, cid, r.subject.as_bytes(), None, Some(&r.hdr), &r.msg);
     }
 }
 

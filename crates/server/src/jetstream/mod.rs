@@ -490,11 +490,6 @@ impl JetStream {
         self.targets.write().remove(sid);
         self.client.unsubscribe(srv, sid);
     }
-
-    /// Publishes `body` on `subject` in `acc` from JetStream.
-    pub fn send(&self, srv: &Arc<Server>, acc: &Arc<Account>, subject: &[u8], body: &[u8]) {
-        internal::publish(srv, acc, self.client.shared.cid, subject, None, None, body);
-    }
 }
 
 /// A reply waiting for the batch's syncs.
@@ -578,6 +573,10 @@ fn finish_batch(srv: &Arc<Server>, js: &JetStream, batch: Batch) {
             }
         });
     }
+    // One run for the batch's answers and deliveries: each receiver is
+    // written to once.
+    let mut tx = internal::Sender::new(srv);
+    let cid = js.client.shared.cid;
     for p in pending.into_iter().filter(|p| !p.reply.is_empty()) {
         let fail = p
             .entry
@@ -591,11 +590,11 @@ fn finish_batch(srv: &Arc<Server>, js: &JetStream, batch: Batch) {
             }
             _ => p.body,
         };
-        js.send(srv, &p.acc, &p.reply, &body);
+        tx.publish(&p.acc, cid, &p.reply, None, None, &body);
     }
-    loops::send_republished(srv, js, republish);
+    loops::send_republished(&mut tx, js, republish);
     for (acc, o) in outs {
-        o.send(srv, js, &acc);
+        o.send_with(&mut tx, js, &acc);
     }
 }
 /// Nanoseconds since the epoch, now.
