@@ -3,7 +3,7 @@
 //! `Nats-Msg-Id` within the duplicate window, rollups, and the PubAck bytes.
 //! Time is an input; the store is `store::MsgStore`.
 
-use crate::config::{Discard, StreamConfig};
+use crate::config::{Discard, Retention, StreamConfig};
 use crate::headers as h;
 use crate::{ApiError, ErrorKind};
 use std::collections::{BTreeSet, HashMap, VecDeque};
@@ -188,6 +188,14 @@ impl Stream {
     /// Runs a publish through the checks and, when they pass, stores it.
     /// `Err` is a store failure the caller must treat as the disk's.
     pub fn process(&mut self, p: Publish<'_>) -> Outcome {
+        self.process_with(p, &|_| true)
+    }
+
+    /// [`Stream::process`] for an interest stream: `interest` tells whether
+    /// a consumer wants the (transformed) subject. Without one the message
+    /// passes the checks and takes its sequence, but is not stored, as
+    /// nats-server skips it.
+    pub fn process_with(&mut self, p: Publish<'_>, interest: &dyn Fn(&str) -> bool) -> Outcome {
         if self.cfg.sealed {
             return refuse(ErrorKind::StreamSealed);
         }
@@ -310,6 +318,18 @@ impl Stream {
         let ttl = h::get_str(h::TTL, hdr);
         if !ttl.is_empty() && h::parse_ttl(ttl).is_none() {
             return refuse(ErrorKind::MessageTTLInvalid);
+        }
+        if self.cfg.retention == Retention::Interest && !interest(p.subject) {
+            let seq = self.store.fast_state().last_seq + 1;
+            if let Err(e) = self.store.skip(seq) {
+                return Outcome::Refused(ApiError::err(ErrorKind::StreamStoreFailed, e));
+            }
+            self.last_msg_id = msg_id.clone();
+            if !msg_id.is_empty() {
+                self.dedup.insert(msg_id.clone(), seq);
+                self.dedup_order.push_back((msg_id, p.ts));
+            }
+            return Outcome::Stored(seq);
         }
         // Republishing names the last sequence of the same subject before this one.
         let republish = self.republish.as_ref().and_then(|(t, only)| {

@@ -320,6 +320,27 @@ const SCRIPT: &[Step] = &[
         600,
     ),
     Req("$JS.API.CONSUMER.INFO.P.O", ""),
+    // Interest retention: nothing is kept that no consumer wants, and a
+    // deleted consumer's messages go when no other consumer needs them.
+    Req(
+        "$JS.API.STREAM.CREATE.IR",
+        r#"{"name":"IR","subjects":["ir.*"],"retention":"interest"}"#,
+    ),
+    Req("ir.x", "no consumer yet"),
+    Req(
+        "$JS.API.CONSUMER.CREATE.IR.IA",
+        r#"{"stream_name":"IR","config":{"name":"IA","ack_policy":"explicit","filter_subject":"ir.a"}}"#,
+    ),
+    Req(
+        "$JS.API.CONSUMER.CREATE.IR.IB",
+        r#"{"stream_name":"IR","config":{"name":"IB","ack_policy":"explicit","filter_subject":"ir.b"}}"#,
+    ),
+    Req("ir.a", "for IA"),
+    Req("ir.b", "for IB"),
+    Req("ir.c", "for nobody"),
+    Req("$JS.API.STREAM.INFO.IR", ""),
+    Req("$JS.API.CONSUMER.DELETE.IR.IA", ""),
+    Req("$JS.API.STREAM.INFO.IR", ""),
 ];
 
 const TIME_KEYS: [&str; 6] = [

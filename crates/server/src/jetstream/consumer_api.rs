@@ -421,6 +421,8 @@ fn delete(
             return error(T, ApiError::new(ErrorKind::ConsumerNotFound), Vec::new());
         };
         ce.c.close(&mut outs.msgs);
+        super::consumers::drop_uninterested(&mut e, &ce);
+        let _ = e.stream.store.sync();
         ce
     };
     js.unlisten_acks(srv, &ce);

@@ -630,7 +630,35 @@ fn reap(e: &mut Entry, now: i64) -> Vec<ConsumerEntry> {
         })
         .map(|(n, _)| n.clone())
         .collect();
-    idle.into_iter()
+    let gone: Vec<ConsumerEntry> = idle
+        .into_iter()
         .filter_map(|n| e.consumers.remove(&n))
-        .collect()
+        .collect();
+    for ce in &gone {
+        drop_uninterested(e, ce);
+    }
+    gone
+}
+
+/// After `gone` left an interest stream: the messages from its ack floor on
+/// that no remaining consumer needs are removed (nats-server's
+/// `cleanupNoInterestMessages`).
+pub fn drop_uninterested(e: &mut Entry, gone: &ConsumerEntry) {
+    if e.stream.cfg.retention != Retention::Interest {
+        return;
+    }
+    let Entry {
+        stream, consumers, ..
+    } = e;
+    let mut next = gone.c.state.ack_floor.stream;
+    let mut drop = Vec::new();
+    while let Ok(m) = stream.store.load_next("", next) {
+        next = m.seq + 1;
+        if !consumers.values().any(|o| o.c.needs_ack(m.seq, &m.subject)) {
+            drop.push(m.seq);
+        }
+    }
+    for seq in drop {
+        let _ = stream.store.remove(seq);
+    }
 }

@@ -628,14 +628,17 @@ fn handle(srv: &Arc<Server>, js: &Arc<JetStream>, m: &InternalMsg<'_>, batch: &m
                         jsmodel::ErrorKind::AccountResourcesExceeded,
                     ))
                 } else {
-                    tokio::task::block_in_place(|| {
-                        e.stream.process(Publish {
-                            subject: &subject,
-                            hdr,
-                            msg: m.payload,
-                            ts: now_nanos(),
-                        })
-                    })
+                    let Entry {
+                        stream, consumers, ..
+                    } = &mut *e;
+                    let interest = |s: &str| consumers.values().any(|ce| ce.c.matches(s));
+                    let p = Publish {
+                        subject: &subject,
+                        hdr,
+                        msg: m.payload,
+                        ts: now_nanos(),
+                    };
+                    tokio::task::block_in_place(|| stream.process_with(p, &interest))
                 };
                 let ack = e.stream.pub_ack(&o);
                 (o, ack, e.stream.cfg.no_ack)
