@@ -180,15 +180,8 @@ async fn run(bin: &str) -> Vec<Value> {
 async fn jetstream_accounts_from_jwts_match_nats_server() {
     let (go_bin, rn_bin) = (reference_bin(), rnatsd_bin());
     let (go, rn) = tokio::join!(run(&go_bin), run(&rn_bin));
-    assert_eq!(go.len(), rn.len());
-    let diffs: Vec<String> = go
-        .iter()
-        .zip(&rn)
-        .enumerate()
-        .filter(|(_, (a, b))| a != b)
-        .map(|(i, (a, b))| format!("answer {i}:\n  2.12.4: {a}\n  rnatsd: {b}"))
-        .collect();
-    assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+    let d = common::js::diffs(&go, &rn);
+    assert!(d.is_empty(), "{}", d.join("\n"));
     assert_eq!(rn[0]["limits"]["max_streams"], 3, "{}", rn[0]);
     assert_eq!(rn[3]["streams"], 1, "{}", rn[3]);
     assert!(rn.iter().any(|v| v["error"]["err_code"] == 10047), "{rn:?}");

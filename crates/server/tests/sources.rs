@@ -8,27 +8,12 @@
 //! copies resumes exactly after them on restart.
 
 mod common;
+use common::js::{diffs, req};
 use common::{free_port, reference_bin, rnatsd_bin, scratch, ServerProc};
 use futures::StreamExt;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
-
-async fn req(c: &async_nats::Client, subject: &str, body: Value) -> Value {
-    let body = if body.is_null() {
-        Vec::new()
-    } else {
-        serde_json::to_vec(&body).unwrap()
-    };
-    let r = tokio::time::timeout(
-        Duration::from_secs(5),
-        c.request(subject.to_string(), body.into()),
-    )
-    .await
-    .unwrap_or_else(|_| panic!("{subject}: no reply in time"))
-    .unwrap_or_else(|e| panic!("{subject}: {e}"));
-    serde_json::from_slice(&r.payload).unwrap()
-}
 
 async fn publish(c: &async_nats::Client, subject: &str, hdr: &[(&str, &str)], body: &str) {
     let mut h = async_nats::HeaderMap::new();
@@ -257,14 +242,8 @@ async fn local_sources(bin: &str) -> (Vec<Value>, Vec<Vec<(String, String, Strin
 async fn sources_match_nats_server() {
     let (go, go_msgs) = local_sources(&reference_bin()).await;
     let (rn, rn_msgs) = local_sources(&rnatsd_bin()).await;
-    assert_eq!(go.len(), rn.len());
-    let mut diffs = Vec::new();
-    for (i, (a, b)) in go.iter().zip(&rn).enumerate() {
-        if a != b {
-            diffs.push(format!("reply {i}:\n  2.12.4: {a}\n  rnatsd: {b}"));
-        }
-    }
-    assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+    let d = diffs(&go, &rn);
+    assert!(d.is_empty(), "{}", d.join("\n"));
     assert_eq!(go_msgs, rn_msgs, "the sourced messages differ");
     assert_eq!(rn_msgs[0].len(), 7);
     assert!(rn_msgs[1].iter().any(|(s, _, _)| s == "moved.b"));

@@ -5,26 +5,11 @@
 //! - per-message TTLs (`Nats-TTL`, `never`) and subject delete markers.
 
 mod common;
+use common::js::{diffs, req};
 use common::{free_port, reference_bin, rnatsd_bin, scratch, ServerProc};
 use futures::StreamExt;
 use serde_json::{json, Value};
 use std::time::Duration;
-
-async fn req(c: &async_nats::Client, subject: &str, body: Value) -> Value {
-    let body = if body.is_null() {
-        Vec::new()
-    } else {
-        serde_json::to_vec(&body).unwrap()
-    };
-    let r = tokio::time::timeout(
-        Duration::from_secs(5),
-        c.request(subject.to_string(), body.into()),
-    )
-    .await
-    .unwrap_or_else(|_| panic!("{subject}: no reply in time"))
-    .unwrap_or_else(|e| panic!("{subject}: {e}"));
-    serde_json::from_slice(&r.payload).unwrap()
-}
 
 /// Times are volatile: masked wherever they appear.
 fn mask(v: &mut Value) {
@@ -140,15 +125,8 @@ async fn run(bin: &str) -> (Vec<Value>, Vec<String>) {
 async fn transforms_and_republish_match_nats_server() {
     let (go, go_seen) = run(&reference_bin()).await;
     let (rn, rn_seen) = run(&rnatsd_bin()).await;
-    assert_eq!(go.len(), rn.len());
-    let diffs: Vec<String> = go
-        .iter()
-        .zip(&rn)
-        .enumerate()
-        .filter(|(_, (a, b))| a != b)
-        .map(|(i, (a, b))| format!("reply {i}:\n  2.12.4: {a}\n  rnatsd: {b}"))
-        .collect();
-    assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+    let d = diffs(&go, &rn);
+    assert!(d.is_empty(), "{}", d.join("\n"));
     assert_eq!(go_seen, rn_seen, "republished messages differ");
     assert!(rn_seen[0].starts_with("rp.a.one "), "{rn_seen:?}");
     assert!(rn_seen[4].contains("Nats-Msg-Size: 0"), "{rn_seen:?}");
@@ -227,15 +205,8 @@ async fn ttls(bin: &str) -> Vec<Value> {
 async fn message_ttls_and_markers_match_nats_server() {
     let (go_bin, rn_bin) = (reference_bin(), rnatsd_bin());
     let (go, rn) = tokio::join!(ttls(&go_bin), ttls(&rn_bin));
-    assert_eq!(go.len(), rn.len(), "2.12.4: {go:?}\nrnatsd: {rn:?}");
-    let diffs: Vec<String> = go
-        .iter()
-        .zip(&rn)
-        .enumerate()
-        .filter(|(_, (a, b))| a != b)
-        .map(|(i, (a, b))| format!("reply {i}:\n  2.12.4: {a}\n  rnatsd: {b}"))
-        .collect();
-    assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+    let d = diffs(&go, &rn);
+    assert!(d.is_empty(), "{}", d.join("\n"));
     let markers = rn
         .iter()
         .filter(|v| v["message"]["hdrs"].is_string())

@@ -2,6 +2,7 @@
 //! raw TCP with exact bytes.
 #![allow(dead_code)]
 
+pub mod js;
 pub mod jwt;
 pub mod pki;
 pub mod route;
