@@ -712,3 +712,63 @@ async fn consumer_advisories_match_nats_server() {
     assert!(!seen[0].is_empty());
     assert_eq!(seen[0], seen[1], "nats-server, then rnatsd");
 }
+
+/// The `prioritized` policy (2.12): of two waiting requests, the one with
+/// the lower priority gets the messages, on both servers.
+#[tokio::test(flavor = "multi_thread")]
+async fn prioritized_requests_match_nats_server() {
+    let mut seen = Vec::new();
+    for bin in [reference_bin(), rnatsd_bin()] {
+        let dir = scratch("cons-prio");
+        let s = js_server(&bin, &dir.display().to_string());
+        let c = async_nats::connect(s.url()).await.unwrap();
+        request_json(
+            &c,
+            "$JS.API.STREAM.CREATE.W",
+            r#"{"name":"W","subjects":["w.>"]}"#,
+        )
+        .await;
+        request_json(
+            &c,
+            "$JS.API.CONSUMER.CREATE.W.P",
+            r#"{"stream_name":"W","config":{"name":"P","ack_policy":"explicit","priority_policy":"prioritized","priority_groups":["A"]}}"#,
+        )
+        .await;
+        let mut subs = Vec::new();
+        for prio in [5, 1] {
+            let inbox = c.new_inbox();
+            let sub = c.subscribe(inbox.clone()).await.unwrap();
+            let body =
+                format!(r#"{{"batch":10,"expires":2000000000,"group":"A","priority":{prio}}}"#);
+            c.publish_with_reply("$JS.API.CONSUMER.MSG.NEXT.W.P", inbox, body.into())
+                .await
+                .unwrap();
+            subs.push(sub);
+        }
+        c.flush().await.unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        for i in 0..3 {
+            c.publish(format!("w.{i}"), "x".into()).await.unwrap();
+        }
+        c.flush().await.unwrap();
+        let mut got = Vec::new();
+        for mut sub in subs {
+            let mut n = 0;
+            while let Ok(Some(m)) =
+                tokio::time::timeout(Duration::from_millis(500), sub.next()).await
+            {
+                if m.status.is_none() {
+                    n += 1;
+                }
+            }
+            got.push(n);
+        }
+        seen.push(got);
+    }
+    assert_eq!(
+        seen[0],
+        vec![0, 3],
+        "nats-server 2.12.4: low, then high priority"
+    );
+    assert_eq!(seen[0], seen[1], "nats-server, then rnatsd");
+}

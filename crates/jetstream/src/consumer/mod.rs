@@ -44,6 +44,8 @@ pub struct Waiting {
     pub min_pending: i64,
     /// Overflow: only served while this many acks are pending (0: any).
     pub min_ack_pending: i64,
+    /// Prioritized: lower goes first (0 to 9).
+    pub priority: i64,
 }
 
 /// What a consumer wants sent.
@@ -380,6 +382,7 @@ impl Consumer {
             no_wait: r.no_wait,
             min_pending: r.min_pending,
             min_ack_pending: r.min_ack_pending,
+            priority: r.priority,
         });
     }
 
@@ -511,6 +514,12 @@ impl Consumer {
             };
             let (ack, hdr, body) = self.prepare(&msg, store);
             let size = (msg.subject.len() + ack.len() + hdr.len() + body.len()) as i64;
+            if self.cfg.priority_policy == PriorityPolicy::Prioritized {
+                // The most urgent request (lowest priority) first.
+                if let Some(i) = priority::most_urgent(&self.waiting) {
+                    self.waiting.rotate_left(i);
+                }
+            }
             if self.cfg.priority_policy == PriorityPolicy::Overflow {
                 // Requests whose thresholds are not met wait their turn behind.
                 let pending = self.num_pending(store) as i64 + 1;

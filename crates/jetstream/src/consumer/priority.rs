@@ -1,11 +1,13 @@
 //! Priority groups of pull consumers (2.11), as nats-server 2.12.4 checks
 //! them: a request names its group, and with the `overflow` policy it is
 //! served only while the consumer has at least `min_pending` messages or
-//! `min_ack_pending` acks pending. (The pinned-client and prioritized
-//! policies are checked, not applied.)
+//! `min_ack_pending` acks pending; with the `prioritized` policy the
+//! request with the lowest `priority` is served first. (The pinned-client
+//! policy is checked, not applied.)
 
 use super::config::{ConsumerConfig, NextRequest, PriorityPolicy};
 use super::Waiting;
+use std::collections::VecDeque;
 
 /// A request's priority fields that end it at once: `(400, text)`.
 pub(super) fn check(c: &ConsumerConfig, r: &NextRequest) -> Option<(u16, &'static str)> {
@@ -44,4 +46,10 @@ pub(super) fn warnings(c: &ConsumerConfig, r: &NextRequest) -> Vec<&'static str>
 pub(super) fn eligible(w: &Waiting, pending: i64, acks: i64) -> bool {
     !(w.min_pending > 0 && w.min_pending > pending
         || w.min_ack_pending > 0 && w.min_ack_pending > acks)
+}
+
+/// The first of the waiting requests with the lowest priority.
+pub(super) fn most_urgent(waiting: &VecDeque<Waiting>) -> Option<usize> {
+    let best = waiting.iter().map(|w| w.priority).min()?;
+    waiting.iter().position(|w| w.priority == best)
 }
