@@ -152,30 +152,13 @@ pub fn publish(
     headers: Option<&[u8]>,
     body: &[u8],
 ) -> bool {
-    Sender::new(srv).deliver_as(acc, from, subject, subject, reply, headers, body)
+    Sender::new(srv).publish(acc, from, subject, reply, headers, body)
 }
 
 /// Connection id of JetStream's internal client. JetStream hears its own
 /// publishes, as nats-server's does: the consumer requests of its sources,
 /// its deliveries to them, and its advisories into streams.
 pub const JETSTREAM_CID: u64 = 2;
-
-/// Delivers a message with subject `subject` to the subscribers of `to` in
-/// `acc` (JetStream's deliveries: the stored subject, to the consumer's
-/// inbox); true if anyone had interest.
-#[allow(clippy::too_many_arguments)]
-pub fn deliver_as(
-    srv: &Arc<Server>,
-    acc: &Arc<Account>,
-    from: u64,
-    to: &[u8],
-    subject: &[u8],
-    reply: Option<&[u8]>,
-    headers: Option<&[u8]>,
-    body: &[u8],
-) -> bool {
-    Sender::new(srv).deliver_as(acc, from, to, subject, reply, headers, body)
-}
 
 /// A run of internal publishes that wakes each receiver once, at
 /// [`Sender::flush`] or when dropped: a batch of JetStream deliveries and
@@ -207,7 +190,9 @@ impl Sender {
         self.deliver_as(acc, from, subject, subject, reply, headers, body)
     }
 
-    /// [`deliver_as`] within this run.
+    /// Delivers a message with subject `subject` to the subscribers of `to`
+    /// in `acc` (JetStream's deliveries: the stored subject, to the
+    /// consumer's inbox); true if anyone had interest.
     #[allow(clippy::too_many_arguments)]
     pub fn deliver_as(
         &mut self,

@@ -292,6 +292,21 @@ pub fn has_interest(acc: &Account, subject: &str) -> bool {
     !r.psubs.is_empty() || !r.qsubs.is_empty()
 }
 
+/// [`pump`], then, with `sync`, the consumers' state logs synced: what the
+/// returned `Outs` send rests on durable state.
+pub fn pump_durable(entry: &mut Entry, acc: &Account, now: i64, sync: bool) -> Outs {
+    let mut o = Outs::default();
+    pump(entry, acc, now, &mut o);
+    if sync {
+        for ce in entry.consumers.values_mut().filter(|c| c.dirty) {
+            if let Err(err) = ce.sync() {
+                crate::error!("JetStream failed to sync a consumer: {err}");
+            }
+        }
+    }
+    o
+}
+
 /// Runs every consumer of `entry`: deliveries, statuses and advisories come
 /// out in `outs`.
 pub fn pump(entry: &mut Entry, acc: &Account, now: i64, outs: &mut Outs) {

@@ -61,13 +61,7 @@ pub(super) async fn age_loop(srv: Arc<Server>, js: Arc<JetStream>) {
                     let rp = std::mem::take(&mut e.stream.republished);
                     republish.extend(rp.into_iter().map(|r| (jsa.account.clone(), r)));
                     if e.stream.last_seq() != last && !e.consumers.is_empty() {
-                        let mut o = consumers::Outs::default();
-                        consumers::pump(&mut e, &jsa.account, now, &mut o);
-                        for ce in e.consumers.values_mut().filter(|c| c.dirty) {
-                            if let Err(err) = ce.sync() {
-                                crate::error!("JetStream failed to sync a consumer: {err}");
-                            }
-                        }
+                        let o = consumers::pump_durable(&mut e, &jsa.account, now, true);
                         outs.push((jsa.account.clone(), o));
                     }
                 }

@@ -560,15 +560,7 @@ fn finish_batch(srv: &Arc<Server>, js: &JetStream, batch: Batch) {
                 if e.consumers.is_empty() {
                     continue;
                 }
-                let mut o = consumers::Outs::default();
-                consumers::pump(&mut e, acc, now, &mut o);
-                if js.lazy_sync.is_none() {
-                    for ce in e.consumers.values_mut().filter(|c| c.dirty) {
-                        if let Err(err) = ce.sync() {
-                            crate::error!("JetStream failed to sync a consumer: {err}");
-                        }
-                    }
-                }
+                let o = consumers::pump_durable(&mut e, acc, now, js.lazy_sync.is_none());
                 outs.push((acc.clone(), o));
             }
         });
