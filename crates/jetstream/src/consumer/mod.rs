@@ -152,6 +152,19 @@ enum Next {
     Stalled,
 }
 
+/// An idle heartbeat with the last delivered consumer and stream
+/// sequences, and the unanswered flow control request when `stalled` names one.
+fn heartbeat(consumer: u64, stream: u64, stalled: &str) -> String {
+    let mut hdr = format!(
+        "NATS/1.0 100 Idle Heartbeat\r\nNats-Last-Consumer: {consumer}\r\nNats-Last-Stream: {stream}\r\n"
+    );
+    if !stalled.is_empty() {
+        hdr.push_str(&format!("Nats-Consumer-Stalled: {stalled}\r\n"));
+    }
+    hdr.push_str("\r\n");
+    hdr
+}
+
 fn status(code: u16, text: &str) -> String {
     format!("NATS/1.0 {code} {text}\r\n\r\n")
 }
@@ -607,14 +620,12 @@ impl Consumer {
                 true
             });
         }
+        let (dc, ds) = (self.state.delivered.consumer, self.state.delivered.stream);
         for w in self.waiting.iter_mut() {
             if w.hbt > 0 && now >= w.hbt {
                 out.push(Out::Status {
                     to: w.reply.clone(),
-                    hdr: format!(
-                        "NATS/1.0 100 Idle Heartbeat\r\nNats-Last-Consumer: {}\r\nNats-Last-Stream: {}\r\n\r\n",
-                        self.state.delivered.consumer, self.state.delivered.stream
-                    ),
+                    hdr: heartbeat(dc, ds, ""),
                 });
                 w.hbt = now.saturating_add(w.hb);
             }

@@ -9,7 +9,7 @@
 //! `Nats-Consumer-Stalled` with its reply subject.
 
 use super::config::ConsumerConfig;
-use super::{Advisory, Consumer, Next, Out};
+use super::{heartbeat, Advisory, Consumer, Next, Out};
 use store::MsgStore;
 
 /// The largest flow control window (`JsFlowControlMaxPending`).
@@ -98,14 +98,8 @@ impl Consumer {
             self.last_hb = now;
         } else if hb > 0 && now.saturating_sub(self.last_hb.max(self.last_delivered)) >= hb {
             self.last_hb = now;
-            let mut hdr = format!(
-                "NATS/1.0 100 Idle Heartbeat\r\nNats-Last-Consumer: {}\r\nNats-Last-Stream: {}\r\n",
-                self.state.delivered.consumer, self.state.delivered.stream
-            );
-            if !self.flow.id.is_empty() {
-                hdr.push_str(&format!("Nats-Consumer-Stalled: {}\r\n", self.flow.id));
-            }
-            hdr.push_str("\r\n");
+            let d = &self.state.delivered;
+            let hdr = heartbeat(d.consumer, d.stream, &self.flow.id);
             out.push(Out::Status { to, hdr });
         }
     }
