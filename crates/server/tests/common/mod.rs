@@ -231,9 +231,23 @@ pub struct Raw {
 }
 
 impl Raw {
-    /// Connects without reading anything.
+    /// Connects without reading anything. A refused connection is tried
+    /// again for up to 5 s: a server opens its leafnode, route and other
+    /// listeners only after it logs that it is ready.
     pub fn connect(port: u16) -> Raw {
-        let s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let s = loop {
+            match TcpStream::connect(("127.0.0.1", port)) {
+                Ok(s) => break s,
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::ConnectionRefused
+                        && Instant::now() < deadline =>
+                {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(e) => panic!("connect to port {port}: {e}"),
+            }
+        };
         s.set_nodelay(true).unwrap();
         Raw {
             s,
